@@ -1,0 +1,102 @@
+//! Splits batches into requests of at most ten items and maps each request's answer back to
+//! an outcome per item.
+
+use crate::error::ApiError;
+use crate::response::{self, BatchAnswer, RawResponse};
+use crate::validate::MAX_BATCH;
+
+/// What became of one item of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome<T> {
+    Succeeded(T),
+    Rejected(Vec<String>),
+    Failed(ApiError),
+    NotAttempted,
+}
+
+impl<T> Outcome<T> {
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Succeeded(_))
+    }
+}
+
+/// `(offset of the first item in the caller's list, the items)` for each request.
+pub fn chunks<T>(items: &[T]) -> impl Iterator<Item = (usize, &[T])> {
+    items
+        .chunks(MAX_BATCH)
+        .enumerate()
+        .map(|(n, chunk)| (n * MAX_BATCH, chunk))
+}
+
+/// The outcomes of the `len` items of one request, and whether the request counts as failed
+/// (any item not applied), which ends a batch sent without `continueOnError`.
+///
+/// A 400 that names items: those items are rejected. With `continueOnError` the others were
+/// applied; without it the API applied the items before the first rejected one and stopped, so
+/// the ones after it are not attempted. Any other failure applies to the whole request.
+pub fn chunk_outcomes<T>(
+    len: usize,
+    answer: Result<RawResponse, ApiError>,
+    continue_on_error: bool,
+    now_unix: u64,
+    succeeded: impl Fn(&BatchAnswer, usize) -> T,
+    succeeded_without_answer: impl Fn() -> T,
+) -> (Vec<Outcome<T>>, bool) {
+    let whole = |error: ApiError| -> (Vec<Outcome<T>>, bool) {
+        ((0..len).map(|_| Outcome::Failed(error.clone())).collect(), true)
+    };
+    let resp = match answer {
+        Ok(resp) => resp,
+        Err(error) => return whole(error),
+    };
+    if resp.is_success() {
+        return match response::batch(&resp, now_unix) {
+            Ok(answer) => {
+                let mut failed = false;
+                let outcomes = (0..len)
+                    .map(|i| match rejected_messages(&answer.errors.items, i) {
+                        Some(messages) => {
+                            failed = true;
+                            Outcome::Rejected(messages)
+                        }
+                        None => Outcome::Succeeded(succeeded(&answer, i)),
+                    })
+                    .collect();
+                (outcomes, failed)
+            }
+            Err(error) => whole(error),
+        };
+    }
+    let error = response::error_for(&resp, now_unix);
+    let ApiError::Rejected { items, .. } = &error else {
+        return whole(error);
+    };
+    let Some(first_rejected) = items
+        .iter()
+        .map(|e| e.item_index)
+        .filter(|i| *i < len)
+        .min()
+    else {
+        return whole(error);
+    };
+    let outcomes = (0..len)
+        .map(|i| match rejected_messages(items, i) {
+            Some(messages) => Outcome::Rejected(messages),
+            None if continue_on_error || i < first_rejected => {
+                Outcome::Succeeded(succeeded_without_answer())
+            }
+            None => Outcome::NotAttempted,
+        })
+        .collect();
+    (outcomes, true)
+}
+
+fn rejected_messages(items: &[crate::model::ItemErrors], index: usize) -> Option<Vec<String>> {
+    let mut found = false;
+    let mut messages = Vec::new();
+    for item in items.iter().filter(|e| e.item_index == index) {
+        found = true;
+        messages.extend(item.errors.iter().cloned());
+    }
+    found.then_some(messages)
+}

@@ -1,0 +1,498 @@
+//! The WIT exports: converts between the generated types and the model, and calls the client.
+
+use crate::batch::Outcome;
+use crate::client::{self, BatchOptions, Client};
+use crate::error::ApiError;
+use crate::http::WasiHttp;
+use crate::model;
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "smartcomm",
+});
+
+use exports::intelepeer::smartcommunicator::{agents as wa, inboxes as wi, numbers as wn, types as wt};
+
+struct Component;
+
+export!(Component);
+
+pub struct ClientResource(RefCell<Client<WasiHttp>>);
+
+impl ClientResource {
+    fn with<R>(&self, f: impl FnOnce(&mut Client<WasiHttp>) -> Result<R, ApiError>) -> Result<R, wt::Error> {
+        f(&mut self.0.borrow_mut()).map_err(wt::Error::from)
+    }
+}
+
+impl wt::Guest for Component {
+    type Client = ClientResource;
+}
+
+impl wt::GuestClient for ClientResource {
+    fn new(config: wt::ClientConfig) -> Self {
+        let auth = match config.auth {
+            wt::Auth::Credentials(c) => client::Auth::Credentials {
+                username: c.username,
+                password: c.password,
+            },
+            wt::Auth::Token(t) => client::Auth::Token(t),
+        };
+        let config = client::Config {
+            api_url: config.api_url,
+            auth_url: config.auth_url,
+            customer_id: config.customer_id,
+            auth,
+            auth_scheme: match config.auth_scheme {
+                Some(wt::AuthScheme::Bare) => client::AuthScheme::Bare,
+                _ => client::AuthScheme::Bearer,
+            },
+            timeout_ms: config.timeout_ms,
+        };
+        ClientResource(RefCell::new(Client::new(config, WasiHttp)))
+    }
+
+    fn authenticate(&self) -> Result<wt::TokenInfo, wt::Error> {
+        self.with(|c| c.authenticate())
+            .map(|expires_at| wt::TokenInfo { expires_at })
+    }
+}
+
+fn outcomes<T, W>(list: Vec<Outcome<T>>, map: impl Fn(Outcome<T>) -> W) -> Vec<W> {
+    list.into_iter().map(map).collect()
+}
+
+fn item_outcome(o: Outcome<()>) -> wt::ItemOutcome {
+    match o {
+        Outcome::Succeeded(()) => wt::ItemOutcome::Succeeded,
+        Outcome::Rejected(m) => wt::ItemOutcome::Rejected(m),
+        Outcome::Failed(e) => wt::ItemOutcome::Failed(e.into()),
+        Outcome::NotAttempted => wt::ItemOutcome::NotAttempted,
+    }
+}
+
+impl wa::Guest for Component {
+    fn onboard(
+        client: wt::ClientBorrow<'_>,
+        agents: Vec<wa::NewAgent>,
+        options: wa::OnboardOptions,
+    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
+        let agents: Vec<model::NewAgent> = agents.into_iter().map(Into::into).collect();
+        let options = BatchOptions {
+            continue_on_error: options.continue_on_error,
+            flag: options.reassign_inbox,
+        };
+        client
+            .get::<ClientResource>()
+            .with(|c| c.onboard(&agents, options))
+            .map(|list| outcomes(list, item_outcome))
+    }
+
+    fn get(
+        client: wt::ClientBorrow<'_>,
+        id: String,
+        key_id: Option<wt::KeyId>,
+        upn: Option<String>,
+    ) -> Result<wa::Agent, wt::Error> {
+        client
+            .get::<ClientResource>()
+            .with(|c| c.get_agent(&id, key_id.map(Into::into), upn.as_deref()))
+            .map(Into::into)
+    }
+
+    fn list(client: wt::ClientBorrow<'_>, filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, wt::Error> {
+        let filter = model::AgentFilter {
+            user_object_id: filter.user_object_id,
+            tenant_id: filter.tenant_id,
+            consistency_id: filter.consistency_id,
+            phone_number: filter.phone_number,
+            upn: filter.upn,
+        };
+        client
+            .get::<ClientResource>()
+            .with(|c| c.list_agents(&filter))
+            .map(|list| list.into_iter().map(Into::into).collect())
+    }
+
+    fn update(
+        client: wt::ClientBorrow<'_>,
+        id: String,
+        key_id: Option<wt::KeyId>,
+        changes: wa::AgentChanges,
+    ) -> Result<wa::Agent, wt::Error> {
+        let changes = changes.into();
+        client
+            .get::<ClientResource>()
+            .with(|c| c.update_agent(&id, key_id.map(Into::into), &changes))
+            .map(Into::into)
+    }
+
+    fn update_many(
+        client: wt::ClientBorrow<'_>,
+        updates: Vec<wa::AgentUpdate>,
+        continue_on_error: Option<bool>,
+    ) -> Result<Vec<wa::UpdateOutcome>, wt::Error> {
+        let updates: Vec<model::AgentUpdate> = updates
+            .into_iter()
+            .map(|u| model::AgentUpdate {
+                target: u.target.into(),
+                updates: u.updates.into(),
+            })
+            .collect();
+        client
+            .get::<ClientResource>()
+            .with(|c| c.update_many(&updates, continue_on_error))
+            .map(|list| {
+                outcomes(list, |o| match o {
+                    Outcome::Succeeded(agent) => wa::UpdateOutcome::Updated(agent.map(Into::into)),
+                    Outcome::Rejected(m) => wa::UpdateOutcome::Rejected(m),
+                    Outcome::Failed(e) => wa::UpdateOutcome::Failed(e.into()),
+                    Outcome::NotAttempted => wa::UpdateOutcome::NotAttempted,
+                })
+            })
+    }
+
+    fn offboard(
+        client: wt::ClientBorrow<'_>,
+        id: String,
+        key_id: Option<wt::KeyId>,
+        deprovision_supervised_inbox: Option<bool>,
+    ) -> Result<String, wt::Error> {
+        client
+            .get::<ClientResource>()
+            .with(|c| c.offboard_agent(&id, key_id.map(Into::into), deprovision_supervised_inbox))
+    }
+
+    fn offboard_many(
+        client: wt::ClientBorrow<'_>,
+        selectors: Vec<wa::AgentSelector>,
+        options: wa::OffboardOptions,
+    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
+        let items: Vec<model::OffboardItem> = selectors
+            .into_iter()
+            .map(|s| model::OffboardItem {
+                identifier: s.identifier.into(),
+                value: s.values,
+            })
+            .collect();
+        let options = BatchOptions {
+            continue_on_error: options.continue_on_error,
+            flag: options.deprovision_supervised_inbox,
+        };
+        client
+            .get::<ClientResource>()
+            .with(|c| c.offboard_many(&items, options))
+            .map(|list| outcomes(list, item_outcome))
+    }
+}
+
+impl wi::Guest for Component {
+    fn create(
+        client: wt::ClientBorrow<'_>,
+        inboxes: Vec<wi::NewInbox>,
+        continue_on_error: Option<bool>,
+    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
+        let inboxes: Vec<model::NewInbox> = inboxes
+            .into_iter()
+            .map(|i| model::NewInbox {
+                name: i.name,
+                inbox_type: i.type_.into(),
+                phone_number: i.phone_number,
+                owner: i.owner.map(Into::into),
+                users: i.users.into(),
+            })
+            .collect();
+        client
+            .get::<ClientResource>()
+            .with(|c| c.create_inboxes(&inboxes, continue_on_error))
+            .map(|list| outcomes(list, item_outcome))
+    }
+
+    fn assign(client: wt::ClientBorrow<'_>, assignments: Vec<wi::Assignment>) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
+        let assignments: Vec<model::Assignment> = assignments
+            .into_iter()
+            .map(|a| model::Assignment {
+                inbox: model::InboxRef {
+                    inbox_type: a.inbox.type_.into(),
+                    identifier: a.inbox.identifier.into(),
+                    value: a.inbox.value,
+                },
+                agents: a.agents.into(),
+                operation: match a.operation {
+                    wt::AssignmentOperation::Add => model::Operation::Add,
+                    wt::AssignmentOperation::Remove => model::Operation::Remove,
+                },
+            })
+            .collect();
+        client
+            .get::<ClientResource>()
+            .with(|c| c.assign(&assignments))
+            .map(|list| outcomes(list, item_outcome))
+    }
+}
+
+impl wn::Guest for Component {
+    fn list(
+        client: wt::ClientBorrow<'_>,
+        status: Option<wt::NumberStatus>,
+        digits: Option<String>,
+    ) -> Result<Vec<wn::NumberInfo>, wt::Error> {
+        let status = status.map(|s| match s {
+            wt::NumberStatus::Assigned => model::NumberStatus::Assigned,
+            wt::NumberStatus::Active => model::NumberStatus::Active,
+        });
+        client
+            .get::<ClientResource>()
+            .with(|c| c.list_numbers(status, digits.as_deref()))
+            .map(|list| {
+                list.into_iter()
+                    .map(|n| wn::NumberInfo {
+                        number: n.number,
+                        status: n.status.map(|s| match s {
+                            model::NumberStatus::Assigned => wt::NumberStatus::Assigned,
+                            model::NumberStatus::Active => wt::NumberStatus::Active,
+                        }),
+                        assigned_to: n.assigned_to.map(|a| wn::Assignee {
+                            name: a.name,
+                            user_object_id: a.user_object_id,
+                            upn: a.upn,
+                            consistency_id: a.consistency_id,
+                        }),
+                    })
+                    .collect()
+            })
+    }
+}
+
+/// Enums with the same cases on both sides, converted both ways.
+macro_rules! same_enum {
+    ($($wit:ty => $model:ty { $($case:ident),+ })+) => {$(
+        impl From<$wit> for $model {
+            fn from(v: $wit) -> Self { match v { $(<$wit>::$case => <$model>::$case),+ } }
+        }
+        impl From<$model> for $wit {
+            fn from(v: $model) -> Self { match v { $(<$model>::$case => <$wit>::$case),+ } }
+        }
+    )+};
+}
+
+same_enum! {
+    wt::Role => model::Role { Member, Manager, Admin }
+    wt::NumberType => model::NumberType { Supervised, Messaging }
+    wt::KeyId => model::KeyId { UserObjectId, ConsistencyId, Upn, Id }
+    wt::IdentifierKind => model::IdentifierKind { UserObjectId, ConsistencyId, Upn, TenantId, PhoneNumber }
+    wt::InboxType => model::InboxType { Shared, Supervised }
+}
+
+impl From<wa::AgentSelector> for model::Selector {
+    fn from(s: wa::AgentSelector) -> Self {
+        model::Selector {
+            identifier: s.identifier.into(),
+            values: s.values,
+        }
+    }
+}
+
+impl From<wa::AgentRef> for model::AgentRef {
+    fn from(r: wa::AgentRef) -> Self {
+        model::AgentRef {
+            identifier: r.identifier.into(),
+            value: r.value,
+        }
+    }
+}
+
+impl From<wa::EnabledServices> for model::EnabledServices {
+    fn from(s: wa::EnabledServices) -> Self {
+        model::EnabledServices {
+            messages: s.messages,
+            supervised_inbox: s.supervised_inbox,
+            calls: s.calls,
+            shared_inbox: s.shared_inbox,
+        }
+    }
+}
+
+impl From<model::EnabledServices> for wa::EnabledServices {
+    fn from(s: model::EnabledServices) -> Self {
+        wa::EnabledServices {
+            messages: s.messages,
+            supervised_inbox: s.supervised_inbox,
+            calls: s.calls,
+            shared_inbox: s.shared_inbox,
+        }
+    }
+}
+
+impl From<wa::PhoneNumber> for model::PhoneNumber {
+    fn from(p: wa::PhoneNumber) -> Self {
+        model::PhoneNumber {
+            number_type: p.type_.into(),
+            value: p.value,
+        }
+    }
+}
+
+impl From<wa::NewAgent> for model::NewAgent {
+    fn from(a: wa::NewAgent) -> Self {
+        model::NewAgent {
+            user_object_id: a.user_object_id,
+            tenant_id: a.tenant_id,
+            name: a.name,
+            upn: a.upn,
+            consistency_id: a.consistency_id,
+            brand_name: a.brand_name,
+            department: a.department,
+            region: a.region,
+            state: a.state,
+            district: a.district,
+            store: a.store,
+            city: a.city,
+            zip_code: a.zip_code,
+            roles: a.roles.map(|r| r.into_iter().map(Into::into).collect()),
+            number_provisioning: a
+                .number_provisioning
+                .into_iter()
+                .map(|p| model::NumberProvisioning {
+                    number_type: p.type_.into(),
+                    phone_number: p.phone_number,
+                    supervisors: p.supervisors.map(Into::into),
+                })
+                .collect(),
+            enabled_services: a.enabled_services.map(Into::into),
+        }
+    }
+}
+
+impl From<wa::AgentChanges> for model::AgentChanges {
+    fn from(c: wa::AgentChanges) -> Self {
+        let roles = |r: Vec<wt::Role>| r.into_iter().map(Into::into).collect();
+        model::AgentChanges {
+            user_object_id: c.user_object_id,
+            tenant_id: c.tenant_id,
+            name: c.name,
+            upn: c.upn,
+            consistency_id: c.consistency_id,
+            brand_name: c.brand_name,
+            department: c.department,
+            region: c.region,
+            state: c.state,
+            district: c.district,
+            store: c.store,
+            city: c.city,
+            zip_code: c.zip_code,
+            roles: c.roles.map(|r| model::RoleChanges {
+                assign: roles(r.assign),
+                remove: roles(r.remove),
+            }),
+            phone_number: c
+                .phone_numbers
+                .map(|list| list.into_iter().map(Into::into).collect()),
+            enabled_services: c.enabled_services.map(Into::into),
+            active: c.active,
+        }
+    }
+}
+
+impl From<model::Agent> for wa::Agent {
+    fn from(a: model::Agent) -> Self {
+        wa::Agent {
+            user_object_id: a.user_object_id,
+            tenant_id: a.tenant_id,
+            name: a.name,
+            upn: a.upn,
+            consistency_id: a.consistency_id,
+            brand_name: a.brand_name,
+            department: a.department,
+            region: a.region,
+            state: a.state,
+            district: a.district,
+            store: a.store,
+            city: a.city,
+            zip_code: a.zip_code,
+            phone_numbers: a
+                .phone_number
+                .into_iter()
+                .map(|p| wa::PhoneNumber {
+                    type_: p.number_type.into(),
+                    value: p.value,
+                })
+                .collect(),
+            roles: a.roles.into_iter().map(Into::into).collect(),
+            enabled_services: a.enabled_services.map(Into::into),
+            supervisors: a
+                .supervisors
+                .into_iter()
+                .map(|s| wa::Supervisor {
+                    user_object_id: s.user_object_id,
+                    name: s.name,
+                    upn: s.upn,
+                    status: s.status,
+                })
+                .collect(),
+            shared_inboxes: a
+                .shared_inbox
+                .into_iter()
+                .map(|s| wa::SharedInbox {
+                    name: s.name,
+                    phone_number: s.phone_number,
+                })
+                .collect(),
+            status: a.status,
+            active: a.active,
+        }
+    }
+}
+
+impl From<ApiError> for wt::Error {
+    fn from(e: ApiError) -> Self {
+        let index = |i: usize| i as u32;
+        match e {
+            ApiError::InvalidInput(problems) => wt::Error::InvalidInput(
+                problems
+                    .into_iter()
+                    .map(|p| wt::InputProblem {
+                        index: p.index.map(index),
+                        field: p.field,
+                        message: p.message,
+                    })
+                    .collect(),
+            ),
+            ApiError::Unauthorized(m) => wt::Error::Unauthorized(m),
+            ApiError::NotFound(m) => wt::Error::NotFound(m),
+            ApiError::Rejected {
+                status,
+                message,
+                messages,
+                items,
+            } => wt::Error::Rejected(wt::Rejection {
+                status,
+                message,
+                messages,
+                items: items
+                    .into_iter()
+                    .map(|i| wt::ItemErrors {
+                        index: index(i.item_index),
+                        messages: i.errors,
+                    })
+                    .collect(),
+            }),
+            ApiError::RateLimited { retry_after } => wt::Error::RateLimited(retry_after),
+            ApiError::ServerError { status, message } => {
+                wt::Error::ServerError(wt::ServerFailure { status, message })
+            }
+            ApiError::Timeout(m) => wt::Error::Timeout(m),
+            ApiError::Transport(m) => wt::Error::Transport(m),
+            ApiError::UnexpectedResponse {
+                status,
+                content_type,
+                body_excerpt,
+            } => wt::Error::UnexpectedResponse(wt::UnexpectedResponse {
+                status,
+                content_type,
+                body_excerpt,
+            }),
+        }
+    }
+}
