@@ -40,10 +40,12 @@ pub fn chunk_outcomes<T>(
     continue_on_error: bool,
     now_unix: u64,
     succeeded: impl Fn(&BatchAnswer, usize) -> T,
-    succeeded_without_answer: impl Fn() -> T,
 ) -> (Vec<Outcome<T>>, bool) {
     let whole = |error: ApiError| -> (Vec<Outcome<T>>, bool) {
-        ((0..len).map(|_| Outcome::Failed(error.clone())).collect(), true)
+        (
+            (0..len).map(|_| Outcome::Failed(error.clone())).collect(),
+            true,
+        )
     };
     let resp = match answer {
         Ok(resp) => resp,
@@ -79,11 +81,13 @@ pub fn chunk_outcomes<T>(
     else {
         return whole(error);
     };
+    // A 400 body may still list the items that were applied (`result`).
+    let answer = response::batch_body(&resp.body);
     let outcomes = (0..len)
         .map(|i| match rejected_messages(items, i) {
             Some(messages) => Outcome::Rejected(messages),
             None if continue_on_error || i < first_rejected => {
-                Outcome::Succeeded(succeeded_without_answer())
+                Outcome::Succeeded(succeeded(&answer, i))
             }
             None => Outcome::NotAttempted,
         })

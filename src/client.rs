@@ -310,25 +310,18 @@ impl<T: Transport> Client<T> {
         items: &[I],
         continue_on_error: Option<bool>,
         build: impl Fn(&Requests, &[I]) -> ApiRequest,
-        succeeded: impl Fn(&response::BatchAnswer, usize, usize) -> O,
-        succeeded_without_answer: impl Fn() -> O,
+        succeeded: impl Fn(&response::BatchAnswer, usize) -> O,
     ) -> Result<Vec<Outcome<O>>, ApiError> {
         self.settings()?;
         // A failure to get a token before anything was sent fails the call as a whole.
         self.current_token()?;
         let keep_going = continue_on_error.unwrap_or(false);
         let mut outcomes: Vec<Outcome<O>> = Vec::with_capacity(items.len());
-        for (offset, chunk) in batch::chunks(items) {
+        for (_, chunk) in batch::chunks(items) {
             let request = build(&self.requests, chunk);
             let answer = self.execute(&request);
-            let (chunk_outcomes, failed) = batch::chunk_outcomes(
-                chunk.len(),
-                answer,
-                keep_going,
-                self.now(),
-                |answer, i| succeeded(answer, offset, i),
-                &succeeded_without_answer,
-            );
+            let (chunk_outcomes, failed) =
+                batch::chunk_outcomes(chunk.len(), answer, keep_going, self.now(), &succeeded);
             outcomes.extend(chunk_outcomes);
             if failed && !keep_going {
                 break;
@@ -338,7 +331,11 @@ impl<T: Transport> Client<T> {
         Ok(outcomes)
     }
 
-    pub fn onboard(&mut self, agents: &[NewAgent], options: BatchOptions) -> Result<Vec<Outcome<()>>, ApiError> {
+    pub fn onboard(
+        &mut self,
+        agents: &[NewAgent],
+        options: BatchOptions,
+    ) -> Result<Vec<Outcome<()>>, ApiError> {
         self.settings()?;
         invalid(validate::onboard(agents))?;
         let reassign = options.flag;
@@ -346,12 +343,16 @@ impl<T: Transport> Client<T> {
             agents,
             options.continue_on_error,
             |r, chunk| r.onboard(chunk, options.continue_on_error, reassign),
-            |_, _, _| (),
-            || (),
+            |_, _| (),
         )
     }
 
-    pub fn get_agent(&mut self, id: &str, key_id: Option<KeyId>, upn: Option<&str>) -> Result<Agent, ApiError> {
+    pub fn get_agent(
+        &mut self,
+        id: &str,
+        key_id: Option<KeyId>,
+        upn: Option<&str>,
+    ) -> Result<Agent, ApiError> {
         self.settings()?;
         invalid(validate::get_agent(id, key_id, upn))?;
         let request = self.requests.get_agent(id, key_id, upn);
@@ -367,7 +368,12 @@ impl<T: Transport> Client<T> {
         response::agent_list(&resp, self.now())
     }
 
-    pub fn update_agent(&mut self, id: &str, key_id: Option<KeyId>, changes: &AgentChanges) -> Result<Agent, ApiError> {
+    pub fn update_agent(
+        &mut self,
+        id: &str,
+        key_id: Option<KeyId>,
+        changes: &AgentChanges,
+    ) -> Result<Agent, ApiError> {
         self.settings()?;
         invalid(validate::update_agent(id, key_id, changes))?;
         let request = self.requests.update_agent(id, key_id, changes);
@@ -396,18 +402,22 @@ impl<T: Transport> Client<T> {
             updates,
             continue_on_error,
             |r, chunk| r.update_many(chunk, continue_on_error),
-            |answer, _, i| {
+            |answer, i| {
                 answer
                     .results
                     .iter()
                     .find(|(index, _)| *index == i)
                     .map(|(_, agent)| agent.clone())
             },
-            || None,
         )
     }
 
-    pub fn offboard_agent(&mut self, id: &str, key_id: Option<KeyId>, deprovision: Option<bool>) -> Result<String, ApiError> {
+    pub fn offboard_agent(
+        &mut self,
+        id: &str,
+        key_id: Option<KeyId>,
+        deprovision: Option<bool>,
+    ) -> Result<String, ApiError> {
         self.settings()?;
         invalid(validate::offboard_agent(id, key_id))?;
         let request = self.requests.offboard_agent(id, key_id, deprovision);
@@ -415,27 +425,33 @@ impl<T: Transport> Client<T> {
         response::message(&resp, self.now())
     }
 
-    pub fn offboard_many(&mut self, items: &[OffboardItem], options: BatchOptions) -> Result<Vec<Outcome<()>>, ApiError> {
+    pub fn offboard_many(
+        &mut self,
+        items: &[OffboardItem],
+        options: BatchOptions,
+    ) -> Result<Vec<Outcome<()>>, ApiError> {
         self.settings()?;
         invalid(validate::offboard_many(items))?;
         self.run_batch(
             items,
             options.continue_on_error,
             |r, chunk| r.offboard_many(chunk, options.continue_on_error, options.flag),
-            |_, _, _| (),
-            || (),
+            |_, _| (),
         )
     }
 
-    pub fn create_inboxes(&mut self, inboxes: &[NewInbox], continue_on_error: Option<bool>) -> Result<Vec<Outcome<()>>, ApiError> {
+    pub fn create_inboxes(
+        &mut self,
+        inboxes: &[NewInbox],
+        continue_on_error: Option<bool>,
+    ) -> Result<Vec<Outcome<()>>, ApiError> {
         self.settings()?;
         invalid(validate::create_inboxes(inboxes))?;
         self.run_batch(
             inboxes,
             continue_on_error,
             |r, chunk| r.create_inboxes(chunk, continue_on_error),
-            |_, _, _| (),
-            || (),
+            |_, _| (),
         )
     }
 
@@ -446,12 +462,15 @@ impl<T: Transport> Client<T> {
             assignments,
             None,
             |r, chunk| r.assignments(chunk),
-            |_, _, _| (),
-            || (),
+            |_, _| (),
         )
     }
 
-    pub fn list_numbers(&mut self, status: Option<NumberStatus>, matching: Option<&str>) -> Result<Vec<NumberInfo>, ApiError> {
+    pub fn list_numbers(
+        &mut self,
+        status: Option<NumberStatus>,
+        matching: Option<&str>,
+    ) -> Result<Vec<NumberInfo>, ApiError> {
         self.settings()?;
         invalid(validate::list_numbers(matching))?;
         let request = self.requests.list_numbers(status, matching);

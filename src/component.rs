@@ -12,7 +12,9 @@ wit_bindgen::generate!({
     world: "smartcomm",
 });
 
-use exports::intelepeer::smartcommunicator::{agents as wa, inboxes as wi, numbers as wn, types as wt};
+use exports::intelepeer::smartcommunicator::{
+    agents as wa, inboxes as wi, numbers as wn, types as wt,
+};
 
 struct Component;
 
@@ -21,7 +23,10 @@ export!(Component);
 pub struct ClientResource(RefCell<Client<WasiHttp>>);
 
 impl ClientResource {
-    fn with<R>(&self, f: impl FnOnce(&mut Client<WasiHttp>) -> Result<R, ApiError>) -> Result<R, wt::Error> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Client<WasiHttp>) -> Result<R, ApiError>,
+    ) -> Result<R, wt::Error> {
         f(&mut self.0.borrow_mut()).map_err(wt::Error::from)
     }
 }
@@ -101,7 +106,10 @@ impl wa::Guest for Component {
             .map(Into::into)
     }
 
-    fn list(client: wt::ClientBorrow<'_>, filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, wt::Error> {
+    fn list(
+        client: wt::ClientBorrow<'_>,
+        filter: wa::AgentFilter,
+    ) -> Result<Vec<wa::Agent>, wt::Error> {
         let filter = model::AgentFilter {
             user_object_id: filter.user_object_id,
             tenant_id: filter.tenant_id,
@@ -209,7 +217,10 @@ impl wi::Guest for Component {
             .map(|list| outcomes(list, item_outcome))
     }
 
-    fn assign(client: wt::ClientBorrow<'_>, assignments: Vec<wi::Assignment>) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
+    fn assign(
+        client: wt::ClientBorrow<'_>,
+        assignments: Vec<wi::Assignment>,
+    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
         let assignments: Vec<model::Assignment> = assignments
             .into_iter()
             .map(|a| model::Assignment {
@@ -219,10 +230,7 @@ impl wi::Guest for Component {
                     value: a.inbox.value,
                 },
                 agents: a.agents.into(),
-                operation: match a.operation {
-                    wt::AssignmentOperation::Add => model::Operation::Add,
-                    wt::AssignmentOperation::Remove => model::Operation::Remove,
-                },
+                operation: a.operation.into(),
             })
             .collect();
         client
@@ -238,10 +246,7 @@ impl wn::Guest for Component {
         status: Option<wt::NumberStatus>,
         digits: Option<String>,
     ) -> Result<Vec<wn::NumberInfo>, wt::Error> {
-        let status = status.map(|s| match s {
-            wt::NumberStatus::Assigned => model::NumberStatus::Assigned,
-            wt::NumberStatus::Active => model::NumberStatus::Active,
-        });
+        let status = status.map(Into::into);
         client
             .get::<ClientResource>()
             .with(|c| c.list_numbers(status, digits.as_deref()))
@@ -249,10 +254,7 @@ impl wn::Guest for Component {
                 list.into_iter()
                     .map(|n| wn::NumberInfo {
                         number: n.number,
-                        status: n.status.map(|s| match s {
-                            model::NumberStatus::Assigned => wt::NumberStatus::Assigned,
-                            model::NumberStatus::Active => wt::NumberStatus::Active,
-                        }),
+                        status: n.status.map(Into::into),
                         assigned_to: n.assigned_to.map(|a| wn::Assignee {
                             name: a.name,
                             user_object_id: a.user_object_id,
@@ -265,24 +267,14 @@ impl wn::Guest for Component {
     }
 }
 
-/// Enums with the same cases on both sides, converted both ways.
-macro_rules! same_enum {
-    ($($wit:ty => $model:ty { $($case:ident),+ })+) => {$(
-        impl From<$wit> for $model {
-            fn from(v: $wit) -> Self { match v { $(<$wit>::$case => <$model>::$case),+ } }
-        }
-        impl From<$model> for $wit {
-            fn from(v: $model) -> Self { match v { $(<$model>::$case => <$wit>::$case),+ } }
-        }
-    )+};
-}
-
-same_enum! {
+crate::same_enum! {
     wt::Role => model::Role { Member, Manager, Admin }
     wt::NumberType => model::NumberType { Supervised, Messaging }
     wt::KeyId => model::KeyId { UserObjectId, ConsistencyId, Upn, Id }
     wt::IdentifierKind => model::IdentifierKind { UserObjectId, ConsistencyId, Upn, TenantId, PhoneNumber }
     wt::InboxType => model::InboxType { Shared, Supervised }
+    wt::NumberStatus => model::NumberStatus { Assigned, Active }
+    wt::AssignmentOperation => model::Operation { Add, Remove }
 }
 
 impl From<wa::AgentSelector> for model::Selector {

@@ -50,7 +50,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn invalid(index: Option<usize>, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid(
+        index: Option<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError::InvalidInput(vec![Problem {
             index,
             field: field.into(),

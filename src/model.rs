@@ -58,6 +58,20 @@ pub enum Operation {
     Remove,
 }
 
+/// Converts between two enums with the same cases, both ways: the WIT bindings' enums and
+/// these (in the component and in the host).
+#[macro_export]
+macro_rules! same_enum {
+    ($($a:ty => $b:ty { $($case:ident),+ $(,)? })+) => {$(
+        impl From<$a> for $b {
+            fn from(v: $a) -> Self { match v { $(<$a>::$case => <$b>::$case),+ } }
+        }
+        impl From<$b> for $a {
+            fn from(v: $b) -> Self { match v { $(<$b>::$case => <$a>::$case),+ } }
+        }
+    )+};
+}
+
 macro_rules! wire_names {
     ($($ty:ty { $($variant:ident => $name:literal),+ $(,)? })+) => {$(
         impl $ty {

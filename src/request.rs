@@ -163,7 +163,11 @@ impl Requests {
         }
     }
 
-    pub fn update_many(&self, updates: &[AgentUpdate], continue_on_error: Option<bool>) -> ApiRequest {
+    pub fn update_many(
+        &self,
+        updates: &[AgentUpdate],
+        continue_on_error: Option<bool>,
+    ) -> ApiRequest {
         let mut query = Vec::new();
         flag(&mut query, "continueOnError", continue_on_error);
         ApiRequest {
@@ -174,7 +178,12 @@ impl Requests {
         }
     }
 
-    pub fn offboard_agent(&self, id: &str, key: Option<KeyId>, deprovision: Option<bool>) -> ApiRequest {
+    pub fn offboard_agent(
+        &self,
+        id: &str,
+        key: Option<KeyId>,
+        deprovision: Option<bool>,
+    ) -> ApiRequest {
         let mut query = Vec::new();
         key_id(&mut query, key);
         flag(&mut query, "deprovisionSupervisedInbox", deprovision);
@@ -203,7 +212,11 @@ impl Requests {
         }
     }
 
-    pub fn create_inboxes(&self, inboxes: &[NewInbox], continue_on_error: Option<bool>) -> ApiRequest {
+    pub fn create_inboxes(
+        &self,
+        inboxes: &[NewInbox],
+        continue_on_error: Option<bool>,
+    ) -> ApiRequest {
         let mut query = Vec::new();
         flag(&mut query, "continueOnError", continue_on_error);
         ApiRequest {

@@ -96,7 +96,11 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::Array(list)) => list
             .iter()
-            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
             .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         Some(other) => vec![other.to_string()],
@@ -134,7 +138,11 @@ fn parse_http_date(s: &str) -> Option<u64> {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
     let era = y / 400;
     let yoe = y - era * 400;
     let doy = (153 * m + 2) / 5 + day - 1;
@@ -313,13 +321,22 @@ pub struct BatchAnswer {
 }
 
 pub fn batch(resp: &RawResponse, now_unix: u64) -> Result<BatchAnswer, ApiError> {
-    let value = if resp.body.iter().all(u8::is_ascii_whitespace) && resp.is_success() {
+    if resp.body.iter().all(u8::is_ascii_whitespace) && resp.is_success() {
         // An empty 2xx answer is still a success.
-        Value::Object(Default::default())
-    } else {
-        success_json(resp, now_unix)?
-    };
-    let errors = error_body(&value).unwrap_or_default();
+        return Ok(BatchAnswer::default());
+    }
+    Ok(batch_answer(&success_json(resp, now_unix)?))
+}
+
+/// The batch answer in a body whatever its status; empty when it is not JSON.
+pub fn batch_body(body: &[u8]) -> BatchAnswer {
+    serde_json::from_slice(body)
+        .map(|v| batch_answer(&v))
+        .unwrap_or_default()
+}
+
+fn batch_answer(value: &Value) -> BatchAnswer {
+    let errors = error_body(value).unwrap_or_default();
     let mut results = Vec::new();
     if let Some(Value::Array(list)) = value.get("result") {
         for (position, item) in list.iter().enumerate() {
@@ -333,11 +350,11 @@ pub fn batch(resp: &RawResponse, now_unix: u64) -> Result<BatchAnswer, ApiError>
             }
         }
     }
-    Ok(BatchAnswer {
+    BatchAnswer {
         message: errors.message.clone(),
         errors,
         results,
-    })
+    }
 }
 
 /// The message of a 2xx answer with a `message` field (offboard one agent).

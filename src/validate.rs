@@ -80,7 +80,9 @@ impl Problems {
         if !is_e164(value) {
             self.push(
                 field,
-                format!("{value:?} is not an E.164 number (+ then 2 to 15 digits, e.g. +12345678901)"),
+                format!(
+                    "{value:?} is not an E.164 number (+ then 2 to 15 digits, e.g. +12345678901)"
+                ),
             );
         }
     }
@@ -90,7 +92,10 @@ impl Problems {
             let names: Vec<_> = allowed.iter().map(|k| k.as_str()).collect();
             self.push(
                 field,
-                format!("{kind} is not allowed here; use one of {}", names.join(", ")),
+                format!(
+                    "{kind} is not allowed here; use one of {}",
+                    names.join(", ")
+                ),
             );
         }
     }
@@ -101,7 +106,10 @@ impl Problems {
                 let names: Vec<_> = allowed.iter().map(|k| k.as_str()).collect();
                 self.push(
                     "key_id",
-                    format!("{kind} is not allowed here; use one of {}", names.join(", ")),
+                    format!(
+                        "{kind} is not allowed here; use one of {}",
+                        names.join(", ")
+                    ),
                 );
             }
         }
@@ -216,7 +224,11 @@ pub fn onboard(agents: &[NewAgent]) -> Result<(), Vec<Problem>> {
                         "supervisors are only allowed on a supervised number",
                     );
                 }
-                p.selector(&format!("{field}.supervisors"), supervisors, AGENT_IDENTIFIERS);
+                p.selector(
+                    &format!("{field}.supervisors"),
+                    supervisors,
+                    AGENT_IDENTIFIERS,
+                );
             }
         }
     }
@@ -248,7 +260,11 @@ pub fn list_agents(filter: &AgentFilter) -> Result<(), Vec<Problem>> {
     p.finish()
 }
 
-pub fn update_agent(id: &str, key_id: Option<KeyId>, changes: &AgentChanges) -> Result<(), Vec<Problem>> {
+pub fn update_agent(
+    id: &str,
+    key_id: Option<KeyId>,
+    changes: &AgentChanges,
+) -> Result<(), Vec<Problem>> {
     let mut p = Problems::new();
     p.required("agent_id", id);
     p.key_id(key_id, CHANGE_KEY_IDS);
@@ -261,7 +277,11 @@ pub fn update_many(updates: &[AgentUpdate]) -> Result<(), Vec<Problem>> {
     p.batch_size(updates.len());
     for (i, update) in updates.iter().enumerate() {
         p.at(i);
-        p.identifier("target.identifier", update.target.identifier, AGENT_IDENTIFIERS);
+        p.identifier(
+            "target.identifier",
+            update.target.identifier,
+            AGENT_IDENTIFIERS,
+        );
         p.required("target.value", &update.target.value);
         p.changes("updates.", "updates", &update.updates);
     }
@@ -299,9 +319,7 @@ pub fn create_inboxes(inboxes: &[NewInbox]) -> Result<(), Vec<Problem>> {
         p.required("name", &inbox.name);
         p.phone("phone_number", &inbox.phone_number);
         match (&inbox.owner, inbox.inbox_type) {
-            (None, InboxType::Supervised) => {
-                p.push("owner", "is required for a supervised inbox")
-            }
+            (None, InboxType::Supervised) => p.push("owner", "is required for a supervised inbox"),
             (Some(_), InboxType::Shared) => {
                 p.push("owner", "is only allowed on a supervised inbox")
             }
@@ -346,7 +364,10 @@ pub fn list_numbers(matching: Option<&str>) -> Result<(), Vec<Problem>> {
     let mut p = Problems::new();
     if let Some(m) = matching {
         if !(1..=11).contains(&m.len()) || !m.bytes().all(|b| b.is_ascii_digit()) {
-            p.push("match", format!("{m:?} must be 1 to 11 digits, digits only"));
+            p.push(
+                "match",
+                format!("{m:?} must be 1 to 11 digits, digits only"),
+            );
         }
     }
     p.finish()

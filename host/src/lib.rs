@@ -1,1 +1,45 @@
+//! Runs the smartcomm component (the IntelePeer SmartCommunicator User Management API as a
+//! WebAssembly component) in wasmtime, and a stateful emulator of the API to run it against.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use smartcomm_host::{Runtime, RuntimeOptions, Config, Auth};
+//! let runtime = Runtime::new(RuntimeOptions::default())?;
+//! let mut session = runtime.session(Config {
+//!     api_url: None,
+//!     auth_url: None,
+//!     customer_id: "12345678".into(),
+//!     auth: Auth::Credentials { username: "me@example.com".into(), password: "…".into() },
+//!     auth_scheme: Default::default(),
+//!     timeout_ms: None,
+//! });
+//! let agent = session.get_agent("17c528d0-dcfa-49bf-bb2b-8955bf377e5a".into(), None, None).await?;
+//! println!("{:?}", agent.name);
+//! # Ok(()) }
+//! ```
 
+pub mod blocking;
+pub mod convert;
+pub mod demo;
+pub mod emulator;
+mod policy;
+mod runtime;
+
+pub use policy::{Origin, OutboundPolicy, is_loopback};
+pub use runtime::{
+    CallError, Compilation, ComponentSource, EMBEDDED_COMPONENT, Runtime, RuntimeOptions, Session,
+    default_cache_dir,
+};
+pub use smartcomm::client::{Auth, AuthScheme, Config};
+
+/// Rust types and bindings generated from `wit/`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "smartcomm",
+        exports: { default: async },
+    });
+}
+
+/// The WIT types of each interface, for callers.
+pub use bindings::exports::intelepeer::smartcommunicator::{agents, inboxes, numbers, types};

@@ -1,0 +1,88 @@
+//! Builds the smartcomm component for wasm32-wasip2 and leaves it in OUT_DIR, so the host
+//! embeds it and `cargo run -p smartcomm-host` works from a fresh clone.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
+    let wasm_out = out_dir.join("smartcomm.wasm");
+
+    for path in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
+
+    // A target directory of its own: the outer build holds the lock on its own one.
+    // It sits next to the outer profile directories so it survives `OUT_DIR` changes.
+    let target_dir = component_target_dir(&out_dir);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&root)
+        .args([
+            "build",
+            "--package",
+            "smartcomm",
+            "--lib",
+            "--target",
+            "wasm32-wasip2",
+            "--release",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer build's flags are for the host; the component has its own profile.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_MAKEFLAGS",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command
+        .status()
+        .expect("could not run cargo to build the component");
+    if !status.success() {
+        panic!(
+            "building the smartcomm component failed; is the wasm32-wasip2 target installed? \
+             (rustup target add wasm32-wasip2)"
+        );
+    }
+    println!(
+        "cargo:rustc-env=SMARTCOMM_WASMTIME_VERSION={}",
+        locked_version(&root, "wasmtime")
+    );
+
+    let built = target_dir.join("wasm32-wasip2/release/smartcomm.wasm");
+    std::fs::copy(&built, &wasm_out)
+        .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
+}
+
+fn component_target_dir(out_dir: &Path) -> PathBuf {
+    // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
+    out_dir
+        .ancestors()
+        .nth(4)
+        .map(|target| target.join("smartcomm-component"))
+        .unwrap_or_else(|| out_dir.join("component-target"))
+}
+
+/// The version of `package` that Cargo.lock resolved.
+fn locked_version(root: &Path, package: &str) -> String {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"") {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = ")) {
+                return version.trim_matches('"').to_string();
+            }
+        }
+    }
+    "unknown".into()
+}

@@ -1,0 +1,116 @@
+//! Outbound HTTP policy: the single place that decides where the guest may connect and how
+//! long a request may take.
+
+use http::uri::Scheme;
+use std::net::IpAddr;
+use std::time::Duration;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// A scheme, host and port the guest may reach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    /// The origin of a URL; `None` when it has no host or an unsupported scheme.
+    pub fn of(url: &str) -> Option<Origin> {
+        let uri: http::Uri = url.parse().ok()?;
+        let https = match uri.scheme_str()? {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+        Some(Origin {
+            https,
+            host: host.to_ascii_lowercase(),
+            port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+        })
+    }
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboundPolicy {
+    pub allowed: Vec<Origin>,
+    pub connect_timeout: Duration,
+    /// Caps the wait for the response head and between body chunks.
+    pub response_timeout: Duration,
+}
+
+impl OutboundPolicy {
+    /// Why a request to `uri` is refused, or `None` when it may go.
+    pub fn refusal(&self, uri: &http::Uri) -> Option<String> {
+        let Some(origin) = Origin::of(&uri.to_string()) else {
+            return Some(format!("{uri} has no http(s) origin"));
+        };
+        if !origin.https && !is_loopback(&origin.host) {
+            return Some(format!(
+                "plain http is only allowed to loopback, not to {}",
+                origin.host
+            ));
+        }
+        if !self.allowed.contains(&origin) {
+            return Some(format!(
+                "{}:{} is not one of the configured API hosts",
+                origin.host, origin.port
+            ));
+        }
+        None
+    }
+
+    fn capped(&self, options: Option<RequestOptions>) -> RequestOptions {
+        let options = options.unwrap_or_default();
+        let cap =
+            |asked: Option<Duration>, limit: Duration| Some(asked.map_or(limit, |a| a.min(limit)));
+        RequestOptions {
+            connect_timeout: cap(options.connect_timeout, self.connect_timeout),
+            first_byte_timeout: cap(options.first_byte_timeout, self.response_timeout),
+            between_bytes_timeout: cap(options.between_bytes_timeout, self.response_timeout),
+        }
+    }
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+
+impl WasiHttpHooks for OutboundPolicy {
+    fn is_supported_scheme(&mut self, scheme: &Scheme) -> bool {
+        *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS
+    }
+
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: IoFuture,
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>
+    {
+        _ = fut;
+        if let Some(reason) = self.refusal(request.uri()) {
+            tracing::warn!(method = %request.method(), uri = %request.uri(), %reason, "outbound request denied");
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        tracing::debug!(method = %request.method(), uri = %request.uri(), "outbound request");
+        let options = self.capped(options);
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            tracing::debug!(status = response.status().as_u16(), "response");
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
+        })
+    }
+}
