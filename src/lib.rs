@@ -16,3 +16,6 @@ pub mod validate;
 mod component;
 #[cfg(target_arch = "wasm32")]
 mod http;
+
+#[cfg(test)]
+mod tests;

@@ -38,6 +38,7 @@ pub mod bindings {
         path: "../wit",
         world: "smartcomm",
         exports: { default: async },
+        additional_derives: [PartialEq],
     });
 }
 

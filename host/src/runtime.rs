@@ -161,6 +161,7 @@ impl Runtime {
     pub fn session(&self, config: Config) -> Session {
         Session {
             runtime: self.clone(),
+            allowed: configured_origins(&config),
             config,
             instance: None,
         }
@@ -168,7 +169,7 @@ impl Runtime {
 
     /// Instantiates the component once and drops it: the instantiation benchmark's unit.
     pub async fn instantiate_once(&self, config: &Config) -> anyhow::Result<()> {
-        let mut instance = self.instantiate(config).await?;
+        let mut instance = self.instantiate(config, configured_origins(config)).await?;
         instance
             .client
             .resource_drop_async(&mut instance.store)
@@ -176,15 +177,10 @@ impl Runtime {
         Ok(())
     }
 
-    async fn instantiate(&self, config: &Config) -> anyhow::Result<Instance> {
+    async fn instantiate(&self, config: &Config, allowed: Vec<Origin>) -> anyhow::Result<Instance> {
         let options = &self.shared.options;
-        let api_url = config.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
-        let auth_url = config.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL);
         let policy = OutboundPolicy {
-            allowed: [api_url, auth_url]
-                .into_iter()
-                .filter_map(Origin::of)
-                .collect(),
+            allowed,
             connect_timeout: Duration::from_millis(
                 config
                     .timeout_ms
@@ -219,6 +215,16 @@ impl Runtime {
             client,
         })
     }
+}
+
+/// The origins of the API and authenticate URLs: all a session may reach.
+fn configured_origins(config: &Config) -> Vec<Origin> {
+    let api_url = config.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
+    let auth_url = config.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL);
+    [api_url, auth_url]
+        .into_iter()
+        .filter_map(Origin::of)
+        .collect()
 }
 
 fn deadline_ticks(deadline: Duration) -> u64 {
@@ -371,6 +377,7 @@ impl std::error::Error for CallError {}
 pub struct Session {
     runtime: Runtime,
     config: Config,
+    allowed: Vec<Origin>,
     instance: Option<Instance>,
 }
 
@@ -378,6 +385,7 @@ impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("config", &self.config)
+            .field("allowed", &self.allowed)
             .field("instantiated", &self.instance.is_some())
             .finish()
     }
@@ -421,11 +429,19 @@ impl Session {
         &self.config
     }
 
+    /// Narrows the origins this session may reach (by default the API and authenticate URLs'
+    /// origins); requests anywhere else are denied by the host.
+    pub fn restrict_origins(mut self, allowed: Vec<Origin>) -> Session {
+        self.allowed.retain(|origin| allowed.contains(origin));
+        self.instance = None;
+        self
+    }
+
     async fn instance(&mut self) -> Result<&mut Instance, CallError> {
         if self.instance.is_none() {
             let instance = self
                 .runtime
-                .instantiate(&self.config)
+                .instantiate(&self.config, self.allowed.clone())
                 .await
                 .map_err(CallError::Host)?;
             self.instance = Some(instance);

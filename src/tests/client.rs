@@ -1,0 +1,379 @@
+use crate::batch::Outcome;
+use crate::client::*;
+use crate::error::ApiError;
+use crate::model::*;
+use crate::request::Method;
+use crate::response::RawResponse;
+use std::collections::VecDeque;
+
+/// Answers from a script and records what was sent.
+struct Scripted {
+    answers: VecDeque<RawResponse>,
+    sent: Vec<HttpRequest>,
+    now: u64,
+}
+
+impl Scripted {
+    fn new(answers: Vec<(u16, &str)>) -> Self {
+        Scripted {
+            answers: answers
+                .into_iter()
+                .map(|(status, body)| RawResponse {
+                    status,
+                    content_type: Some("application/json".into()),
+                    retry_after: None,
+                    body: body.as_bytes().to_vec(),
+                })
+                .collect(),
+            sent: Vec::new(),
+            now: 1_000,
+        }
+    }
+}
+
+impl Transport for Scripted {
+    fn send(&mut self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
+        self.sent.push(request.clone());
+        self.answers
+            .pop_front()
+            .ok_or_else(|| ApiError::Transport("script exhausted".into()))
+    }
+
+    fn now_unix(&self) -> u64 {
+        self.now
+    }
+}
+
+/// A JWT whose payload is `{"exp": exp}` (the signature is not read).
+fn jwt(exp: u64) -> String {
+    fn b64(input: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in input.chunks(3) {
+            let n =
+                chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+    format!(
+        "{}.{}.sig",
+        b64(br#"{"alg":"none"}"#),
+        b64(format!(r#"{{"exp":{exp}}}"#).as_bytes())
+    )
+}
+
+fn token_body(exp: u64) -> String {
+    format!(r#"{{"data":"{}"}}"#, jwt(exp))
+}
+
+fn config(auth: Auth) -> Config {
+    Config {
+        api_url: Some("http://127.0.0.1:9/".into()),
+        auth_url: Some("http://127.0.0.1:9/rest/v1/authenticate".into()),
+        customer_id: "cust 1".into(),
+        auth,
+        auth_scheme: AuthScheme::Bearer,
+        timeout_ms: None,
+    }
+}
+
+fn credentials() -> Auth {
+    Auth::Credentials {
+        username: "user".into(),
+        password: "s3cret-pass".into(),
+    }
+}
+
+const AGENT: &str = r#"{"user_object_id":"u1","name":"A"}"#;
+
+#[test]
+fn one_token_serves_many_calls() {
+    let token = token_body(100_000);
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![
+            (200, &token),
+            (200, AGENT),
+            (200, AGENT),
+            (200, AGENT),
+        ]),
+    );
+    for _ in 0..3 {
+        client.get_agent("u1", None, None).unwrap();
+    }
+    let sent = &client.transport().sent;
+    assert_eq!(sent.len(), 4);
+    assert!(sent[0].url.ends_with("/rest/v1/authenticate"));
+    assert_eq!(
+        sent[0].body.as_deref(),
+        Some(r#"{"username":"user","password":"s3cret-pass"}"#)
+    );
+    let expected_auth = format!("Bearer {}", jwt(100_000));
+    for request in &sent[1..] {
+        assert_eq!(request.url, "http://127.0.0.1:9/cust%201/agents/u1");
+        assert!(
+            request
+                .headers
+                .contains(&("authorization", expected_auth.clone()))
+        );
+        assert!(
+            request
+                .headers
+                .contains(&("accept", "application/json".into()))
+        );
+        assert!(!request.headers.iter().any(|(k, _)| *k == "content-type"));
+    }
+}
+
+#[test]
+fn a_token_near_its_exp_is_renewed_before_use() {
+    let soon = token_body(1_000 + RENEW_BEFORE_EXPIRY_SECS - 1);
+    let later = token_body(100_000);
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![(200, &soon), (200, &later), (200, AGENT)]),
+    );
+    client.authenticate().unwrap();
+    client.get_agent("u1", None, None).unwrap();
+    let sent = &client.transport().sent;
+    assert_eq!(sent.len(), 3);
+    assert!(sent[1].url.ends_with("/authenticate"));
+}
+
+#[test]
+fn a_401_authenticates_again_once_and_repeats_the_request_once() {
+    let token = token_body(100_000);
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![
+            (200, &token),
+            (401, "{}"),
+            (200, &token),
+            (200, AGENT),
+        ]),
+    );
+    assert_eq!(
+        client.get_agent("u1", None, None).unwrap().name.as_deref(),
+        Some("A")
+    );
+    let urls: Vec<_> = client
+        .transport()
+        .sent
+        .iter()
+        .map(|r| r.url.clone())
+        .collect();
+    assert!(urls[0].ends_with("/authenticate") && urls[2].ends_with("/authenticate"));
+    assert!(urls[1].ends_with("/agents/u1") && urls[3].ends_with("/agents/u1"));
+
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![(200, &token), (401, "{}"), (200, &token), (401, "{}")]),
+    );
+    assert!(matches!(
+        client.get_agent("u1", None, None),
+        Err(ApiError::Unauthorized(_))
+    ));
+    assert_eq!(client.transport().sent.len(), 4);
+}
+
+#[test]
+fn wrong_credentials_fail_fast_without_calling_the_users_api() {
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![(401, r#"{"message":"Invalid username or password"}"#)]),
+    );
+    assert!(matches!(
+        client.list_agents(&AgentFilter::default()),
+        Err(ApiError::Unauthorized(_))
+    ));
+    assert_eq!(client.transport().sent.len(), 1);
+}
+
+#[test]
+fn a_ready_token_is_used_as_is_with_the_bare_scheme() {
+    let mut cfg = config(Auth::Token("tok".into()));
+    cfg.auth_scheme = AuthScheme::Bare;
+    let mut client = Client::new(cfg, Scripted::new(vec![(200, "[]"), (401, "{}")]));
+    assert_eq!(client.list_numbers(None, None).unwrap(), vec![]);
+    assert!(matches!(
+        client.list_numbers(None, None),
+        Err(ApiError::Unauthorized(_))
+    ));
+    let sent = &client.transport().sent;
+    assert_eq!(sent.len(), 2, "a ready token is never renewed");
+    assert!(sent[0].headers.contains(&("authorization", "tok".into())));
+}
+
+#[test]
+fn invalid_input_sends_nothing_not_even_authenticate() {
+    let mut client = Client::new(config(credentials()), Scripted::new(vec![]));
+    let error = client.list_numbers(None, Some("12ab")).unwrap_err();
+    assert!(matches!(error, ApiError::InvalidInput(ref p) if p[0].field == "match"));
+    let bad = NewAgent {
+        user_object_id: "u".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        client.onboard(&[bad], BatchOptions::default()),
+        Err(ApiError::InvalidInput(ref p)) if p.len() == 2
+    ));
+    assert!(client.transport().sent.is_empty());
+}
+
+#[test]
+fn an_invalid_config_is_reported_on_every_call_and_sends_nothing() {
+    let mut cfg = config(credentials());
+    cfg.api_url = Some("ftp://x".into());
+    cfg.customer_id = String::new();
+    let mut client = Client::new(cfg, Scripted::new(vec![]));
+    match client.authenticate() {
+        Err(ApiError::InvalidInput(problems)) => {
+            let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+            assert_eq!(fields, ["api_url", "customer_id"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(client.transport().sent.is_empty());
+}
+
+fn agents(n: usize) -> Vec<NewAgent> {
+    (0..n)
+        .map(|i| NewAgent {
+            user_object_id: format!("u{i}"),
+            tenant_id: "t".into(),
+            name: format!("Agent {i}"),
+            ..Default::default()
+        })
+        .collect()
+}
+
+#[test]
+fn onboarding_25_sends_10_10_5_and_reports_each_item_at_its_index() {
+    let token = token_body(100_000);
+    let ok = r#"{"message":"Onboarded successfully","errors":[]}"#;
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![(200, &token), (200, ok), (200, ok), (200, ok)]),
+    );
+    let outcomes = client
+        .onboard(&agents(25), BatchOptions::default())
+        .unwrap();
+    assert_eq!(outcomes, vec![Outcome::Succeeded(()); 25]);
+    let bodies: Vec<usize> = client.transport().sent[1..]
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Vec<serde_json::Value>>(r.body.as_deref().unwrap())
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(bodies, vec![10, 10, 5]);
+    let second: Vec<NewAgent> =
+        serde_json::from_str(client.transport().sent[2].body.as_deref().unwrap()).unwrap();
+    assert_eq!(second[0].user_object_id, "u10");
+}
+
+#[test]
+fn without_continue_on_error_the_batch_stops_after_the_failing_request() {
+    let token = token_body(100_000);
+    let ok = r#"{"message":"Onboarded successfully","errors":[]}"#;
+    let failed = r#"{"message":"Onboarding failed","errors":[{"itemIndex":3,"errors":["dup"]}]}"#;
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![(200, &token), (200, ok), (400, failed)]),
+    );
+    let outcomes = client
+        .onboard(&agents(25), BatchOptions::default())
+        .unwrap();
+    assert_eq!(client.transport().sent.len(), 3);
+    assert!(outcomes[..13].iter().all(Outcome::is_success));
+    assert_eq!(outcomes[13], Outcome::Rejected(vec!["dup".into()]));
+    assert!(outcomes[14..].iter().all(|o| *o == Outcome::NotAttempted));
+    assert!(!client.transport().sent[1].url.contains("continueOnError"));
+}
+
+#[test]
+fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
+    let token = token_body(100_000);
+    let ok = r#"{"message":"ok","errors":[]}"#;
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![
+            (200, &token),
+            (503, r#"{"message":"busy"}"#),
+            (200, ok),
+            (200, ok),
+        ]),
+    );
+    let options = BatchOptions {
+        continue_on_error: Some(true),
+        flag: Some(false),
+    };
+    let outcomes = client.onboard(&agents(25), options).unwrap();
+    assert!(outcomes[..10].iter().all(|o| matches!(
+        o,
+        Outcome::Failed(ApiError::ServerError { status: 503, .. })
+    )));
+    assert!(outcomes[10..].iter().all(Outcome::is_success));
+    assert!(
+        client.transport().sent[1]
+            .url
+            .ends_with("/agents?continueOnError=true&reassignInbox=false")
+    );
+}
+
+#[test]
+fn requests_carry_method_path_query_and_json_content_type() {
+    let token = token_body(100_000);
+    let mut client = Client::new(
+        config(credentials()),
+        Scripted::new(vec![
+            (200, &token),
+            (200, r#"{"message":"Agent successfully offboarded"}"#),
+        ]),
+    );
+    client
+        .offboard_agent("a@b.c", Some(KeyId::ConsistencyId), Some(true))
+        .unwrap();
+    let sent = &client.transport().sent[1];
+    assert_eq!(sent.method, Method::Delete);
+    assert_eq!(
+        sent.url,
+        "http://127.0.0.1:9/cust%201/agents/a%40b.c?key_id=consistency_id&deprovisionSupervisedInbox=true"
+    );
+    assert!(
+        client.transport().sent[0]
+            .headers
+            .contains(&("content-type", "application/json".into()))
+    );
+}
+
+#[test]
+fn debug_output_never_shows_the_password_or_token() {
+    let cfg = config(credentials());
+    let token = jwt(100_000);
+    let mut client = Client::new(
+        cfg.clone(),
+        Scripted::new(vec![(200, &format!(r#"{{"data":"{token}"}}"#))]),
+    );
+    client.authenticate().unwrap();
+    for text in [
+        format!("{cfg:?}"),
+        format!("{client:?}"),
+        format!("{:?}", client.transport().sent[0]),
+        format!("{:?}", Auth::Token(token.clone())),
+        format!(
+            "{:?}",
+            Credentials {
+                username: "u".into(),
+                password: "s3cret-pass".into()
+            }
+        ),
+    ] {
+        assert!(!text.contains("s3cret-pass"), "{text}");
+        assert!(!text.contains(&token), "{text}");
+    }
+}
