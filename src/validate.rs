@@ -69,10 +69,10 @@ impl Problems {
     }
 
     fn optional_text(&mut self, field: &str, value: Option<&str>) {
-        if let Some(v) = value {
-            if v.trim().is_empty() {
-                self.push(field, "must not be empty when given");
-            }
+        if let Some(v) = value
+            && v.trim().is_empty()
+        {
+            self.push(field, "must not be empty when given");
         }
     }
 
@@ -101,17 +101,17 @@ impl Problems {
     }
 
     fn key_id(&mut self, kind: Option<KeyId>, allowed: &[KeyId]) {
-        if let Some(kind) = kind {
-            if !allowed.contains(&kind) {
-                let names: Vec<_> = allowed.iter().map(|k| k.as_str()).collect();
-                self.push(
-                    "key_id",
-                    format!(
-                        "{kind} is not allowed here; use one of {}",
-                        names.join(", ")
-                    ),
-                );
-            }
+        if let Some(kind) = kind
+            && !allowed.contains(&kind)
+        {
+            let names: Vec<_> = allowed.iter().map(|k| k.as_str()).collect();
+            self.push(
+                "key_id",
+                format!(
+                    "{kind} is not allowed here; use one of {}",
+                    names.join(", ")
+                ),
+            );
         }
     }
 
@@ -190,13 +190,13 @@ pub fn onboard(agents: &[NewAgent]) -> Result<(), Vec<Problem>> {
         p.required("name", &agent.name);
         p.optional_text("upn", agent.upn.as_deref());
         p.optional_text("consistency_id", agent.consistency_id.as_deref());
-        if let Some(earlier) = first_seen.insert(agent.user_object_id.as_str(), i) {
-            if !agent.user_object_id.trim().is_empty() {
-                p.push(
-                    "user_object_id",
-                    format!("the same user_object_id as item {earlier}"),
-                );
-            }
+        if let Some(earlier) = first_seen.insert(agent.user_object_id.as_str(), i)
+            && !agent.user_object_id.trim().is_empty()
+        {
+            p.push(
+                "user_object_id",
+                format!("the same user_object_id as item {earlier}"),
+            );
         }
         if agent.number_provisioning.len() > 2 {
             p.push(
@@ -362,13 +362,13 @@ pub fn assignments(assignments: &[Assignment]) -> Result<(), Vec<Problem>> {
 
 pub fn list_numbers(matching: Option<&str>) -> Result<(), Vec<Problem>> {
     let mut p = Problems::new();
-    if let Some(m) = matching {
-        if !(1..=11).contains(&m.len()) || !m.bytes().all(|b| b.is_ascii_digit()) {
-            p.push(
-                "match",
-                format!("{m:?} must be 1 to 11 digits, digits only"),
-            );
-        }
+    if let Some(m) = matching
+        && (!(1..=11).contains(&m.len()) || !m.bytes().all(|b| b.is_ascii_digit()))
+    {
+        p.push(
+            "match",
+            format!("{m:?} must be 1 to 11 digits, digits only"),
+        );
     }
     p.finish()
 }

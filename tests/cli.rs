@@ -1,1 +1,300 @@
+//! The `smartcomm` binary: commands, exit codes, output, and that secrets never show.
+
 mod common;
+
+use common::*;
+use smartcomm_host::emulator::Emulator;
+use std::path::PathBuf;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the CLI against `emulator` with the given arguments and extra environment.
+async fn smartcomm(emulator: Option<&Emulator>, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_smartcomm"));
+    command
+        .args(args)
+        .env_remove("SMARTCOMM_TOKEN")
+        .env_remove("SMARTCOMM_LOG");
+    if let Some(emulator) = emulator {
+        command
+            .env("SMARTCOMM_API_URL", emulator.base_url())
+            .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
+            .env("SMARTCOMM_CUSTOMER_ID", CUSTOMER)
+            .env("SMARTCOMM_USERNAME", emulator.username())
+            .env("SMARTCOMM_PASSWORD", emulator.password());
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().await.expect("the CLI runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn file(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("smartcomm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_runs_the_whole_story_and_exits_0() {
+    let run = smartcomm(None, &["demo"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for step in [
+        "Authenticate",
+        "Onboard",
+        "Get Ada",
+        "List agents",
+        "Promote Grace",
+        "shared inbox",
+        "Offboard",
+    ] {
+        assert!(run.stdout.contains(step), "missing {step}: {}", run.stdout);
+    }
+    assert!(
+        run.stdout.contains("1 of them to authenticate"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn onboard_from_a_reference_shaped_file_then_get_list_update_and_offboard() {
+    let emulator = emulator().await;
+    let onboard = file(
+        "onboard.json",
+        &format!(
+            r#"[{{"user_object_id": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a", "tenant_id": "80573892-bfe7-40c8-bd85-2b479110b2df",
+                 "name": "Agent name", "upn": "agent.email@domain.com", "roles": ["member", "manager"],
+                 "number_provisioning": [{{"type": "messaging", "phone_number": "{}"}}]}}]"#,
+            seeded_number(0)
+        ),
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "onboard", onboard.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = json(&run.stdout);
+    assert_eq!(out["summary"]["succeeded"], 1);
+    assert_eq!(
+        out["items"][0],
+        serde_json::json!({"index": 0, "outcome": "succeeded"})
+    );
+
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "get", "agent.email@domain.com", "--key-id", "upn"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let agent = json(&run.stdout);
+    assert_eq!(agent["name"], "Agent name");
+    assert_eq!(
+        agent["phone_number"][0],
+        serde_json::json!({"type": "messaging", "value": seeded_number(0)})
+    );
+
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "agents",
+            "list",
+            "--tenant-id",
+            "80573892-bfe7-40c8-bd85-2b479110b2df",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(json(&run.stdout).as_array().unwrap().len(), 1);
+
+    let patch = file(
+        "patch.json",
+        r#"{"department": "Sales", "roles": {"assign": ["admin"]}}"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "agents",
+            "update",
+            "17c528d0-dcfa-49bf-bb2b-8955bf377e5a",
+            patch.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        json(&run.stdout)["roles"],
+        serde_json::json!(["member", "manager", "admin"])
+    );
+
+    let run = smartcomm(
+        Some(&emulator),
+        &["numbers", "list", "--status", "assigned"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        json(&run.stdout)[0]["assignedTo"]["upn"],
+        "agent.email@domain.com"
+    );
+
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "agents",
+            "offboard",
+            "17c528d0-dcfa-49bf-bb2b-8955bf377e5a",
+            "--deprovision-supervised-inbox",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        json(&run.stdout)["message"],
+        "Agent successfully offboarded"
+    );
+    assert!(emulator.account(CUSTOMER).agents.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_does_not_fit_exits_2_naming_item_and_field_and_sends_nothing() {
+    let emulator = emulator().await;
+    let bad_role = file(
+        "bad-role.json",
+        r#"[{"user_object_id": "a", "tenant_id": "t", "name": "A"}, {"user_object_id": "b", "tenant_id": "t", "name": "B", "roles": ["owner"]}]"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "onboard", bad_role.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("item 1: roles[0]"), "{}", run.stderr);
+
+    let bad_number = file(
+        "bad-number.json",
+        r#"[{"user_object_id": "a", "tenant_id": "t", "name": "A", "number_provisioning": [{"type": "messaging", "phone_number": "555-0100"}]}]"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "onboard", bad_number.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("item 0: number_provisioning[0].phone_number"),
+        "{}",
+        run.stderr
+    );
+    assert!(emulator.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_errors_exit_1_with_one_line_and_partial_batches_print_every_outcome() {
+    let emulator = emulator().await;
+    let run = smartcomm(Some(&emulator), &["agents", "get", "nobody"], &[]).await;
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr.trim(), "error: not found: object not found");
+    assert!(run.stdout.is_empty());
+
+    let offboard = file(
+        "offboard.json",
+        r#"[{"identifier": "upn", "value": ["ghost@example.com"]}]"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "offboard-many", offboard.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1);
+    let out = json(&run.stdout);
+    assert_eq!(out["summary"]["rejected"], 1);
+    assert_eq!(out["items"][0]["outcome"], "rejected");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_settings_are_usage_errors() {
+    let run = smartcomm(None, &["numbers", "list"], &[]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--customer-id"), "{}", run.stderr);
+    let run = smartcomm(
+        None,
+        &["numbers", "list"],
+        &[("SMARTCOMM_CUSTOMER_ID", "1"), ("SMARTCOMM_USERNAME", "u")],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("SMARTCOMM_PASSWORD"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_most_verbose_run_never_prints_the_password_or_a_token() {
+    let emulator = emulator().await;
+    let token = emulator.issue_token();
+    let onboard = file(
+        "secret-onboard.json",
+        r#"[{"user_object_id": "s", "tenant_id": "t", "name": "S"}]"#,
+    );
+    let runs = [
+        smartcomm(Some(&emulator), &["-vv", "authenticate"], &[]).await,
+        smartcomm(
+            Some(&emulator),
+            &["-vv", "agents", "onboard", onboard.to_str().unwrap()],
+            &[],
+        )
+        .await,
+        smartcomm(Some(&emulator), &["-vv", "agents", "get", "s"], &[]).await,
+        smartcomm(
+            Some(&emulator),
+            &["-vv", "numbers", "list"],
+            &[("SMARTCOMM_TOKEN", token.as_str())],
+        )
+        .await,
+        smartcomm(
+            Some(&emulator),
+            &["-vv", "agents", "get", "missing"],
+            &[("SMARTCOMM_LOG", "trace")],
+        )
+        .await,
+    ];
+    for run in &runs {
+        assert!(!run.stderr.is_empty(), "verbose runs log something");
+        // Every token the emulator mints starts with this header, whichever run minted it.
+        let any_token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+        assert!(token.starts_with(any_token));
+        for secret in [emulator.password(), any_token] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+    }
+    assert_eq!(runs[0].code, 0, "{}", runs[0].stderr);
+    assert_eq!(runs[3].code, 0, "{}", runs[3].stderr);
+}

@@ -1,1 +1,106 @@
+//! The host's confinement of the component: outbound allow-list, memory limit, call deadline.
+
 mod common;
+
+use common::*;
+use smartcomm_host::{CallError, Origin, Runtime, RuntimeOptions, types};
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_request_to_a_host_outside_the_allow_list_is_denied_before_it_leaves() {
+    let (emulator, session) = setup().await;
+    let elsewhere = emulator_origin(&common::emulator().await);
+    let mut session = session.restrict_origins(vec![elsewhere]);
+    match session.list_numbers(None, None).await {
+        Err(CallError::Api(types::Error::Transport(message))) => {
+            assert!(message.contains("denied"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(emulator.requests().is_empty());
+}
+
+fn emulator_origin(emulator: &smartcomm_host::emulator::Emulator) -> Origin {
+    Origin::of(&emulator.base_url()).unwrap()
+}
+
+#[tokio::test]
+async fn a_call_past_its_deadline_is_stopped_and_the_session_recovers() {
+    let runtime = Runtime::new(RuntimeOptions {
+        call_deadline: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = common::emulator().await;
+    let mut session = runtime.session(emulator.config(CUSTOMER));
+    session.authenticate().await.unwrap();
+    emulator.set_latency("GET /numbers", Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    match session.list_numbers(None, None).await {
+        Err(CallError::Host(e)) => assert!(format!("{e:#}").contains("deadline"), "{e:#}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the call was cut short"
+    );
+    emulator.set_latency("GET /numbers", Duration::ZERO);
+    assert_eq!(session.list_numbers(None, None).await.unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn a_guest_that_outgrows_its_memory_limit_is_stopped_and_the_session_recovers() {
+    let runtime = Runtime::new(RuntimeOptions {
+        memory_limit: 16 << 20,
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = common::emulator().await;
+    let mut session = runtime.session(emulator.config(CUSTOMER));
+    let mut huge = new_agent("huge");
+    huge.name = "x".repeat(32 << 20);
+    match session.onboard(vec![huge], onboard_options(None)).await {
+        Err(CallError::Host(_)) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert!(emulator.requests().is_empty());
+    let outcomes = session
+        .onboard(vec![new_agent("small")], onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes));
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
+    let policy = smartcomm_host::OutboundPolicy {
+        allowed: [
+            "http://127.0.0.1:8080",
+            "https://api.example.com",
+            "http://api.example.com",
+        ]
+        .into_iter()
+        .filter_map(Origin::of)
+        .collect(),
+        connect_timeout: Duration::from_secs(1),
+        response_timeout: Duration::from_secs(1),
+    };
+    let refusal = |uri: &str| policy.refusal(&uri.parse().unwrap());
+    assert_eq!(refusal("http://127.0.0.1:8080/x/agents"), None);
+    assert_eq!(refusal("https://api.example.com/x"), None);
+    assert!(
+        refusal("http://api.example.com/x")
+            .unwrap()
+            .contains("loopback")
+    );
+    assert!(
+        refusal("https://other.example.com/x")
+            .unwrap()
+            .contains("not one of")
+    );
+    assert!(
+        refusal("http://127.0.0.1:8081/x")
+            .unwrap()
+            .contains("not one of")
+    );
+}

@@ -98,7 +98,15 @@ impl WasiHttpHooks for OutboundPolicy {
         _ = fut;
         if let Some(reason) = self.refusal(request.uri()) {
             tracing::warn!(method = %request.method(), uri = %request.uri(), %reason, "outbound request denied");
-            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            // Take the body the guest is writing before refusing: refusing at once would
+            // close its body stream, and the guest would see a closed stream, not the denial.
+            return Box::new(async move {
+                use http_body_util::BodyExt;
+                let _ = http_body_util::Limited::new(request.into_body(), 1 << 20)
+                    .collect()
+                    .await;
+                Err(HttpError::HttpRequestDenied)
+            });
         }
         tracing::debug!(method = %request.method(), uri = %request.uri(), "outbound request");
         let options = self.capped(options);

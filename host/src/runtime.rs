@@ -400,16 +400,21 @@ macro_rules! operations {
         impl Session {$(
             $(#[$doc])*
             pub async fn $name(&mut self, $($arg: $ty),*) -> Result<$ret, CallError> {
-                let deadline = deadline_ticks(self.runtime.shared.options.call_deadline);
+                let deadline = self.runtime.shared.options.call_deadline;
                 let instance = self.instance().await?;
-                instance.store.set_epoch_deadline(deadline);
+                instance.store.set_epoch_deadline(deadline_ticks(deadline));
                 let started = Instant::now();
+                // The epoch deadline stops guest code that runs too long; the timeout stops a
+                // call that waits too long in the host (for example on a slow response).
                 let outcome = {
                     let $b = &instance.bindings;
                     let $store = &mut instance.store;
                     let $client = instance.client;
-                    $call.await
+                    tokio::time::timeout(deadline, $call).await
                 };
+                let outcome = outcome.unwrap_or_else(|_| {
+                    Err(wasmtime::Error::msg(format!("the call exceeded its deadline of {deadline:?}")))
+                });
                 tracing::debug!(operation = stringify!($name), elapsed_ms = started.elapsed().as_millis() as u64, "call finished");
                 self.settle(outcome)
             }

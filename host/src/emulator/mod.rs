@@ -257,6 +257,11 @@ impl Emulator {
         lock(&self.shared.latency).insert(route.to_string(), latency);
     }
 
+    /// A valid token for the emulator's user, as authenticate would return it.
+    pub fn issue_token(&self) -> String {
+        self.shared.mint_token(&self.shared.options.username)
+    }
+
     /// Makes every token issued so far invalid.
     pub fn revoke_tokens(&self) {
         self.shared.token_generation.fetch_add(1, Ordering::SeqCst);
@@ -454,10 +459,10 @@ fn route_of(method: &Method, segments: &[String]) -> String {
 fn redacted_body(route: &str, body: &[u8]) -> Value {
     let mut value = serde_json::from_slice::<Value>(body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
-    if route.ends_with(AUTH_PATH) {
-        if let Some(password) = value.get_mut("password") {
-            *password = json!("<redacted>");
-        }
+    if route.ends_with(AUTH_PATH)
+        && let Some(password) = value.get_mut("password")
+    {
+        *password = json!("<redacted>");
     }
     if body.is_empty() {
         value = Value::Null;
@@ -491,7 +496,11 @@ async fn handle(
         .iter()
         .map(|(name, value)| {
             let value = if name == http::header::AUTHORIZATION {
-                "<redacted>".to_string()
+                // Keep the scheme, so tests can see which one was sent.
+                match value.as_bytes().starts_with(b"Bearer ") {
+                    true => "Bearer <redacted>".to_string(),
+                    false => "<redacted>".to_string(),
+                }
             } else {
                 String::from_utf8_lossy(value.as_bytes()).into_owned()
             };
