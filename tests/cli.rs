@@ -298,3 +298,51 @@ async fn the_most_verbose_run_never_prints_the_password_or_a_token() {
     assert_eq!(runs[0].code, 0, "{}", runs[0].stderr);
     assert_eq!(runs[3].code, 0, "{}", runs[3].stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_command_prints_its_settings_and_serves_them() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smartcomm"))
+        .args(["emulator", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut settings = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some((key, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            settings.push((key.to_string(), value.to_string()));
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    let env: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert!(
+        env.iter().any(|(k, _)| *k == "SMARTCOMM_API_URL"),
+        "{settings:?}"
+    );
+    let run = smartcomm(None, &["numbers", "list", "--match", "5550100099"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json(&run.stdout)[0]["number"], "+15550100099");
+    child.kill().await.unwrap();
+}
+
+#[test]
+fn the_blocking_session_serves_programs_without_an_async_runtime() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = rt.block_on(common::emulator());
+    let mut session =
+        smartcomm_host::blocking::Session::new(&runtime(), emulator.config(CUSTOMER)).unwrap();
+    let outcomes = session
+        .onboard(vec![new_agent("a")], onboard_options(None))
+        .unwrap();
+    assert!(succeeded(&outcomes));
+    let agent = session.get_agent("a".into(), None, None).unwrap();
+    assert_eq!(agent.user_object_id.as_deref(), Some("a"));
+    drop(rt);
+}

@@ -40,6 +40,23 @@ fn new_agent(
     }
 }
 
+fn roles_of(roles: &[types::Role]) -> String {
+    let names: Vec<&str> = roles
+        .iter()
+        .map(|r| smartcomm::model::Role::from(*r).as_str())
+        .collect();
+    names.join(", ")
+}
+
+fn outcome(o: &types::ItemOutcome) -> String {
+    match o {
+        types::ItemOutcome::Succeeded => "succeeded".into(),
+        types::ItemOutcome::Rejected(messages) => format!("rejected: {}", messages.join("; ")),
+        types::ItemOutcome::Failed(e) => format!("failed: {}", crate::convert::describe_error(e)),
+        types::ItemOutcome::NotAttempted => "not attempted".into(),
+    }
+}
+
 fn numbers_of(agent: &agents::Agent) -> String {
     agent
         .phone_numbers
@@ -125,7 +142,7 @@ pub async fn run(runtime: &Runtime, out: &mut impl Write) -> anyhow::Result<()> 
             .await,
     )?;
     for (i, o) in outcomes.iter().enumerate() {
-        writeln!(out, "  agent {i}: {o:?}")?;
+        writeln!(out, "  agent {i}: {}", outcome(o))?;
     }
 
     step(out, "Get Ada by upn")?;
@@ -136,13 +153,13 @@ pub async fn run(runtime: &Runtime, out: &mut impl Write) -> anyhow::Result<()> 
     )?;
     writeln!(
         out,
-        "  {} — roles {:?} — {}",
+        "  {} — roles {} — {}",
         agent.name.clone().unwrap_or_default(),
-        agent.roles,
+        roles_of(&agent.roles),
         numbers_of(&agent)
     )?;
 
-    step(out, "List agents in the Sales department's tenant")?;
+    step(out, "List the agents of their tenant")?;
     let all = check(
         session
             .list_agents(agents::AgentFilter {
@@ -182,10 +199,10 @@ pub async fn run(runtime: &Runtime, out: &mut impl Write) -> anyhow::Result<()> 
     )?;
     writeln!(
         out,
-        "  {} is now in {} with roles {:?}",
+        "  {} is now in {} with roles {}",
         updated.name.unwrap_or_default(),
         updated.department.unwrap_or_default(),
-        updated.roles
+        roles_of(&updated.roles)
     )?;
 
     step(out, "Create a shared inbox and assign both agents")?;
@@ -206,7 +223,7 @@ pub async fn run(runtime: &Runtime, out: &mut impl Write) -> anyhow::Result<()> 
             )
             .await,
     )?;
-    writeln!(out, "  inbox {}: {:?}", n4.number, created[0])?;
+    writeln!(out, "  inbox {}: {}", n4.number, outcome(&created[0]))?;
     let assigned = check(
         session
             .assign(vec![inboxes::Assignment {
@@ -223,7 +240,7 @@ pub async fn run(runtime: &Runtime, out: &mut impl Write) -> anyhow::Result<()> 
             }])
             .await,
     )?;
-    writeln!(out, "  assign Grace: {:?}", assigned[0])?;
+    writeln!(out, "  assign Grace: {}", outcome(&assigned[0]))?;
 
     step(out, "Numbers now assigned")?;
     for n in check(
@@ -273,7 +290,7 @@ pub async fn run(runtime: &Runtime, out: &mut impl Write) -> anyhow::Result<()> 
             )
             .await,
     )?;
-    writeln!(out, "  {:?}", offboarded[0])?;
+    writeln!(out, "  {}", outcome(&offboarded[0]))?;
     let free_after = check(
         session
             .list_numbers(Some(types::NumberStatus::Active), None)

@@ -433,14 +433,18 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             })
             .await
             .map_err(|e| Failure(format!("cannot listen on port {port}: {e}"), EXIT_FAILED))?;
-            println!("SmartCommunicator emulator");
-            println!("  SMARTCOMM_API_URL={}", emulator.base_url());
-            println!("  SMARTCOMM_AUTH_URL={}", emulator.auth_url());
-            println!("  SMARTCOMM_USERNAME={}", emulator.username());
-            println!("  SMARTCOMM_PASSWORD={}", emulator.password());
-            println!("  any customer id works, e.g. SMARTCOMM_CUSTOMER_ID=12345678");
             println!(
-                "  control API: {}/__emulator/ (reset, state, requests, faults, latency, revoke-tokens, numbers)",
+                "SmartCommunicator emulator on {}; every customer id is an account of its own.",
+                emulator.base_url()
+            );
+            println!("Settings for smartcomm (paste into a shell):");
+            println!("export SMARTCOMM_API_URL={}", emulator.base_url());
+            println!("export SMARTCOMM_AUTH_URL={}", emulator.auth_url());
+            println!("export SMARTCOMM_CUSTOMER_ID=12345678");
+            println!("export SMARTCOMM_USERNAME={}", emulator.username());
+            println!("export SMARTCOMM_PASSWORD={}", emulator.password());
+            println!(
+                "Control API: {}/__emulator/ (reset, state, requests, faults, latency, revoke-tokens, numbers)",
                 emulator.base_url()
             );
             println!("Press Ctrl-C to stop.");

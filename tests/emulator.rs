@@ -1,0 +1,251 @@
+//! The emulator's control API over HTTP, and each fault it injects as the component sees it.
+
+mod common;
+
+use common::*;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+use smartcomm_host::emulator::{Emulator, FaultAction, FaultRule};
+use smartcomm_host::{CallError, Runtime, RuntimeOptions, types};
+use std::time::Duration;
+
+/// One plain HTTP/1 exchange with the emulator.
+async fn http(emulator: &Emulator, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let stream = tokio::net::TcpStream::connect(emulator.addr())
+        .await
+        .unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", emulator.addr().to_string())
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        )))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_control_api_sets_faults_latency_and_numbers_and_shows_state_and_requests() {
+    let (emulator, mut session) = setup().await;
+    let (status, _) = http(
+        &emulator,
+        "POST",
+        "/__emulator/faults",
+        Some(json!({"route": "GET /numbers", "times": 1, "action": {"kind": "status", "status": 503, "retry_after": "2"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    match session.list_numbers(None, None).await {
+        Err(CallError::Api(types::Error::ServerError(e))) => assert_eq!(e.status, 503),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        session.list_numbers(None, None).await.unwrap().len(),
+        100,
+        "the fault was used up"
+    );
+
+    let (status, _) = http(
+        &emulator,
+        "POST",
+        "/__emulator/numbers",
+        Some(json!({"customer_id": CUSTOMER, "numbers": ["+19995550000"]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        session
+            .list_numbers(None, Some("9995550000".into()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let (_, requests) = http(&emulator, "GET", "/__emulator/requests", None).await;
+    let routes: Vec<&str> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["route"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "POST /rest/v1/authenticate",
+            "GET /numbers",
+            "GET /numbers",
+            "GET /numbers"
+        ]
+    );
+    assert_eq!(requests[0]["body"]["password"], "<redacted>");
+
+    session
+        .onboard(vec![new_agent("a")], onboard_options(None))
+        .await
+        .unwrap();
+    let (_, state) = http(&emulator, "GET", "/__emulator/state", None).await;
+    assert_eq!(
+        state["customers"][CUSTOMER]["agents"][0]["user_object_id"],
+        "a"
+    );
+
+    let (status, _) = http(
+        &emulator,
+        "PUT",
+        "/__emulator/latency",
+        Some(json!({"route": "*", "ms": 150})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    session.list_numbers(None, None).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(150));
+
+    http(&emulator, "POST", "/__emulator/revoke-tokens", None).await;
+    let (status, _) = http(&emulator, "POST", "/__emulator/reset", None).await;
+    assert_eq!(status, 200);
+    assert!(emulator.requests().is_empty());
+    assert!(emulator.account(CUSTOMER).agents.is_empty());
+    let (status, _) = http(
+        &emulator,
+        "POST",
+        "/__emulator/faults",
+        Some(json!({"route": "*"})),
+    )
+    .await;
+    assert_eq!(status, 400, "a malformed rule is refused");
+}
+
+#[tokio::test]
+async fn users_api_requests_without_a_valid_token_get_401() {
+    let emulator = emulator().await;
+    let (status, body) = http(&emulator, "GET", &format!("/{CUSTOMER}/numbers"), None).await;
+    assert_eq!((status, body), (401, json!({"message": "Unauthorized"})));
+    let (status, _) = http(
+        &emulator,
+        "POST",
+        "/rest/v1/authenticate",
+        Some(json!({"username": emulator.username(), "password": "wrong"})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, body) = http(
+        &emulator,
+        "POST",
+        "/rest/v1/authenticate",
+        Some(json!({"username": emulator.username(), "password": emulator.password()})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body["data"].as_str().unwrap().split('.').count() == 3);
+}
+
+async fn with_fault(action: FaultAction) -> (Emulator, Result<Vec<types::ItemOutcome>, CallError>) {
+    let (emulator, mut session) = setup().await;
+    session.authenticate().await.unwrap();
+    emulator.add_fault(FaultRule {
+        route: "POST /agents".into(),
+        times: 1,
+        action,
+    });
+    let result = session
+        .onboard(vec![new_agent("a")], onboard_options(None))
+        .await;
+    (emulator, result)
+}
+
+fn failed_with(result: &Result<Vec<types::ItemOutcome>, CallError>) -> types::Error {
+    match result {
+        Ok(outcomes) => match &outcomes[0] {
+            types::ItemOutcome::Failed(e) => e.clone(),
+            other => panic!("{other:?}"),
+        },
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn faults_reach_the_component_as_typed_failures_with_or_without_the_change_applied() {
+    let (emulator, result) = with_fault(FaultAction::Drop).await;
+    assert!(matches!(failed_with(&result), types::Error::Transport(_)));
+    assert!(emulator.account(CUSTOMER).agents.is_empty());
+
+    let (emulator, result) = with_fault(FaultAction::Html { status: 502 }).await;
+    assert!(
+        matches!(failed_with(&result), types::Error::ServerError(e) if e.status == 502 && e.message.contains("Bad Gateway"))
+    );
+    assert!(emulator.account(CUSTOMER).agents.is_empty());
+
+    let (_, result) = with_fault(FaultAction::Empty { status: 400 }).await;
+    assert!(
+        matches!(failed_with(&result), types::Error::UnexpectedResponse(u) if u.status == 400 && u.body_excerpt.is_empty())
+    );
+
+    let (_, result) = with_fault(FaultAction::Oversized { bytes: 5 << 20 }).await;
+    assert!(
+        matches!(failed_with(&result), types::Error::UnexpectedResponse(u) if u.body_excerpt.contains("exceeds"))
+    );
+
+    let (emulator, result) = with_fault(FaultAction::Truncate).await;
+    assert!(
+        matches!(failed_with(&result), types::Error::Transport(_)),
+        "{result:?}"
+    );
+    assert_eq!(
+        emulator.account(CUSTOMER).agents.len(),
+        1,
+        "applied before the answer broke"
+    );
+
+    let (emulator, result) = with_fault(FaultAction::LostResponse { status: Some(504) }).await;
+    assert!(matches!(failed_with(&result), types::Error::ServerError(e) if e.status == 504));
+    assert_eq!(emulator.account(CUSTOMER).agents.len(), 1);
+
+    let (emulator, result) = with_fault(FaultAction::LostResponse { status: None }).await;
+    assert!(matches!(failed_with(&result), types::Error::Transport(_)));
+    assert_eq!(emulator.account(CUSTOMER).agents.len(), 1);
+
+    let (_, result) = with_fault(FaultAction::Status {
+        status: 429,
+        retry_after: Some("7".into()),
+        body: None,
+    })
+    .await;
+    assert_eq!(failed_with(&result), types::Error::RateLimited(Some(7)));
+}
+
+#[tokio::test]
+async fn a_first_byte_slower_than_the_response_timeout_is_a_timeout() {
+    let runtime = Runtime::new(RuntimeOptions {
+        response_timeout: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = common::emulator().await;
+    let mut session = runtime.session(emulator.config(CUSTOMER));
+    session.authenticate().await.unwrap();
+    emulator.add_fault(FaultRule {
+        route: "GET /agents/{id}".into(),
+        times: 1,
+        action: FaultAction::Delay { ms: 2000 },
+    });
+    match session.get_agent("a".into(), None, None).await {
+        Err(CallError::Api(types::Error::Timeout(_))) => {}
+        other => panic!("{other:?}"),
+    }
+}
