@@ -2,6 +2,7 @@
 //! The component plugs in wasi:http; tests plug in a scripted transport.
 
 use crate::batch::{self, Outcome};
+use crate::converge;
 use crate::error::{ApiError, Problem};
 use crate::model::*;
 use crate::request::{ApiRequest, Method, Requests};
@@ -12,6 +13,7 @@ use std::fmt;
 pub const DEFAULT_API_URL: &str = "https://smartcommunicator-api-users.intelepeer.com";
 pub const DEFAULT_AUTH_URL: &str = "https://atmosphere-api.intelepeer.com/rest/v1/authenticate";
 pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 4 * 1024 * 1024;
 /// A token is renewed this long before its `exp`, so a request never carries a token that
 /// expires in flight.
 pub const RENEW_BEFORE_EXPIRY_SECS: u64 = 60;
@@ -23,7 +25,10 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Option<String>,
+    /// Connect timeout, and the longest wait for the head and between body chunks.
     pub timeout_ms: u32,
+    /// A larger body is an `UnexpectedResponse`.
+    pub max_response_bytes: u32,
 }
 
 impl fmt::Debug for HttpRequest {
@@ -40,6 +45,53 @@ pub trait Transport {
     fn send(&mut self, request: &HttpRequest) -> Result<RawResponse, ApiError>;
     /// Seconds since the Unix epoch.
     fn now_unix(&self) -> u64;
+    /// Milliseconds on a clock that only moves forward.
+    fn now_ms(&self) -> u64;
+    fn sleep_ms(&mut self, ms: u64);
+    /// A random number in `0..=max` (backoff jitter).
+    fn random_up_to(&mut self, max: u64) -> u64;
+}
+
+/// See the WIT `retry-policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay_ms: u32,
+    pub max_delay_ms: u32,
+    pub budget_ms: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 500,
+            max_delay_ms: 20_000,
+            budget_ms: 60_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`: the API's `Retry-After` when it gave one,
+    /// else "full jitter" (a random wait up to `base * 2^(attempt-1)`), never above the cap.
+    pub fn delay_ms(
+        &self,
+        attempt: u32,
+        retry_after_secs: Option<u32>,
+        random_up_to: impl FnOnce(u64) -> u64,
+    ) -> u64 {
+        let cap = u64::from(self.max_delay_ms);
+        match retry_after_secs {
+            Some(s) => (u64::from(s) * 1000).min(cap),
+            None => {
+                let ceiling = u64::from(self.base_delay_ms)
+                    .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
+                    .min(cap);
+                random_up_to(ceiling)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -76,6 +128,24 @@ pub struct Config {
     pub auth: Auth,
     pub auth_scheme: AuthScheme,
     pub timeout_ms: Option<u32>,
+    pub retry: RetryPolicy,
+    pub max_response_bytes: Option<u32>,
+}
+
+impl Config {
+    /// A config with the vendor URLs and default settings.
+    pub fn new(customer_id: impl Into<String>, auth: Auth) -> Config {
+        Config {
+            api_url: None,
+            auth_url: None,
+            customer_id: customer_id.into(),
+            auth,
+            auth_scheme: AuthScheme::Bearer,
+            timeout_ms: None,
+            retry: RetryPolicy::default(),
+            max_response_bytes: None,
+        }
+    }
 }
 
 fn check_url(field: &str, url: &str, problems: &mut Vec<Problem>) {
@@ -103,6 +173,8 @@ struct Settings {
     auth: Auth,
     auth_scheme: AuthScheme,
     timeout_ms: u32,
+    retry: RetryPolicy,
+    max_response_bytes: u32,
 }
 
 impl Config {
@@ -135,12 +207,18 @@ impl Config {
             }
             Auth::Token(token) => require("token", token),
         }
-        if self.timeout_ms == Some(0) {
-            problems.push(Problem {
-                index: None,
-                field: "timeout_ms".into(),
-                message: "must be more than 0".into(),
-            });
+        for (field, value) in [
+            ("timeout_ms", self.timeout_ms),
+            ("retry.max_attempts", Some(self.retry.max_attempts)),
+            ("max_response_bytes", self.max_response_bytes),
+        ] {
+            if value == Some(0) {
+                problems.push(Problem {
+                    index: None,
+                    field: field.into(),
+                    message: "must be more than 0".into(),
+                });
+            }
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -151,6 +229,10 @@ impl Config {
             auth: self.auth.clone(),
             auth_scheme: self.auth_scheme,
             timeout_ms: self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+            retry: self.retry,
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         })
     }
 }
@@ -177,6 +259,20 @@ impl<T> fmt::Debug for Client<T> {
     }
 }
 
+/// What reading the state back says about an item the API refused.
+enum Verdict<O> {
+    /// It is already in the requested state.
+    Done(O),
+    /// The state differs: a genuine conflict, with what differs.
+    Conflict(String),
+    /// Nothing to conclude (not a "exists"/"missing" refusal, or the read failed).
+    Unknown,
+}
+
+/// What a batch item's success says: `None` when this call applied it, else a note that it
+/// already was in the requested state.
+pub type Note = Option<String>;
+
 /// Options of a batch call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BatchOptions {
@@ -188,6 +284,9 @@ pub struct BatchOptions {
 fn invalid(result: Result<(), Vec<Problem>>) -> Result<(), ApiError> {
     result.map_err(ApiError::InvalidInput)
 }
+
+/// One attempt's result; `Err((error, true))` ends the retries at once.
+type Attempt = Result<RawResponse, (ApiError, bool)>;
 
 impl<T: Transport> Client<T> {
     pub fn new(config: Config, transport: T) -> Self {
@@ -203,13 +302,69 @@ impl<T: Transport> Client<T> {
         &self.transport
     }
 
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
     fn settings(&self) -> Result<&Settings, ApiError> {
         self.settings
             .as_ref()
             .map_err(|problems| ApiError::InvalidInput(problems.clone()))
     }
 
-    /// Authenticates now (credentials), or reads the ready token's expiry (token).
+    fn now(&self) -> u64 {
+        self.transport.now_unix()
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy is spent.
+    /// 429 and 503 mean the request was not processed: always retried. 500, 502, 504,
+    /// timeouts and dropped connections are retried only when the request is `safe` to repeat.
+    /// An error status left at the end becomes its `ApiError`, counting the attempts.
+    fn with_retries(
+        &mut self,
+        safe: bool,
+        mut attempt: impl FnMut(&mut Self) -> Attempt,
+    ) -> Result<RawResponse, ApiError> {
+        let policy = self.settings()?.retry;
+        let started = self.transport.now_ms();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let result = attempt(self);
+            let (retryable, retry_after) = match &result {
+                Ok(r) if r.status == 429 || r.status == 503 => (
+                    true,
+                    response::retry_after_seconds(r.retry_after.as_deref(), self.now()),
+                ),
+                Ok(r) if matches!(r.status, 500 | 502 | 504) => (safe, None),
+                Err((ApiError::Timeout { .. } | ApiError::Transport { .. }, false)) => (safe, None),
+                _ => (false, None),
+            };
+            if retryable && attempts < policy.max_attempts {
+                let transport = &mut self.transport;
+                let delay =
+                    policy.delay_ms(attempts, retry_after, |max| transport.random_up_to(max));
+                let elapsed = self.transport.now_ms().saturating_sub(started);
+                // A Retry-After beyond the cap is the API's word: report it rather than knock early.
+                let within_cap = retry_after
+                    .is_none_or(|s| u64::from(s) * 1000 <= u64::from(policy.max_delay_ms));
+                if within_cap && elapsed + delay <= u64::from(policy.budget_ms) {
+                    self.transport.sleep_ms(delay);
+                    continue;
+                }
+            }
+            return match result {
+                Ok(r) if r.status == 429 || r.status >= 500 => {
+                    Err(response::error_for(&r, self.now()).after_attempts(attempts))
+                }
+                Ok(r) => Ok(r),
+                Err((e, _)) => Err(e.after_attempts(attempts)),
+            };
+        }
+    }
+
+    /// Authenticates now (credentials), or reads the ready token's expiry (token). Safe to
+    /// repeat: it changes nothing. Bad credentials (401) fail at once.
     pub fn authenticate(&mut self) -> Result<Option<u64>, ApiError> {
         let settings = self.settings()?.clone();
         let token = match &settings.auth {
@@ -232,9 +387,12 @@ impl<T: Transport> Client<T> {
                     ],
                     body: Some(body),
                     timeout_ms: settings.timeout_ms,
+                    max_response_bytes: settings.max_response_bytes,
                 };
-                let resp = self.transport.send(&request)?;
-                let value = response::token(&resp, self.transport.now_unix())?;
+                let resp = self.with_retries(true, |this| {
+                    this.transport.send(&request).map_err(|e| (e, false))
+                })?;
+                let value = response::token(&resp, self.now())?;
                 Token {
                     expires_at: response::jwt_expiry(&value),
                     value,
@@ -247,7 +405,7 @@ impl<T: Transport> Client<T> {
     }
 
     fn current_token(&mut self) -> Result<String, ApiError> {
-        let now = self.transport.now_unix();
+        let now = self.now();
         let fresh = self.token.as_ref().is_some_and(|t| {
             t.expires_at
                 .is_none_or(|exp| now + RENEW_BEFORE_EXPIRY_SECS < exp)
@@ -281,36 +439,75 @@ impl<T: Transport> Client<T> {
             headers,
             body: request.body.clone(),
             timeout_ms: settings.timeout_ms,
+            max_response_bytes: settings.max_response_bytes,
         }
     }
 
-    /// Sends a users-API request with a valid token; on a 401, authenticates again once and
-    /// repeats the request once (a ready token cannot be renewed, so its 401 is final).
-    fn execute(&mut self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
-        let settings = self.settings()?.clone();
-        let token = self.current_token()?;
+    /// One attempt with a valid token; on a 401, authenticates again once and repeats the
+    /// request once (a ready token cannot be renewed, so its 401 is final).
+    fn send_once(&mut self, settings: &Settings, request: &ApiRequest) -> Attempt {
+        let token = self.current_token().map_err(|e| (e, true))?;
         let resp = self
             .transport
-            .send(&self.http_request(&settings, request, &token))?;
+            .send(&self.http_request(settings, request, &token))
+            .map_err(|e| (e, false))?;
         if resp.status != 401 || !matches!(settings.auth, Auth::Credentials { .. }) {
             return Ok(resp);
         }
         self.token = None;
-        let token = self.current_token()?;
+        let token = self.current_token().map_err(|e| (e, true))?;
         self.transport
-            .send(&self.http_request(&settings, request, &token))
+            .send(&self.http_request(settings, request, &token))
+            .map_err(|e| (e, false))
     }
 
-    fn now(&self) -> u64 {
-        self.transport.now_unix()
+    /// Sends a users-API request with retries; `safe` says whether repeating it after an
+    /// unknown outcome (5xx, timeout, dropped connection) is harmless.
+    fn execute(&mut self, request: &ApiRequest, safe: bool) -> Result<RawResponse, ApiError> {
+        let settings = self.settings()?.clone();
+        self.with_retries(safe, |this| this.send_once(&settings, request))
     }
 
-    fn run_batch<I, O>(
+    /// The agent `id` names under `key`, or `None` when there is none.
+    fn read_agent(&mut self, id: &str, key: KeyId) -> Result<Option<Agent>, ApiError> {
+        let request = self.requests.get_agent(id, Some(key), None);
+        match self
+            .execute(&request, true)
+            .and_then(|resp| response::agent(&resp, self.now()))
+        {
+            Ok(agent) => Ok(Some(agent)),
+            Err(ApiError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The agents whose `kind` field is `value`.
+    fn find_agents(&mut self, kind: IdentifierKind, value: &str) -> Result<Vec<Agent>, ApiError> {
+        let mut filter = AgentFilter::default();
+        let slot = match kind {
+            IdentifierKind::UserObjectId => &mut filter.user_object_id,
+            IdentifierKind::TenantId => &mut filter.tenant_id,
+            IdentifierKind::ConsistencyId => &mut filter.consistency_id,
+            IdentifierKind::Upn => &mut filter.upn,
+            IdentifierKind::PhoneNumber => &mut filter.phone_number,
+        };
+        *slot = Some(value.to_string());
+        let request = self.requests.list_agents(&filter);
+        let resp = self.execute(&request, true)?;
+        response::agent_list(&resp, self.now())
+    }
+
+    /// Sends a batch in requests of at most ten, in order, and maps every item's outcome back
+    /// to its index. An item the API refuses is checked with `verify`: when the state read
+    /// back shows it already done (a repeat of a call that took effect), it counts as
+    /// succeeded, and items the API skipped only because of it are sent again.
+    fn run_batch<I: Clone, O>(
         &mut self,
         items: &[I],
         continue_on_error: Option<bool>,
         build: impl Fn(&Requests, &[I]) -> ApiRequest,
         succeeded: impl Fn(&response::BatchAnswer, usize) -> O,
+        mut verify: impl FnMut(&mut Self, &I, &[String]) -> Verdict<O>,
     ) -> Result<Vec<Outcome<O>>, ApiError> {
         self.settings()?;
         // A failure to get a token before anything was sent fails the call as a whole.
@@ -318,11 +515,54 @@ impl<T: Transport> Client<T> {
         let keep_going = continue_on_error.unwrap_or(false);
         let mut outcomes: Vec<Outcome<O>> = Vec::with_capacity(items.len());
         for (_, chunk) in batch::chunks(items) {
-            let request = build(&self.requests, chunk);
-            let answer = self.execute(&request);
-            let (chunk_outcomes, failed) =
-                batch::chunk_outcomes(chunk.len(), answer, keep_going, self.now(), &succeeded);
-            outcomes.extend(chunk_outcomes);
+            let mut slots: Vec<Option<Outcome<O>>> = (0..chunk.len()).map(|_| None).collect();
+            let mut pending: Vec<usize> = (0..chunk.len()).collect();
+            while !pending.is_empty() {
+                let sending: Vec<I> = pending.iter().map(|&i| chunk[i].clone()).collect();
+                let request = build(&self.requests, &sending);
+                let answer = self.execute(&request, true);
+                let (results, _) = batch::chunk_outcomes(
+                    sending.len(),
+                    answer,
+                    keep_going,
+                    self.now(),
+                    &succeeded,
+                );
+                let mut resend = Vec::new();
+                let mut all_done_so_far = true;
+                for (k, result) in results.into_iter().enumerate() {
+                    let local = pending[k];
+                    let result = match result {
+                        Outcome::Rejected(messages) => match verify(self, &chunk[local], &messages)
+                        {
+                            Verdict::Done(value) => Outcome::Succeeded(value),
+                            Verdict::Conflict(why) => {
+                                Outcome::Rejected(messages.into_iter().chain([why]).collect())
+                            }
+                            Verdict::Unknown => Outcome::Rejected(messages),
+                        },
+                        other => other,
+                    };
+                    match &result {
+                        Outcome::NotAttempted if all_done_so_far => resend.push(local),
+                        Outcome::Succeeded(_) => {}
+                        _ => all_done_so_far = false,
+                    }
+                    slots[local] = Some(result);
+                }
+                if resend.len() >= pending.len() {
+                    break;
+                }
+                pending = resend;
+            }
+            let failed = slots
+                .iter()
+                .any(|s| !matches!(s, Some(Outcome::Succeeded(_))));
+            outcomes.extend(
+                slots
+                    .into_iter()
+                    .map(|s| s.unwrap_or(Outcome::NotAttempted)),
+            );
             if failed && !keep_going {
                 break;
             }
@@ -335,7 +575,7 @@ impl<T: Transport> Client<T> {
         &mut self,
         agents: &[NewAgent],
         options: BatchOptions,
-    ) -> Result<Vec<Outcome<()>>, ApiError> {
+    ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
         invalid(validate::onboard(agents))?;
         let reassign = options.flag;
@@ -343,7 +583,26 @@ impl<T: Transport> Client<T> {
             agents,
             options.continue_on_error,
             |r, chunk| r.onboard(chunk, options.continue_on_error, reassign),
-            |_, _| (),
+            |_, _| None,
+            |this, agent, messages| {
+                if !converge::says_exists(messages) {
+                    return Verdict::Unknown;
+                }
+                match this.read_agent(&agent.user_object_id, KeyId::UserObjectId) {
+                    Ok(Some(existing)) => {
+                        let differences = converge::onboarded_differences(&existing, agent);
+                        if differences.is_empty() {
+                            Verdict::Done(Some("already onboarded with these values".into()))
+                        } else {
+                            Verdict::Conflict(format!(
+                                "an agent with this user_object_id exists with other values: {}",
+                                differences.join(", ")
+                            ))
+                        }
+                    }
+                    _ => Verdict::Unknown,
+                }
+            },
         )
     }
 
@@ -356,7 +615,7 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::get_agent(id, key_id, upn))?;
         let request = self.requests.get_agent(id, key_id, upn);
-        let resp = self.execute(&request)?;
+        let resp = self.execute(&request, true)?;
         response::agent(&resp, self.now())
     }
 
@@ -364,10 +623,12 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::list_agents(filter))?;
         let request = self.requests.list_agents(filter);
-        let resp = self.execute(&request)?;
+        let resp = self.execute(&request, true)?;
         response::agent_list(&resp, self.now())
     }
 
+    /// Safe to repeat: it sets values. A repeat of a change that renamed the key the agent
+    /// was found by meets 404; the agent is then read under its new key.
     pub fn update_agent(
         &mut self,
         id: &str,
@@ -377,10 +638,23 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::update_agent(id, key_id, changes))?;
         let request = self.requests.update_agent(id, key_id, changes);
-        let resp = self.execute(&request)?;
+        let now = self.now();
+        let resp = match self.execute(&request, true) {
+            Ok(resp) => resp,
+            Err(ApiError::NotFound(message)) => {
+                let key = key_id.unwrap_or(KeyId::UserObjectId);
+                if let Some(renamed) = converge::renamed_key(key, changes)
+                    && let Ok(Some(agent)) = self.read_agent(renamed, key)
+                    && converge::change_differences(&agent, changes).is_empty()
+                {
+                    return Ok(agent);
+                }
+                return Err(ApiError::NotFound(message));
+            }
+            Err(e) => return Err(e),
+        };
         // The reference answers a single update with the agent; a body without one (or a
         // bulk-style `result` list) still means it was applied.
-        let now = self.now();
         match response::agent(&resp, now) {
             Ok(agent) => Ok(agent),
             Err(e @ ApiError::UnexpectedResponse { .. }) => response::batch(&resp, now)
@@ -409,9 +683,30 @@ impl<T: Transport> Client<T> {
                     .find(|(index, _)| *index == i)
                     .map(|(_, agent)| agent.clone())
             },
+            |this, update, messages| {
+                let Some(key) = converge::key_for(update.target.identifier) else {
+                    return Verdict::Unknown;
+                };
+                let Some(renamed) = converge::renamed_key(key, &update.updates) else {
+                    return Verdict::Unknown;
+                };
+                if !converge::says_missing(messages) {
+                    return Verdict::Unknown;
+                }
+                match this.read_agent(renamed, key) {
+                    Ok(Some(agent))
+                        if converge::change_differences(&agent, &update.updates).is_empty() =>
+                    {
+                        Verdict::Done(Some(agent))
+                    }
+                    _ => Verdict::Unknown,
+                }
+            },
         )
     }
 
+    /// Safe to repeat: offboarding an agent that is not there (any more) succeeds, with a
+    /// message saying so, once a read confirms it is gone.
     pub fn offboard_agent(
         &mut self,
         id: &str,
@@ -421,22 +716,50 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::offboard_agent(id, key_id))?;
         let request = self.requests.offboard_agent(id, key_id, deprovision);
-        let resp = self.execute(&request)?;
-        response::message(&resp, self.now())
+        let outcome = self
+            .execute(&request, true)
+            .and_then(|resp| response::message(&resp, self.now()));
+        let key = key_id.unwrap_or(KeyId::UserObjectId);
+        let missing = match &outcome {
+            Err(ApiError::NotFound(_)) => true,
+            Err(ApiError::Rejected {
+                messages, message, ..
+            }) => {
+                converge::says_missing(messages)
+                    || converge::says_missing(std::slice::from_ref(message))
+            }
+            _ => false,
+        };
+        if missing && key != KeyId::Id && matches!(self.read_agent(id, key), Ok(None)) {
+            return Ok(format!("already offboarded: no agent has {key} {id}"));
+        }
+        outcome
     }
 
     pub fn offboard_many(
         &mut self,
         items: &[OffboardItem],
         options: BatchOptions,
-    ) -> Result<Vec<Outcome<()>>, ApiError> {
+    ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
         invalid(validate::offboard_many(items))?;
         self.run_batch(
             items,
             options.continue_on_error,
             |r, chunk| r.offboard_many(chunk, options.continue_on_error, options.flag),
-            |_, _| (),
+            |_, _| None,
+            |this, item, messages| {
+                if !converge::says_missing(messages) {
+                    return Verdict::Unknown;
+                }
+                for value in &item.value {
+                    match this.find_agents(item.identifier, value) {
+                        Ok(found) if found.is_empty() => {}
+                        _ => return Verdict::Unknown,
+                    }
+                }
+                Verdict::Done(Some("already offboarded".into()))
+            },
         )
     }
 
@@ -444,26 +767,129 @@ impl<T: Transport> Client<T> {
         &mut self,
         inboxes: &[NewInbox],
         continue_on_error: Option<bool>,
-    ) -> Result<Vec<Outcome<()>>, ApiError> {
+    ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
         invalid(validate::create_inboxes(inboxes))?;
         self.run_batch(
             inboxes,
             continue_on_error,
             |r, chunk| r.create_inboxes(chunk, continue_on_error),
-            |_, _| (),
+            |_, _| None,
+            |this, inbox, messages| {
+                if !converge::says_exists(messages) {
+                    return Verdict::Unknown;
+                }
+                match this.inbox_in_place(inbox) {
+                    Ok(true) => Verdict::Done(Some("already created with these settings".into())),
+                    Ok(false) => Verdict::Conflict(
+                        "an inbox with this number or name exists with other settings".into(),
+                    ),
+                    Err(_) => Verdict::Unknown,
+                }
+            },
         )
     }
 
-    pub fn assign(&mut self, assignments: &[Assignment]) -> Result<Vec<Outcome<()>>, ApiError> {
+    /// Whether the agents show `inbox` as created: each user sees the shared inbox, or the
+    /// owner holds the supervised number.
+    fn inbox_in_place(&mut self, inbox: &NewInbox) -> Result<bool, ApiError> {
+        match (inbox.inbox_type, &inbox.owner) {
+            (InboxType::Supervised, Some(owner)) => {
+                let Some(key) = converge::key_for(owner.identifier) else {
+                    return Ok(false);
+                };
+                Ok(self.read_agent(&owner.value, key)?.is_some_and(|agent| {
+                    agent.phone_number.iter().any(|p| {
+                        p.number_type == NumberType::Supervised && p.value == inbox.phone_number
+                    })
+                }))
+            }
+            (InboxType::Shared, _) => {
+                let Some(key) = converge::key_for(inbox.users.identifier) else {
+                    return Ok(false);
+                };
+                for user in &inbox.users.values {
+                    let member = self.read_agent(user, key)?.is_some_and(|agent| {
+                        agent.shared_inbox.iter().any(|s| {
+                            s.phone_number.as_deref() == Some(inbox.phone_number.as_str())
+                                && s.name.as_deref().is_none_or(|n| n == inbox.name)
+                        })
+                    });
+                    if !member {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            (InboxType::Supervised, None) => Ok(false),
+        }
+    }
+
+    pub fn assign(&mut self, assignments: &[Assignment]) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
         invalid(validate::assignments(assignments))?;
         self.run_batch(
             assignments,
             None,
             |r, chunk| r.assignments(chunk),
-            |_, _| (),
+            |_, _| None,
+            |this, assignment, messages| {
+                if !converge::says_membership(messages) {
+                    return Verdict::Unknown;
+                }
+                match this.members_in_place(assignment) {
+                    Ok(true) => Verdict::Done(Some(match assignment.operation {
+                        Operation::Add => "already assigned".into(),
+                        Operation::Remove => "already removed".into(),
+                    })),
+                    _ => Verdict::Unknown,
+                }
+            },
         )
+    }
+
+    /// Whether every agent of `assignment` is (add) or is not (remove) in its inbox.
+    fn members_in_place(&mut self, assignment: &Assignment) -> Result<bool, ApiError> {
+        let want = assignment.operation == Operation::Add;
+        let Some(agent_key) = converge::key_for(assignment.agents.identifier) else {
+            return Ok(false);
+        };
+        match assignment.inbox.inbox_type {
+            InboxType::Shared => {
+                for value in &assignment.agents.values {
+                    let Some(agent) = self.read_agent(value, agent_key)? else {
+                        return Ok(false);
+                    };
+                    let member = agent.shared_inbox.iter().any(|s| {
+                        s.phone_number.as_deref() == Some(assignment.inbox.value.as_str())
+                    });
+                    if member != want {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            InboxType::Supervised => {
+                let Some(owner_key) = converge::key_for(assignment.inbox.identifier) else {
+                    return Ok(false);
+                };
+                let Some(owner) = self.read_agent(&assignment.inbox.value, owner_key)? else {
+                    return Ok(false);
+                };
+                for value in &assignment.agents.values {
+                    let Some(agent) = self.read_agent(value, agent_key)? else {
+                        return Ok(false);
+                    };
+                    let member = owner.supervisors.iter().any(|s| {
+                        s.user_object_id.is_some() && s.user_object_id == agent.user_object_id
+                    });
+                    if member != want {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+        }
     }
 
     pub fn list_numbers(
@@ -474,7 +900,7 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::list_numbers(matching))?;
         let request = self.requests.list_numbers(status, matching);
-        let resp = self.execute(&request)?;
+        let resp = self.execute(&request, true)?;
         response::numbers(&resp, self.now())
     }
 }

@@ -54,8 +54,21 @@ impl wt::GuestClient for ClientResource {
                 _ => client::AuthScheme::Bearer,
             },
             timeout_ms: config.timeout_ms,
+            retry: config
+                .retry
+                .map(|r| {
+                    let d = client::RetryPolicy::default();
+                    client::RetryPolicy {
+                        max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
+                        base_delay_ms: r.base_delay_ms.unwrap_or(d.base_delay_ms),
+                        max_delay_ms: r.max_delay_ms.unwrap_or(d.max_delay_ms),
+                        budget_ms: r.budget_ms.unwrap_or(d.budget_ms),
+                    }
+                })
+                .unwrap_or_default(),
+            max_response_bytes: config.max_response_bytes,
         };
-        ClientResource(RefCell::new(Client::new(config, WasiHttp)))
+        ClientResource(RefCell::new(Client::new(config, WasiHttp::new())))
     }
 
     fn authenticate(&self) -> Result<wt::TokenInfo, wt::Error> {
@@ -68,9 +81,9 @@ fn outcomes<T, W>(list: Vec<Outcome<T>>, map: impl Fn(Outcome<T>) -> W) -> Vec<W
     list.into_iter().map(map).collect()
 }
 
-fn item_outcome(o: Outcome<()>) -> wt::ItemOutcome {
+fn item_outcome(o: Outcome<client::Note>) -> wt::ItemOutcome {
     match o {
-        Outcome::Succeeded(()) => wt::ItemOutcome::Succeeded,
+        Outcome::Succeeded(note) => wt::ItemOutcome::Succeeded(note),
         Outcome::Rejected(m) => wt::ItemOutcome::Rejected(m),
         Outcome::Failed(e) => wt::ItemOutcome::Failed(e.into()),
         Outcome::NotAttempted => wt::ItemOutcome::NotAttempted,
@@ -470,12 +483,32 @@ impl From<ApiError> for wt::Error {
                     })
                     .collect(),
             }),
-            ApiError::RateLimited { retry_after } => wt::Error::RateLimited(retry_after),
-            ApiError::ServerError { status, message } => {
-                wt::Error::ServerError(wt::ServerFailure { status, message })
+            ApiError::RateLimited {
+                retry_after,
+                attempts,
+            } => wt::Error::RateLimited(wt::RateLimit {
+                retry_after,
+                attempts,
+            }),
+            ApiError::ServerError {
+                status,
+                message,
+                attempts,
+            } => wt::Error::ServerError(wt::ServerFailure {
+                status,
+                message,
+                attempts,
+            }),
+            ApiError::Timeout { message, attempts } => {
+                wt::Error::Timeout(wt::Failure { message, attempts })
             }
-            ApiError::Timeout(m) => wt::Error::Timeout(m),
-            ApiError::Transport(m) => wt::Error::Transport(m),
+            ApiError::Transport { message, attempts } => {
+                wt::Error::Transport(wt::Failure { message, attempts })
+            }
+            e @ ApiError::Denied(_) => wt::Error::Transport(wt::Failure {
+                message: e.to_string(),
+                attempts: 1,
+            }),
             ApiError::UnexpectedResponse {
                 status,
                 content_type,

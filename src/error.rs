@@ -35,13 +35,23 @@ pub enum ApiError {
     },
     RateLimited {
         retry_after: Option<u32>,
+        attempts: u32,
     },
     ServerError {
         status: u16,
         message: String,
+        attempts: u32,
     },
-    Timeout(String),
-    Transport(String),
+    Timeout {
+        message: String,
+        attempts: u32,
+    },
+    Transport {
+        message: String,
+        attempts: u32,
+    },
+    /// The host refused to send the request (its allow-list): never retried.
+    Denied(String),
     UnexpectedResponse {
         status: u16,
         content_type: Option<String>,
@@ -60,6 +70,41 @@ impl ApiError {
             field: field.into(),
             message: message.into(),
         }])
+    }
+}
+
+impl ApiError {
+    pub fn timeout(message: impl Into<String>) -> Self {
+        ApiError::Timeout {
+            message: message.into(),
+            attempts: 1,
+        }
+    }
+
+    pub fn transport(message: impl Into<String>) -> Self {
+        ApiError::Transport {
+            message: message.into(),
+            attempts: 1,
+        }
+    }
+
+    /// The same error, counted as the outcome of `n` attempts.
+    pub fn after_attempts(mut self, n: u32) -> Self {
+        match &mut self {
+            ApiError::RateLimited { attempts, .. }
+            | ApiError::ServerError { attempts, .. }
+            | ApiError::Timeout { attempts, .. }
+            | ApiError::Transport { attempts, .. } => *attempts = n,
+            _ => {}
+        }
+        self
+    }
+}
+
+fn tries(f: &mut fmt::Formatter<'_>, attempts: u32) -> fmt::Result {
+    match attempts {
+        0 | 1 => Ok(()),
+        n => write!(f, " (after {n} attempts)"),
     }
 }
 
@@ -94,14 +139,32 @@ impl fmt::Display for ApiError {
                 Ok(())
             }
             ApiError::RateLimited {
-                retry_after: Some(s),
-            } => write!(f, "rate limited: retry after {s} s"),
-            ApiError::RateLimited { retry_after: None } => write!(f, "rate limited"),
-            ApiError::ServerError { status, message } => {
-                write!(f, "server error ({status}): {message}")
+                retry_after,
+                attempts,
+            } => {
+                write!(f, "rate limited")?;
+                if let Some(s) = retry_after {
+                    write!(f, ": retry after {s} s")?;
+                }
+                tries(f, *attempts)
             }
-            ApiError::Timeout(m) => write!(f, "timed out: {m}"),
-            ApiError::Transport(m) => write!(f, "transport error: {m}"),
+            ApiError::ServerError {
+                status,
+                message,
+                attempts,
+            } => {
+                write!(f, "server error ({status}): {message}")?;
+                tries(f, *attempts)
+            }
+            ApiError::Timeout { message, attempts } => {
+                write!(f, "timed out: {message}")?;
+                tries(f, *attempts)
+            }
+            ApiError::Transport { message, attempts } => {
+                write!(f, "transport error: {message}")?;
+                tries(f, *attempts)
+            }
+            ApiError::Denied(m) => write!(f, "the host denied the request: {m}"),
             ApiError::UnexpectedResponse {
                 status,
                 content_type,

@@ -1,16 +1,27 @@
-//! The only place that performs I/O: HTTP through wasi:http (via waki) and the wall clock.
+//! The only place that performs I/O: HTTP through wasi:http (via waki), clocks, sleeping and
+//! randomness (all through the standard library's wasip2 support).
+//!
+//! waki sets the connect timeout of a request; the wait for the response head and between
+//! body chunks is bounded by the host (smartcomm's host applies `timeout-ms` to both).
 
 use crate::client::{HttpRequest, Transport};
 use crate::error::ApiError;
 use crate::request::Method;
 use crate::response::RawResponse;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use waki::{Client, ErrorCode};
 
-/// Answers larger than this are refused rather than buffered: no documented answer comes near.
-pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+pub struct WasiHttp {
+    started: Instant,
+}
 
-pub struct WasiHttp;
+impl WasiHttp {
+    pub fn new() -> Self {
+        WasiHttp {
+            started: Instant::now(),
+        }
+    }
+}
 
 fn transport_error(error: anyhow::Error) -> ApiError {
     let described = format!("{error:#}");
@@ -20,11 +31,9 @@ fn transport_error(error: anyhow::Error) -> ApiError {
             | ErrorCode::ConnectionReadTimeout
             | ErrorCode::ConnectionWriteTimeout
             | ErrorCode::HttpResponseTimeout,
-        ) => ApiError::Timeout(described),
-        Some(ErrorCode::HttpRequestDenied) => {
-            ApiError::Transport(format!("the host denied the request: {described}"))
-        }
-        _ => ApiError::Transport(described),
+        ) => ApiError::timeout(described),
+        Some(ErrorCode::HttpRequestDenied) => ApiError::Denied(described),
+        _ => ApiError::transport(described),
     }
 }
 
@@ -56,14 +65,15 @@ impl Transport for WasiHttp {
         let status = response.status_code();
         let content_type = header("content-type");
         let retry_after = header("retry-after");
+        let limit = request.max_response_bytes as usize;
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk(64 * 1024).map_err(transport_error)? {
             body.extend_from_slice(&chunk);
-            if body.len() > MAX_RESPONSE_BYTES {
+            if body.len() > limit {
                 return Err(ApiError::UnexpectedResponse {
                     status,
                     content_type,
-                    body_excerpt: format!("the body exceeds {MAX_RESPONSE_BYTES} bytes"),
+                    body_excerpt: format!("the body exceeds the limit of {limit} bytes"),
                 });
             }
         }
@@ -80,5 +90,22 @@ impl Transport for WasiHttp {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn sleep_ms(&mut self, ms: u64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+
+    fn random_up_to(&mut self, max: u64) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        // RandomState draws its keys from wasi:random; jitter needs nothing stronger.
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        random % max.saturating_add(1)
     }
 }

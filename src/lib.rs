@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod client;
+pub mod converge;
 pub mod error;
 pub mod model;
 pub mod request;

@@ -173,12 +173,14 @@ pub fn error_for(resp: &RawResponse, now_unix: u64) -> ApiError {
         404 => ApiError::NotFound(message("object not found")),
         429 => ApiError::RateLimited {
             retry_after: retry_after_seconds(resp.retry_after.as_deref(), now_unix),
+            attempts: 1,
         },
         500..=599 => ApiError::ServerError {
             status: resp.status,
             message: message(&String::from_utf8_lossy(
                 &resp.body[..resp.body.len().min(EXCERPT_BYTES)],
             )),
+            attempts: 1,
         },
         status => match parsed {
             Some(body) => ApiError::Rejected {

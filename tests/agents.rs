@@ -338,15 +338,18 @@ async fn bulk_update_without_continue_on_error_stops_at_the_unknown_agent() {
 }
 
 #[tokio::test]
-async fn onboarding_25_splits_10_10_5_and_reports_the_duplicate_at_its_index() {
+async fn onboarding_25_splits_10_10_5_and_reports_the_conflicting_agent_at_its_index() {
+    // Someone else already holds u13's user_object_id: a genuine conflict.
+    let mut someone_else = new_agent("u13");
+    someone_else.name = "Someone else".into();
+    let batch: Vec<_> = (0..25).map(|i| new_agent(&format!("u{i}"))).collect();
+
     let (emulator, mut session) = setup().await;
     session
-        .onboard(vec![new_agent("u13")], onboard_options(None))
+        .onboard(vec![someone_else.clone()], onboard_options(None))
         .await
         .unwrap();
     emulator.clear_requests();
-    let batch: Vec<_> = (0..25).map(|i| new_agent(&format!("u{i}"))).collect();
-
     let outcomes = session
         .onboard(batch.clone(), onboard_options(None))
         .await
@@ -354,26 +357,41 @@ async fn onboarding_25_splits_10_10_5_and_reports_the_duplicate_at_its_index() {
     assert!(
         outcomes[..13]
             .iter()
-            .all(|o| matches!(o, ItemOutcome::Succeeded))
+            .all(|o| matches!(o, ItemOutcome::Succeeded(None)))
     );
-    assert_eq!(
-        outcomes[13],
-        ItemOutcome::Rejected(vec![
-            "An agent with the same user_object_id already exists".into()
-        ])
-    );
+    match &outcomes[13] {
+        ItemOutcome::Rejected(messages) => {
+            assert_eq!(
+                messages[0],
+                "An agent with the same user_object_id already exists"
+            );
+            assert_eq!(
+                messages[1],
+                "an agent with this user_object_id exists with other values: name"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(
         outcomes[14..]
             .iter()
             .all(|o| matches!(o, ItemOutcome::NotAttempted))
     );
-    assert_eq!(api_requests(&emulator).len(), 2);
+    let routes: Vec<String> = api_requests(&emulator)
+        .into_iter()
+        .map(|r| r.route)
+        .collect();
+    assert_eq!(
+        routes,
+        ["POST /agents", "POST /agents", "GET /agents/{id}"],
+        "the conflict was read back"
+    );
     assert_eq!(emulator.account(CUSTOMER).agents.len(), 14);
 
-    // With continueOnError, every request goes out and everything but the duplicate lands.
+    // With continueOnError, every request goes out and everything but the conflict lands.
     let (emulator, mut session) = setup().await;
     session
-        .onboard(vec![new_agent("u13")], onboard_options(None))
+        .onboard(vec![someone_else], onboard_options(None))
         .await
         .unwrap();
     emulator.clear_requests();
@@ -381,20 +399,23 @@ async fn onboarding_25_splits_10_10_5_and_reports_the_duplicate_at_its_index() {
         .onboard(batch, onboard_options(Some(true)))
         .await
         .unwrap();
-    let requests = api_requests(&emulator);
+    let posts: Vec<_> = api_requests(&emulator)
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
     assert_eq!(
-        requests
+        posts
             .iter()
             .map(|r| r.body.as_array().unwrap().len())
             .collect::<Vec<_>>(),
         vec![10, 10, 5]
     );
-    assert!(requests.iter().all(|r| r.query == "continueOnError=true"));
+    assert!(posts.iter().all(|r| r.query == "continueOnError=true"));
     assert!(matches!(outcomes[13], ItemOutcome::Rejected(_)));
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| matches!(o, ItemOutcome::Succeeded))
+            .filter(|o| matches!(o, ItemOutcome::Succeeded(None)))
             .count(),
         24
     );
@@ -444,7 +465,7 @@ async fn a_taken_number_is_rejected_and_reassign_inbox_takes_over_an_orphaned_su
 }
 
 #[tokio::test]
-async fn offboard_releases_numbers_as_asked_and_a_second_offboard_is_rejected() {
+async fn offboard_releases_numbers_as_asked_and_a_repeat_finds_it_already_done() {
     let (emulator, mut session) = setup().await;
     let mut a = new_agent("a");
     a.number_provisioning = vec![
@@ -470,7 +491,26 @@ async fn offboard_releases_numbers_as_asked_and_a_second_offboard_is_rejected() 
         .await
         .unwrap();
     assert!(assigned.is_empty(), "{assigned:?}");
-    match session.offboard_agent("a".into(), None, None).await {
+    emulator.clear_requests();
+    let again = session
+        .offboard_agent("a".into(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(again, "already offboarded: no agent has user_object_id a");
+    let routes: Vec<String> = api_requests(&emulator)
+        .into_iter()
+        .map(|r| r.route)
+        .collect();
+    assert_eq!(
+        routes,
+        ["DELETE /agents/{id}", "GET /agents/{id}"],
+        "a read confirmed the API's not found"
+    );
+    // An agent that cannot be read back (by internal id) keeps the API's answer.
+    match session
+        .offboard_agent("no-such-id".into(), Some(KeyId::Id), None)
+        .await
+    {
         Err(CallError::Api(types::Error::Rejected(r))) => {
             assert_eq!(r.message, "Unsuccessful offboarding");
             assert_eq!(r.messages, vec!["Agent not found".to_string()]);
@@ -480,7 +520,7 @@ async fn offboard_releases_numbers_as_asked_and_a_second_offboard_is_rejected() 
 }
 
 #[tokio::test]
-async fn bulk_offboard_by_each_identifier_and_unknown_ids_are_rejected_per_item() {
+async fn bulk_offboard_by_each_identifier_and_an_unknown_id_counts_as_already_offboarded() {
     let (emulator, mut session) = setup().await;
     let mut other_tenant = new_agent("t2");
     other_tenant.tenant_id = "tenant-2".into();
@@ -507,18 +547,20 @@ async fn bulk_offboard_by_each_identifier_and_unknown_ids_are_rejected_per_item(
         )
         .await
         .unwrap();
-    assert_eq!(outcomes[0], ItemOutcome::Succeeded);
-    assert_eq!(outcomes[1], ItemOutcome::Succeeded);
+    assert_eq!(outcomes[0], ItemOutcome::Succeeded(None));
+    assert_eq!(outcomes[1], ItemOutcome::Succeeded(None));
+    // The API says "not registered"; a read confirms there is no such agent.
     assert_eq!(
         outcomes[2],
-        ItemOutcome::Rejected(vec![
-            "Azure Object ID is not registered with SmartCommunicator".into()
-        ])
+        ItemOutcome::Succeeded(Some("already offboarded".into()))
     );
-    assert_eq!(outcomes[3], ItemOutcome::Succeeded);
-    assert_eq!(outcomes[4], ItemOutcome::Succeeded);
+    assert_eq!(outcomes[3], ItemOutcome::Succeeded(None));
+    assert_eq!(outcomes[4], ItemOutcome::Succeeded(None));
     assert!(emulator.account(CUSTOMER).agents.is_empty());
-    let sent = api_requests(&emulator).pop().unwrap();
+    let sent = api_requests(&emulator)
+        .into_iter()
+        .find(|r| r.route == "POST /agents/offboard")
+        .unwrap();
     assert_eq!(sent.route, "POST /agents/offboard");
     assert_eq!(
         sent.body[1],

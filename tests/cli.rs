@@ -58,7 +58,7 @@ async fn demo_runs_the_whole_story_and_exits_0() {
         "Authenticate",
         "Onboard",
         "Get Ada",
-        "List agents",
+        "List the agents",
         "Promote Grace",
         "shared inbox",
         "Offboard",
@@ -220,6 +220,40 @@ async fn api_errors_exit_1_with_one_line_and_partial_batches_print_every_outcome
     assert_eq!(run.stderr.trim(), "error: not found: object not found");
     assert!(run.stdout.is_empty());
 
+    let first = file(
+        "first.json",
+        r#"[{"user_object_id": "a", "tenant_id": "t", "name": "A"}]"#,
+    );
+    assert_eq!(
+        smartcomm(
+            Some(&emulator),
+            &["agents", "onboard", first.to_str().unwrap()],
+            &[]
+        )
+        .await
+        .code,
+        0
+    );
+    // The same user_object_id with another name is a genuine conflict; b still lands.
+    let clash = file(
+        "clash.json",
+        r#"[{"user_object_id": "b", "tenant_id": "t", "name": "B"}, {"user_object_id": "a", "tenant_id": "t", "name": "Not A"}]"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "onboard", clash.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1);
+    let out = json(&run.stdout);
+    assert_eq!(
+        out["summary"],
+        serde_json::json!({"succeeded": 1, "rejected": 1, "failed": 0, "not_attempted": 0})
+    );
+    assert_eq!(out["items"][1]["outcome"], "rejected");
+
+    // A repeat of an offboard that already happened says so, and succeeds.
     let offboard = file(
         "offboard.json",
         r#"[{"identifier": "upn", "value": ["ghost@example.com"]}]"#,
@@ -230,10 +264,8 @@ async fn api_errors_exit_1_with_one_line_and_partial_batches_print_every_outcome
         &[],
     )
     .await;
-    assert_eq!(run.code, 1);
-    let out = json(&run.stdout);
-    assert_eq!(out["summary"]["rejected"], 1);
-    assert_eq!(out["items"][0]["outcome"], "rejected");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(json(&run.stdout)["items"][0]["note"], "already offboarded");
 }
 
 #[tokio::test(flavor = "multi_thread")]

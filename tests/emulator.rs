@@ -40,7 +40,10 @@ async fn http(emulator: &Emulator, method: &str, path: &str, body: Option<Value>
 
 #[tokio::test]
 async fn the_control_api_sets_faults_latency_and_numbers_and_shows_state_and_requests() {
-    let (emulator, mut session) = setup().await;
+    let emulator = common::emulator().await;
+    let mut config = emulator.config(CUSTOMER);
+    config.retry.max_attempts = 1;
+    let mut session = runtime().session(config);
     let (status, _) = http(
         &emulator,
         "POST",
@@ -155,8 +158,12 @@ async fn users_api_requests_without_a_valid_token_get_401() {
     assert!(body["data"].as_str().unwrap().split('.').count() == 3);
 }
 
+/// Onboards one agent through `action`, with retries off so each fault shows as it arrives.
 async fn with_fault(action: FaultAction) -> (Emulator, Result<Vec<types::ItemOutcome>, CallError>) {
-    let (emulator, mut session) = setup().await;
+    let emulator = common::emulator().await;
+    let mut config = emulator.config(CUSTOMER);
+    config.retry.max_attempts = 1;
+    let mut session = runtime().session(config);
     session.authenticate().await.unwrap();
     emulator.add_fault(FaultRule {
         route: "POST /agents".into(),
@@ -180,7 +187,8 @@ fn failed_with(result: &Result<Vec<types::ItemOutcome>, CallError>) -> types::Er
 }
 
 #[tokio::test]
-async fn faults_reach_the_component_as_typed_failures_with_or_without_the_change_applied() {
+async fn without_retries_faults_reach_the_caller_as_typed_failures_with_or_without_the_change_applied()
+ {
     let (emulator, result) = with_fault(FaultAction::Drop).await;
     assert!(matches!(failed_with(&result), types::Error::Transport(_)));
     assert!(emulator.account(CUSTOMER).agents.is_empty());
@@ -226,7 +234,13 @@ async fn faults_reach_the_component_as_typed_failures_with_or_without_the_change
         body: None,
     })
     .await;
-    assert_eq!(failed_with(&result), types::Error::RateLimited(Some(7)));
+    assert_eq!(
+        failed_with(&result),
+        types::Error::RateLimited(types::RateLimit {
+            retry_after: Some(7),
+            attempts: 1
+        })
+    );
 }
 
 #[tokio::test]
@@ -241,11 +255,12 @@ async fn a_first_byte_slower_than_the_response_timeout_is_a_timeout() {
     session.authenticate().await.unwrap();
     emulator.add_fault(FaultRule {
         route: "GET /agents/{id}".into(),
-        times: 1,
+        times: 3,
         action: FaultAction::Delay { ms: 2000 },
     });
+    // A read is safe to repeat: all three attempts time out.
     match session.get_agent("a".into(), None, None).await {
-        Err(CallError::Api(types::Error::Timeout(_))) => {}
+        Err(CallError::Api(types::Error::Timeout(failure))) => assert_eq!(failure.attempts, 3),
         other => panic!("{other:?}"),
     }
 }

@@ -12,8 +12,9 @@ async fn a_request_to_a_host_outside_the_allow_list_is_denied_before_it_leaves()
     let elsewhere = emulator_origin(&common::emulator().await);
     let mut session = session.restrict_origins(vec![elsewhere]);
     match session.list_numbers(None, None).await {
-        Err(CallError::Api(types::Error::Transport(message))) => {
-            assert!(message.contains("denied"), "{message}");
+        Err(CallError::Api(types::Error::Transport(failure))) => {
+            assert!(failure.message.contains("denied"), "{failure:?}");
+            assert_eq!(failure.attempts, 1, "a denial is not retried");
         }
         other => panic!("{other:?}"),
     }

@@ -37,7 +37,7 @@ fn shared_ref(number: &str) -> inboxes::InboxRef {
 }
 
 #[tokio::test]
-async fn a_shared_inbox_shows_on_its_members_and_a_second_create_says_it_exists() {
+async fn a_shared_inbox_shows_on_its_members_a_repeat_converges_and_a_clash_is_rejected() {
     let (emulator, mut session) = setup().await;
     session
         .onboard(vec![new_agent("a"), new_agent("b")], onboard_options(None))
@@ -48,24 +48,42 @@ async fn a_shared_inbox_shows_on_its_members_and_a_second_create_says_it_exists(
         .create_inboxes(vec![inbox.clone()], None)
         .await
         .unwrap();
-    assert_eq!(outcomes, vec![ItemOutcome::Succeeded]);
+    assert_eq!(outcomes, vec![ItemOutcome::Succeeded(None)]);
     let agent = session.get_agent("b".into(), None, None).await.unwrap();
     assert_eq!(agent.shared_inboxes.len(), 1);
     assert_eq!(agent.shared_inboxes[0].name.as_deref(), Some("Front desk"));
     assert_eq!(agent.shared_inboxes[0].phone_number, Some(seeded_number(9)));
 
-    let again = session.create_inboxes(vec![inbox], None).await.unwrap();
-    assert_eq!(
-        again,
-        vec![ItemOutcome::Rejected(vec!["Inbox already exists".into()])]
-    );
-    let sent = api_requests(&emulator).pop().unwrap();
+    let sent = api_requests(&emulator)
+        .into_iter()
+        .find(|r| r.route == "POST /inboxes")
+        .unwrap();
     assert_eq!(sent.route, "POST /inboxes");
     assert_eq!(
         sent.body[0]["users"]["values"],
         serde_json::json!(["a", "b"])
     );
     assert!(sent.body[0].get("owner").is_none());
+
+    // The same inbox again: the API says it exists, the members show it: already done.
+    let again = session
+        .create_inboxes(vec![inbox.clone()], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![ItemOutcome::Succeeded(Some(
+            "already created with these settings".into()
+        ))]
+    );
+    // Another inbox on the same number: a genuine conflict.
+    let mut clash = inbox;
+    clash.name = "Back office".into();
+    let outcome = session.create_inboxes(vec![clash], None).await.unwrap();
+    match &outcome[0] {
+        ItemOutcome::Rejected(messages) => assert_eq!(messages[0], "Inbox already exists"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -112,7 +130,7 @@ async fn create_without_continue_on_error_stops_at_the_first_rejected_inbox() {
         shared_inbox("Three", &seeded_number(3), &["a"]),
     ];
     let outcomes = session.create_inboxes(batch.clone(), None).await.unwrap();
-    assert_eq!(outcomes[0], ItemOutcome::Succeeded);
+    assert_eq!(outcomes[0], ItemOutcome::Succeeded(None));
     assert!(matches!(&outcomes[1], ItemOutcome::Rejected(m) if m[0].contains("ghost")));
     assert_eq!(outcomes[2], ItemOutcome::NotAttempted);
     assert_eq!(emulator.account(CUSTOMER).inboxes.len(), 1);
@@ -122,7 +140,7 @@ async fn create_without_continue_on_error_stops_at_the_first_rejected_inbox() {
         .await
         .unwrap();
     assert!(matches!(outcomes[0], ItemOutcome::Rejected(_)));
-    assert_eq!(outcomes[1], ItemOutcome::Succeeded);
+    assert_eq!(outcomes[1], ItemOutcome::Succeeded(None));
     assert_eq!(emulator.account(CUSTOMER).inboxes.len(), 2);
 }
 

@@ -249,6 +249,14 @@ impl From<numbers::NumberInfo> for model::NumberInfo {
     }
 }
 
+fn tries(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
 /// One line (or a few) saying what went wrong.
 pub fn describe_error(e: &types::Error) -> String {
     use types::Error as E;
@@ -279,11 +287,21 @@ pub fn describe_error(e: &types::Error) -> String {
             }
             text
         }
-        E::RateLimited(Some(s)) => format!("rate limited: retry after {s} s"),
-        E::RateLimited(None) => "rate limited".into(),
-        E::ServerError(s) => format!("server error ({}): {}", s.status, s.message),
-        E::Timeout(m) => format!("timed out: {m}"),
-        E::Transport(m) => format!("transport error: {m}"),
+        E::RateLimited(r) => {
+            let wait = r
+                .retry_after
+                .map(|s| format!(": retry after {s} s"))
+                .unwrap_or_default();
+            format!("rate limited{wait}{}", tries(r.attempts))
+        }
+        E::ServerError(s) => format!(
+            "server error ({}): {}{}",
+            s.status,
+            s.message,
+            tries(s.attempts)
+        ),
+        E::Timeout(f) => format!("timed out: {}{}", f.message, tries(f.attempts)),
+        E::Transport(f) => format!("transport error: {}{}", f.message, tries(f.attempts)),
         E::UnexpectedResponse(u) => format!(
             "unexpected response: status {}, content type {}, body {:?}",
             u.status,
@@ -323,8 +341,15 @@ pub fn error_json(e: &types::Error) -> Value {
                 .map(|i| json!({"index": i.index, "errors": i.messages}))
                 .collect();
         }
-        E::RateLimited(retry_after) => value["retry_after"] = json!(retry_after),
-        E::ServerError(s) => value["status"] = json!(s.status),
+        E::RateLimited(r) => {
+            value["retry_after"] = json!(r.retry_after);
+            value["attempts"] = json!(r.attempts);
+        }
+        E::ServerError(s) => {
+            value["status"] = json!(s.status);
+            value["attempts"] = json!(s.attempts);
+        }
+        E::Timeout(f) | E::Transport(f) => value["attempts"] = json!(f.attempts),
         E::UnexpectedResponse(u) => value["status"] = json!(u.status),
         _ => {}
     }
@@ -335,7 +360,8 @@ pub fn error_json(e: &types::Error) -> Value {
 pub fn item_outcome_json(index: usize, outcome: &types::ItemOutcome) -> Value {
     use types::ItemOutcome as O;
     match outcome {
-        O::Succeeded => json!({"index": index, "outcome": "succeeded"}),
+        O::Succeeded(None) => json!({"index": index, "outcome": "succeeded"}),
+        O::Succeeded(Some(note)) => json!({"index": index, "outcome": "succeeded", "note": note}),
         O::Rejected(errors) => json!({"index": index, "outcome": "rejected", "errors": errors}),
         O::Failed(e) => json!({"index": index, "outcome": "failed", "error": error_json(e)}),
         O::NotAttempted => json!({"index": index, "outcome": "not_attempted"}),

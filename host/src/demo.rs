@@ -50,7 +50,8 @@ fn roles_of(roles: &[types::Role]) -> String {
 
 fn outcome(o: &types::ItemOutcome) -> String {
     match o {
-        types::ItemOutcome::Succeeded => "succeeded".into(),
+        types::ItemOutcome::Succeeded(None) => "succeeded".into(),
+        types::ItemOutcome::Succeeded(Some(note)) => format!("succeeded ({note})"),
         types::ItemOutcome::Rejected(messages) => format!("rejected: {}", messages.join("; ")),
         types::ItemOutcome::Failed(e) => format!("failed: {}", crate::convert::describe_error(e)),
         types::ItemOutcome::NotAttempted => "not attempted".into(),

@@ -5,14 +5,10 @@
 //! # async fn demo() -> anyhow::Result<()> {
 //! use smartcomm_host::{Runtime, RuntimeOptions, Config, Auth};
 //! let runtime = Runtime::new(RuntimeOptions::default())?;
-//! let mut session = runtime.session(Config {
-//!     api_url: None,
-//!     auth_url: None,
-//!     customer_id: "12345678".into(),
-//!     auth: Auth::Credentials { username: "me@example.com".into(), password: "…".into() },
-//!     auth_scheme: Default::default(),
-//!     timeout_ms: None,
-//! });
+//! let mut session = runtime.session(Config::new(
+//!     "12345678",
+//!     Auth::Credentials { username: "me@example.com".into(), password: "…".into() },
+//! ));
 //! let agent = session.get_agent("17c528d0-dcfa-49bf-bb2b-8955bf377e5a".into(), None, None).await?;
 //! println!("{:?}", agent.name);
 //! # Ok(()) }

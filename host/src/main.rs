@@ -51,6 +51,9 @@ struct Global {
     /// Connect timeout of each request, in seconds.
     #[arg(long, global = true, value_name = "SECONDS")]
     timeout: Option<u32>,
+    /// Attempts per request, the first included (1 turns retries off); default 3.
+    #[arg(long, global = true, value_name = "N")]
+    max_attempts: Option<u32>,
     /// Run this component instead of the embedded one.
     #[arg(long, global = true, value_name = "PATH")]
     component: Option<PathBuf>,
@@ -310,17 +313,18 @@ fn config(global: &Global) -> Result<Config, Failure> {
             Auth::Credentials { username, password }
         }
     };
-    Ok(Config {
-        api_url: Some(global.api_url.clone()),
-        auth_url: Some(global.auth_url.clone()),
-        customer_id,
-        auth,
-        auth_scheme: match global.auth_scheme {
-            Scheme::Bearer => AuthScheme::Bearer,
-            Scheme::Bare => AuthScheme::Bare,
-        },
-        timeout_ms: global.timeout.map(|s| s.saturating_mul(1000)),
-    })
+    let mut config = Config::new(customer_id, auth);
+    config.api_url = Some(global.api_url.clone());
+    config.auth_url = Some(global.auth_url.clone());
+    config.auth_scheme = match global.auth_scheme {
+        Scheme::Bearer => AuthScheme::Bearer,
+        Scheme::Bare => AuthScheme::Bare,
+    };
+    config.timeout_ms = global.timeout.map(|s| s.saturating_mul(1000));
+    if let Some(attempts) = global.max_attempts {
+        config.retry.max_attempts = attempts;
+    }
+    Ok(config)
 }
 
 fn read_input(file: &PathBuf) -> Result<String, Failure> {

@@ -179,15 +179,18 @@ impl Runtime {
 
     async fn instantiate(&self, config: &Config, allowed: Vec<Origin>) -> anyhow::Result<Instance> {
         let options = &self.shared.options;
+        let timeout = Duration::from_millis(
+            config
+                .timeout_ms
+                .unwrap_or(smartcomm::client::DEFAULT_TIMEOUT_MS)
+                .into(),
+        );
         let policy = OutboundPolicy {
             allowed,
-            connect_timeout: Duration::from_millis(
-                config
-                    .timeout_ms
-                    .unwrap_or(smartcomm::client::DEFAULT_TIMEOUT_MS)
-                    .into(),
-            ),
-            response_timeout: options.response_timeout,
+            connect_timeout: timeout,
+            // The component's `timeout-ms` bounds the wait for the answer too, within the
+            // host's own limit.
+            response_timeout: timeout.min(options.response_timeout),
         };
         let state = HostState {
             wasi: WasiCtx::builder().build(),
@@ -250,6 +253,13 @@ fn wit_config(config: &Config) -> types::ClientConfig {
             AuthScheme::Bare => types::AuthScheme::Bare,
         }),
         timeout_ms: config.timeout_ms,
+        retry: Some(types::RetryPolicy {
+            max_attempts: Some(config.retry.max_attempts),
+            base_delay_ms: Some(config.retry.base_delay_ms),
+            max_delay_ms: Some(config.retry.max_delay_ms),
+            budget_ms: Some(config.retry.budget_ms),
+        }),
+        max_response_bytes: config.max_response_bytes,
     }
 }
 

@@ -72,23 +72,16 @@ fn a_whole_request_failure_fails_every_item_with_the_error() {
     let expected = ApiError::ServerError {
         status: 503,
         message: "down".into(),
+        attempts: 1,
     };
     assert_eq!(
         outcomes,
         vec![Outcome::Failed(expected.clone()), Outcome::Failed(expected)]
     );
     assert!(failed);
-    let (outcomes, _) = chunk_outcomes::<()>(
-        1,
-        Err(ApiError::Timeout("slow".into())),
-        false,
-        0,
-        |_, _| (),
-    );
-    assert_eq!(
-        outcomes,
-        vec![Outcome::Failed(ApiError::Timeout("slow".into()))]
-    );
+    let (outcomes, _) =
+        chunk_outcomes::<()>(1, Err(ApiError::timeout("slow")), false, 0, |_, _| ());
+    assert_eq!(outcomes, vec![Outcome::Failed(ApiError::timeout("slow"))]);
 }
 
 #[test]

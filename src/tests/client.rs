@@ -8,9 +8,11 @@ use std::collections::VecDeque;
 
 /// Answers from a script and records what was sent.
 struct Scripted {
-    answers: VecDeque<RawResponse>,
+    answers: VecDeque<Result<RawResponse, ApiError>>,
     sent: Vec<HttpRequest>,
     now: u64,
+    clock_ms: u64,
+    sleeps: Vec<u64>,
 }
 
 impl Scripted {
@@ -18,16 +20,32 @@ impl Scripted {
         Scripted {
             answers: answers
                 .into_iter()
-                .map(|(status, body)| RawResponse {
-                    status,
-                    content_type: Some("application/json".into()),
-                    retry_after: None,
-                    body: body.as_bytes().to_vec(),
+                .map(|(status, body)| {
+                    Ok(RawResponse {
+                        status,
+                        content_type: Some("application/json".into()),
+                        retry_after: None,
+                        body: body.as_bytes().to_vec(),
+                    })
                 })
                 .collect(),
             sent: Vec::new(),
             now: 1_000,
+            clock_ms: 0,
+            sleeps: Vec::new(),
         }
+    }
+
+    fn then(mut self, answer: Result<RawResponse, ApiError>) -> Self {
+        self.answers.push_back(answer);
+        self
+    }
+
+    fn with_retry_after(mut self, index: usize, value: &str) -> Self {
+        if let Some(Ok(r)) = self.answers.get_mut(index) {
+            r.retry_after = Some(value.into());
+        }
+        self
     }
 }
 
@@ -36,11 +54,24 @@ impl Transport for Scripted {
         self.sent.push(request.clone());
         self.answers
             .pop_front()
-            .ok_or_else(|| ApiError::Transport("script exhausted".into()))
+            .unwrap_or_else(|| Err(ApiError::transport("script exhausted")))
     }
 
     fn now_unix(&self) -> u64 {
         self.now
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.clock_ms
+    }
+
+    fn sleep_ms(&mut self, ms: u64) {
+        self.sleeps.push(ms);
+        self.clock_ms += ms;
+    }
+
+    fn random_up_to(&mut self, max: u64) -> u64 {
+        max
     }
 }
 
@@ -77,6 +108,8 @@ fn config(auth: Auth) -> Config {
         auth,
         auth_scheme: AuthScheme::Bearer,
         timeout_ms: None,
+        retry: RetryPolicy::default(),
+        max_response_bytes: None,
     }
 }
 
@@ -261,7 +294,7 @@ fn onboarding_25_sends_10_10_5_and_reports_each_item_at_its_index() {
     let outcomes = client
         .onboard(&agents(25), BatchOptions::default())
         .unwrap();
-    assert_eq!(outcomes, vec![Outcome::Succeeded(()); 25]);
+    assert_eq!(outcomes, vec![Outcome::Succeeded(None); 25]);
     let bodies: Vec<usize> = client.transport().sent[1..]
         .iter()
         .map(|r| {
@@ -304,6 +337,8 @@ fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
         Scripted::new(vec![
             (200, &token),
             (503, r#"{"message":"busy"}"#),
+            (503, r#"{"message":"busy"}"#),
+            (503, r#"{"message":"busy"}"#),
             (200, ok),
             (200, ok),
         ]),
@@ -315,8 +350,13 @@ fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
     let outcomes = client.onboard(&agents(25), options).unwrap();
     assert!(outcomes[..10].iter().all(|o| matches!(
         o,
-        Outcome::Failed(ApiError::ServerError { status: 503, .. })
+        Outcome::Failed(ApiError::ServerError {
+            status: 503,
+            attempts: 3,
+            ..
+        })
     )));
+    assert_eq!(client.transport().sleeps, vec![500, 1000]);
     assert!(outcomes[10..].iter().all(Outcome::is_success));
     assert!(
         client.transport().sent[1]
@@ -376,4 +416,198 @@ fn debug_output_never_shows_the_password_or_token() {
         assert!(!text.contains("s3cret-pass"), "{text}");
         assert!(!text.contains(&token), "{text}");
     }
+}
+
+fn retrying(transport: Scripted) -> Client<Scripted> {
+    Client::new(config(credentials()), transport)
+}
+
+#[test]
+fn a_503_is_retried_with_growing_backoff_and_then_succeeds() {
+    let token = token_body(100_000);
+    let mut client = retrying(Scripted::new(vec![
+        (200, &token),
+        (503, "{}"),
+        (503, "{}"),
+        (200, AGENT),
+    ]));
+    assert!(client.get_agent("u1", None, None).is_ok());
+    assert_eq!(client.transport().sleeps, vec![500, 1000]);
+}
+
+#[test]
+fn retry_after_is_honoured_up_to_the_cap_and_beyond_it_reported() {
+    let token = token_body(100_000);
+    let mut client = retrying(
+        Scripted::new(vec![(200, &token), (429, "{}"), (200, "[]")]).with_retry_after(1, "4"),
+    );
+    client.list_numbers(None, None).unwrap();
+    assert_eq!(client.transport().sleeps, vec![4000]);
+
+    let mut client =
+        retrying(Scripted::new(vec![(200, &token), (429, "{}")]).with_retry_after(1, "120"));
+    assert_eq!(
+        client.list_numbers(None, None),
+        Err(ApiError::RateLimited {
+            retry_after: Some(120),
+            attempts: 1
+        })
+    );
+    assert!(client.transport().sleeps.is_empty());
+}
+
+#[test]
+fn the_budget_stops_retries_that_would_end_too_late() {
+    let token = token_body(100_000);
+    let mut cfg = config(credentials());
+    cfg.retry = RetryPolicy {
+        max_attempts: 10,
+        base_delay_ms: 1000,
+        max_delay_ms: 20_000,
+        budget_ms: 3_500,
+    };
+    let mut client = Client::new(cfg, Scripted::new(vec![(200, &token)]));
+    for _ in 0..10 {
+        client
+            .transport_mut()
+            .answers
+            .push_back(Err(ApiError::timeout("slow")));
+    }
+    assert_eq!(
+        client.list_numbers(None, None),
+        Err(ApiError::Timeout {
+            message: "slow".into(),
+            attempts: 3
+        })
+    );
+    assert_eq!(client.transport().sleeps, vec![1000, 2000]);
+}
+
+#[test]
+fn a_denied_request_and_a_400_are_never_retried() {
+    let token = token_body(100_000);
+    let mut client =
+        retrying(Scripted::new(vec![(200, &token)]).then(Err(ApiError::Denied("no".into()))));
+    assert_eq!(
+        client.list_numbers(None, None),
+        Err(ApiError::Denied("no".into()))
+    );
+    let mut client = retrying(Scripted::new(vec![
+        (200, &token),
+        (400, r#"{"message":"Invalid match"}"#),
+    ]));
+    assert!(matches!(
+        client.list_numbers(None, None),
+        Err(ApiError::Rejected { .. })
+    ));
+    assert_eq!(client.transport().sent.len(), 2);
+}
+
+#[test]
+fn a_wrong_password_is_not_retried_but_an_unavailable_authenticate_is() {
+    let mut client = retrying(Scripted::new(vec![(401, "{}")]));
+    assert!(matches!(
+        client.authenticate(),
+        Err(ApiError::Unauthorized(_))
+    ));
+    assert_eq!(client.transport().sent.len(), 1);
+    let token = token_body(100_000);
+    let mut client = retrying(Scripted::new(vec![(503, "{}"), (200, &token)]));
+    assert!(client.authenticate().is_ok());
+    assert_eq!(client.transport().sent.len(), 2);
+}
+
+#[test]
+fn a_lost_onboard_answer_is_retried_and_the_already_existing_agents_verified() {
+    let token = token_body(100_000);
+    let exists = r#"{"message":"Onboarding failed","errors":[{"itemIndex":0,"errors":["An agent with the same user_object_id already exists"]}]}"#;
+    let u0 = r#"{"user_object_id":"u0","tenant_id":"t","name":"Agent 0"}"#;
+    let u1 = r#"{"user_object_id":"u1","tenant_id":"t","name":"Agent 1"}"#;
+    let mut client = retrying(
+        Scripted::new(vec![(200, &token)])
+            .then(Err(ApiError::transport("connection dropped")))
+            .then(Ok(RawResponse {
+                status: 400,
+                content_type: None,
+                retry_after: None,
+                body: exists.into(),
+            }))
+            .then(Ok(RawResponse {
+                status: 200,
+                content_type: None,
+                retry_after: None,
+                body: u0.into(),
+            }))
+            .then(Ok(RawResponse {
+                status: 400,
+                content_type: None,
+                retry_after: None,
+                body: exists.into(),
+            }))
+            .then(Ok(RawResponse {
+                status: 200,
+                content_type: None,
+                retry_after: None,
+                body: u1.into(),
+            })),
+    );
+    let outcomes = client.onboard(&agents(2), BatchOptions::default()).unwrap();
+    let note = Some("already onboarded with these values".to_string());
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Succeeded(note.clone()), Outcome::Succeeded(note)]
+    );
+    let routes: Vec<String> = client
+        .transport()
+        .sent
+        .iter()
+        .map(|r| format!("{:?} {}", r.method, r.url))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "Post http://127.0.0.1:9/rest/v1/authenticate",
+            "Post http://127.0.0.1:9/cust%201/agents",
+            "Post http://127.0.0.1:9/cust%201/agents",
+            "Get http://127.0.0.1:9/cust%201/agents/u0?key_id=user_object_id",
+            "Post http://127.0.0.1:9/cust%201/agents",
+            "Get http://127.0.0.1:9/cust%201/agents/u1?key_id=user_object_id",
+        ]
+    );
+}
+
+#[test]
+fn an_existing_agent_with_other_values_is_a_genuine_conflict() {
+    let token = token_body(100_000);
+    let exists = r#"{"message":"Onboarding failed","errors":[{"itemIndex":0,"errors":["An agent with the same user_object_id already exists"]}]}"#;
+    let other = r#"{"user_object_id":"u0","tenant_id":"t","name":"Someone else"}"#;
+    let mut client = retrying(Scripted::new(vec![
+        (200, &token),
+        (400, exists),
+        (200, other),
+    ]));
+    let outcomes = client.onboard(&agents(1), BatchOptions::default()).unwrap();
+    match &outcomes[0] {
+        Outcome::Rejected(messages) => {
+            assert_eq!(
+                messages[0],
+                "An agent with the same user_object_id already exists"
+            );
+            assert!(messages[1].contains("other values: name"), "{messages:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn offboarding_an_agent_that_is_gone_succeeds_once_a_read_confirms_it() {
+    let token = token_body(100_000);
+    let not_found = r#"{"message":"Unsuccessful offboarding","errors":["Agent not found"]}"#;
+    let mut client = retrying(Scripted::new(vec![
+        (200, &token),
+        (400, not_found),
+        (404, r#"{"status":"error","message":"object not found"}"#),
+    ]));
+    let message = client.offboard_agent("u9", None, None).unwrap();
+    assert!(message.starts_with("already offboarded"), "{message}");
 }

@@ -597,7 +597,8 @@ fn retry_after_reads_seconds_and_http_dates() {
     assert_eq!(
         limited,
         ApiError::RateLimited {
-            retry_after: Some(3)
+            retry_after: Some(3),
+            attempts: 1
         }
     );
 }

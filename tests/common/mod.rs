@@ -98,5 +98,5 @@ pub fn api_requests(emulator: &Emulator) -> Vec<smartcomm_host::emulator::Logged
 pub fn succeeded(outcomes: &[types::ItemOutcome]) -> bool {
     outcomes
         .iter()
-        .all(|o| matches!(o, types::ItemOutcome::Succeeded))
+        .all(|o| matches!(o, types::ItemOutcome::Succeeded(_)))
 }

@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use smartcomm::client::{Auth, AuthScheme, Config};
+use smartcomm::client::{Auth, Config};
 use smartcomm::model::AgentFilter;
 use state::{Accounts, Answer};
 use std::collections::{BTreeMap, HashMap};
@@ -212,17 +212,16 @@ impl Emulator {
 
     /// A client config for `customer_id` on this emulator with its credentials.
     pub fn config(&self, customer_id: &str) -> Config {
-        Config {
-            api_url: Some(self.base_url()),
-            auth_url: Some(self.auth_url()),
-            customer_id: customer_id.into(),
-            auth: Auth::Credentials {
+        let mut config = Config::new(
+            customer_id,
+            Auth::Credentials {
                 username: self.username().into(),
                 password: self.password().into(),
             },
-            auth_scheme: AuthScheme::Bearer,
-            timeout_ms: None,
-        }
+        );
+        config.api_url = Some(self.base_url());
+        config.auth_url = Some(self.auth_url());
+        config
     }
 
     /// Forgets every account, logged request, fault and latency setting.

@@ -702,7 +702,7 @@ impl Account {
                                     .to_string()
                             }
                             kind => format!(
-                                "No agent with {kind} {v} is registered with SmartCommunicator"
+                                "Agent with {kind} {v} is not registered with SmartCommunicator"
                             ),
                         });
                     }
