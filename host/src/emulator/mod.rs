@@ -557,11 +557,15 @@ async fn handle(
                 .expect("a valid response"));
         }
         Some(FaultAction::Oversized { bytes }) => {
-            let filler = "x".repeat(*bytes);
-            return Ok(json_response(
-                200,
-                &json!({"message": "Success", "filler": filler}),
-            ));
+            let body = format!(
+                r#"{{"message":"Success","filler":"{}"}}"#,
+                "x".repeat(*bytes)
+            );
+            return Ok(Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(full(body))
+                .expect("a valid response"));
         }
         _ => {}
     }
