@@ -10,7 +10,13 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     let wasm_out = out_dir.join("smartcomm.wasm");
 
-    for path in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+    for path in [
+        "src",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+        "tests/misbehaving-guest",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 
@@ -21,10 +27,13 @@ fn main() {
     let mut command = Command::new(cargo);
     command
         .current_dir(&root)
+        // The misbehaving guest is built alongside, for the host's confinement tests.
         .args([
             "build",
             "--package",
             "smartcomm",
+            "--package",
+            "smartcomm-misbehaving-guest",
             "--lib",
             "--target",
             "wasm32-wasip2",
@@ -59,9 +68,17 @@ fn main() {
         locked_version(&root, "wasmtime")
     );
 
-    let built = target_dir.join("wasm32-wasip2/release/smartcomm.wasm");
-    std::fs::copy(&built, &wasm_out)
-        .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
+    for (built, copy) in [
+        ("smartcomm.wasm", wasm_out),
+        (
+            "smartcomm_misbehaving_guest.wasm",
+            out_dir.join("misbehaving.wasm"),
+        ),
+    ] {
+        let built = target_dir.join("wasm32-wasip2/release").join(built);
+        std::fs::copy(&built, &copy)
+            .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
+    }
 }
 
 fn component_target_dir(out_dir: &Path) -> PathBuf {

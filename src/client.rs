@@ -358,7 +358,9 @@ impl<T: Transport> Client<T> {
                     Err(response::error_for(&r, self.now()).after_attempts(attempts))
                 }
                 Ok(r) => Ok(r),
-                Err((e, _)) => Err(e.after_attempts(attempts)),
+                // A final error (getting a token) carries its own count.
+                Err((e, true)) => Err(e),
+                Err((e, false)) => Err(e.after_attempts(attempts)),
             };
         }
     }

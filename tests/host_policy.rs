@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use smartcomm_host::{CallError, Origin, Runtime, RuntimeOptions, types};
+use smartcomm_host::{CallError, ComponentSource, Origin, Runtime, RuntimeOptions, types};
 use std::time::Duration;
 
 #[tokio::test]
@@ -104,4 +104,53 @@ fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
             .unwrap()
             .contains("not one of")
     );
+}
+
+fn misbehaving(call_deadline: Duration, memory_limit: usize) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        component: ComponentSource::Path(smartcomm_host::testing::MISBEHAVING_COMPONENT.into()),
+        call_deadline,
+        memory_limit,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_guest_that_spins_forever_is_stopped_at_the_deadline_and_the_host_goes_on() {
+    let runtime = misbehaving(Duration::from_millis(500), 64 << 20);
+    let emulator = common::emulator().await;
+    let mut session = runtime.session(emulator.config(CUSTOMER));
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        match session.authenticate().await {
+            Err(CallError::Host(e)) => assert!(format!("{e:#}").contains("interrupt"), "{e:#}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    // The host itself is unharmed: a well-behaved component still runs in this process.
+    let (_emulator, mut good) = setup().await;
+    assert_eq!(good.list_numbers(None, None).await.unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn a_guest_that_allocates_without_bound_is_stopped_at_its_memory_limit() {
+    let runtime = misbehaving(Duration::from_secs(60), 32 << 20);
+    let emulator = common::emulator().await;
+    let mut session = runtime.session(emulator.config(CUSTOMER));
+    let started = std::time::Instant::now();
+    match session.get_agent("a".into(), None, None).await {
+        Err(CallError::Host(_)) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped by the limit, not the deadline"
+    );
+    // A trapped instance is replaced: the session can be used again (and traps again).
+    assert!(matches!(
+        session.get_agent("a".into(), None, None).await,
+        Err(CallError::Host(_))
+    ));
 }

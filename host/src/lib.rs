@@ -40,3 +40,11 @@ pub mod bindings {
 
 /// The WIT types of each interface, for callers.
 pub use bindings::exports::intelepeer::smartcommunicator::{agents, inboxes, numbers, types};
+
+/// For this crate's own tests.
+#[doc(hidden)]
+pub mod testing {
+    /// A component of the smartcomm world whose `authenticate` spins forever and whose
+    /// `agents.get` allocates without bound.
+    pub const MISBEHAVING_COMPONENT: &str = concat!(env!("OUT_DIR"), "/misbehaving.wasm");
+}

@@ -2,5 +2,6 @@
 
 mod batching;
 mod client;
+mod properties;
 mod reference_examples;
 mod validation;
