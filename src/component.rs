@@ -13,7 +13,7 @@ wit_bindgen::generate!({
 });
 
 use exports::intelepeer::smartcommunicator::{
-    agents as wa, inboxes as wi, numbers as wn, types as wt,
+    agents as wa, inboxes as wi, numbers as wn, steps as ws, types as wt,
 };
 
 struct Component;
@@ -90,21 +90,175 @@ fn item_outcome(o: Outcome<client::Note>) -> wt::ItemOutcome {
     }
 }
 
+type Api = Client<WasiHttp>;
+
+// Each operation once, from WIT values to WIT values; the `client` resource and the step
+// functions both call these.
+
+fn onboard(
+    c: &mut Api,
+    agents: Vec<wa::NewAgent>,
+    options: wa::OnboardOptions,
+) -> Result<Vec<wt::ItemOutcome>, ApiError> {
+    let agents: Vec<model::NewAgent> = agents.into_iter().map(Into::into).collect();
+    let options = BatchOptions {
+        continue_on_error: options.continue_on_error,
+        flag: options.reassign_inbox,
+    };
+    c.onboard(&agents, options)
+        .map(|list| outcomes(list, item_outcome))
+}
+
+fn get(
+    c: &mut Api,
+    id: String,
+    key_id: Option<wt::KeyId>,
+    upn: Option<String>,
+) -> Result<wa::Agent, ApiError> {
+    c.get_agent(&id, key_id.map(Into::into), upn.as_deref())
+        .map(Into::into)
+}
+
+fn list(c: &mut Api, filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, ApiError> {
+    let filter = model::AgentFilter {
+        user_object_id: filter.user_object_id,
+        tenant_id: filter.tenant_id,
+        consistency_id: filter.consistency_id,
+        phone_number: filter.phone_number,
+        upn: filter.upn,
+    };
+    c.list_agents(&filter)
+        .map(|list| list.into_iter().map(Into::into).collect())
+}
+
+fn update(
+    c: &mut Api,
+    id: String,
+    key_id: Option<wt::KeyId>,
+    changes: wa::AgentChanges,
+) -> Result<wa::Agent, ApiError> {
+    c.update_agent(&id, key_id.map(Into::into), &changes.into())
+        .map(Into::into)
+}
+
+fn update_many(
+    c: &mut Api,
+    updates: Vec<wa::AgentUpdate>,
+    continue_on_error: Option<bool>,
+) -> Result<Vec<wa::UpdateOutcome>, ApiError> {
+    let updates: Vec<model::AgentUpdate> = updates
+        .into_iter()
+        .map(|u| model::AgentUpdate {
+            target: u.target.into(),
+            updates: u.updates.into(),
+        })
+        .collect();
+    c.update_many(&updates, continue_on_error).map(|list| {
+        outcomes(list, |o| match o {
+            Outcome::Succeeded(agent) => wa::UpdateOutcome::Updated(agent.map(Into::into)),
+            Outcome::Rejected(m) => wa::UpdateOutcome::Rejected(m),
+            Outcome::Failed(e) => wa::UpdateOutcome::Failed(e.into()),
+            Outcome::NotAttempted => wa::UpdateOutcome::NotAttempted,
+        })
+    })
+}
+
+fn offboard(
+    c: &mut Api,
+    id: String,
+    key_id: Option<wt::KeyId>,
+    deprovision: Option<bool>,
+) -> Result<String, ApiError> {
+    c.offboard_agent(&id, key_id.map(Into::into), deprovision)
+}
+
+fn offboard_many(
+    c: &mut Api,
+    selectors: Vec<wa::AgentSelector>,
+    options: wa::OffboardOptions,
+) -> Result<Vec<wt::ItemOutcome>, ApiError> {
+    let items: Vec<model::OffboardItem> = selectors
+        .into_iter()
+        .map(|s| model::OffboardItem {
+            identifier: s.identifier.into(),
+            value: s.values,
+        })
+        .collect();
+    let options = BatchOptions {
+        continue_on_error: options.continue_on_error,
+        flag: options.deprovision_supervised_inbox,
+    };
+    c.offboard_many(&items, options)
+        .map(|list| outcomes(list, item_outcome))
+}
+
+fn create_inboxes(
+    c: &mut Api,
+    inboxes: Vec<wi::NewInbox>,
+    continue_on_error: Option<bool>,
+) -> Result<Vec<wt::ItemOutcome>, ApiError> {
+    let inboxes: Vec<model::NewInbox> = inboxes
+        .into_iter()
+        .map(|i| model::NewInbox {
+            name: i.name,
+            inbox_type: i.type_.into(),
+            phone_number: i.phone_number,
+            owner: i.owner.map(Into::into),
+            users: i.users.into(),
+        })
+        .collect();
+    c.create_inboxes(&inboxes, continue_on_error)
+        .map(|list| outcomes(list, item_outcome))
+}
+
+fn assign(c: &mut Api, assignments: Vec<wi::Assignment>) -> Result<Vec<wt::ItemOutcome>, ApiError> {
+    let assignments: Vec<model::Assignment> = assignments
+        .into_iter()
+        .map(|a| model::Assignment {
+            inbox: model::InboxRef {
+                inbox_type: a.inbox.type_.into(),
+                identifier: a.inbox.identifier.into(),
+                value: a.inbox.value,
+            },
+            agents: a.agents.into(),
+            operation: a.operation.into(),
+        })
+        .collect();
+    c.assign(&assignments)
+        .map(|list| outcomes(list, item_outcome))
+}
+
+fn list_numbers(
+    c: &mut Api,
+    status: Option<wt::NumberStatus>,
+    digits: Option<String>,
+) -> Result<Vec<wn::NumberInfo>, ApiError> {
+    c.list_numbers(status.map(Into::into), digits.as_deref())
+        .map(|list| {
+            list.into_iter()
+                .map(|n| wn::NumberInfo {
+                    number: n.number,
+                    status: n.status.map(Into::into),
+                    assigned_to: n.assigned_to.map(|a| wn::Assignee {
+                        name: a.name,
+                        user_object_id: a.user_object_id,
+                        upn: a.upn,
+                        consistency_id: a.consistency_id,
+                    }),
+                })
+                .collect()
+        })
+}
+
 impl wa::Guest for Component {
     fn onboard(
         client: wt::ClientBorrow<'_>,
         agents: Vec<wa::NewAgent>,
         options: wa::OnboardOptions,
     ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        let agents: Vec<model::NewAgent> = agents.into_iter().map(Into::into).collect();
-        let options = BatchOptions {
-            continue_on_error: options.continue_on_error,
-            flag: options.reassign_inbox,
-        };
         client
             .get::<ClientResource>()
-            .with(|c| c.onboard(&agents, options))
-            .map(|list| outcomes(list, item_outcome))
+            .with(|c| onboard(c, agents, options))
     }
 
     fn get(
@@ -115,25 +269,14 @@ impl wa::Guest for Component {
     ) -> Result<wa::Agent, wt::Error> {
         client
             .get::<ClientResource>()
-            .with(|c| c.get_agent(&id, key_id.map(Into::into), upn.as_deref()))
-            .map(Into::into)
+            .with(|c| get(c, id, key_id, upn))
     }
 
     fn list(
         client: wt::ClientBorrow<'_>,
         filter: wa::AgentFilter,
     ) -> Result<Vec<wa::Agent>, wt::Error> {
-        let filter = model::AgentFilter {
-            user_object_id: filter.user_object_id,
-            tenant_id: filter.tenant_id,
-            consistency_id: filter.consistency_id,
-            phone_number: filter.phone_number,
-            upn: filter.upn,
-        };
-        client
-            .get::<ClientResource>()
-            .with(|c| c.list_agents(&filter))
-            .map(|list| list.into_iter().map(Into::into).collect())
+        client.get::<ClientResource>().with(|c| list(c, filter))
     }
 
     fn update(
@@ -142,11 +285,9 @@ impl wa::Guest for Component {
         key_id: Option<wt::KeyId>,
         changes: wa::AgentChanges,
     ) -> Result<wa::Agent, wt::Error> {
-        let changes = changes.into();
         client
             .get::<ClientResource>()
-            .with(|c| c.update_agent(&id, key_id.map(Into::into), &changes))
-            .map(Into::into)
+            .with(|c| update(c, id, key_id, changes))
     }
 
     fn update_many(
@@ -154,24 +295,9 @@ impl wa::Guest for Component {
         updates: Vec<wa::AgentUpdate>,
         continue_on_error: Option<bool>,
     ) -> Result<Vec<wa::UpdateOutcome>, wt::Error> {
-        let updates: Vec<model::AgentUpdate> = updates
-            .into_iter()
-            .map(|u| model::AgentUpdate {
-                target: u.target.into(),
-                updates: u.updates.into(),
-            })
-            .collect();
         client
             .get::<ClientResource>()
-            .with(|c| c.update_many(&updates, continue_on_error))
-            .map(|list| {
-                outcomes(list, |o| match o {
-                    Outcome::Succeeded(agent) => wa::UpdateOutcome::Updated(agent.map(Into::into)),
-                    Outcome::Rejected(m) => wa::UpdateOutcome::Rejected(m),
-                    Outcome::Failed(e) => wa::UpdateOutcome::Failed(e.into()),
-                    Outcome::NotAttempted => wa::UpdateOutcome::NotAttempted,
-                })
-            })
+            .with(|c| update_many(c, updates, continue_on_error))
     }
 
     fn offboard(
@@ -182,7 +308,7 @@ impl wa::Guest for Component {
     ) -> Result<String, wt::Error> {
         client
             .get::<ClientResource>()
-            .with(|c| c.offboard_agent(&id, key_id.map(Into::into), deprovision_supervised_inbox))
+            .with(|c| offboard(c, id, key_id, deprovision_supervised_inbox))
     }
 
     fn offboard_many(
@@ -190,21 +316,9 @@ impl wa::Guest for Component {
         selectors: Vec<wa::AgentSelector>,
         options: wa::OffboardOptions,
     ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        let items: Vec<model::OffboardItem> = selectors
-            .into_iter()
-            .map(|s| model::OffboardItem {
-                identifier: s.identifier.into(),
-                value: s.values,
-            })
-            .collect();
-        let options = BatchOptions {
-            continue_on_error: options.continue_on_error,
-            flag: options.deprovision_supervised_inbox,
-        };
         client
             .get::<ClientResource>()
-            .with(|c| c.offboard_many(&items, options))
-            .map(|list| outcomes(list, item_outcome))
+            .with(|c| offboard_many(c, selectors, options))
     }
 }
 
@@ -214,42 +328,18 @@ impl wi::Guest for Component {
         inboxes: Vec<wi::NewInbox>,
         continue_on_error: Option<bool>,
     ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        let inboxes: Vec<model::NewInbox> = inboxes
-            .into_iter()
-            .map(|i| model::NewInbox {
-                name: i.name,
-                inbox_type: i.type_.into(),
-                phone_number: i.phone_number,
-                owner: i.owner.map(Into::into),
-                users: i.users.into(),
-            })
-            .collect();
         client
             .get::<ClientResource>()
-            .with(|c| c.create_inboxes(&inboxes, continue_on_error))
-            .map(|list| outcomes(list, item_outcome))
+            .with(|c| create_inboxes(c, inboxes, continue_on_error))
     }
 
     fn assign(
         client: wt::ClientBorrow<'_>,
         assignments: Vec<wi::Assignment>,
     ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        let assignments: Vec<model::Assignment> = assignments
-            .into_iter()
-            .map(|a| model::Assignment {
-                inbox: model::InboxRef {
-                    inbox_type: a.inbox.type_.into(),
-                    identifier: a.inbox.identifier.into(),
-                    value: a.inbox.value,
-                },
-                agents: a.agents.into(),
-                operation: a.operation.into(),
-            })
-            .collect();
         client
             .get::<ClientResource>()
-            .with(|c| c.assign(&assignments))
-            .map(|list| outcomes(list, item_outcome))
+            .with(|c| assign(c, assignments))
     }
 }
 
@@ -259,24 +349,145 @@ impl wn::Guest for Component {
         status: Option<wt::NumberStatus>,
         digits: Option<String>,
     ) -> Result<Vec<wn::NumberInfo>, wt::Error> {
-        let status = status.map(Into::into);
         client
             .get::<ClientResource>()
-            .with(|c| c.list_numbers(status, digits.as_deref()))
-            .map(|list| {
-                list.into_iter()
-                    .map(|n| wn::NumberInfo {
-                        number: n.number,
-                        status: n.status.map(Into::into),
-                        assigned_to: n.assigned_to.map(|a| wn::Assignee {
-                            name: a.name,
-                            user_object_id: a.user_object_id,
-                            upn: a.upn,
-                            consistency_id: a.consistency_id,
-                        }),
-                    })
-                    .collect()
-            })
+            .with(|c| list_numbers(c, status, digits))
+    }
+}
+
+/// Runs one step: a client configured from the environment, used once.
+fn step<R>(f: impl FnOnce(&mut Api) -> Result<R, ApiError>) -> Result<R, ws::StepError> {
+    let config = crate::env::config_from(|name| std::env::var(name).ok()).map_err(|problems| {
+        ws::StepError::PermanentBadSetting(problems.into_iter().map(input_problem).collect())
+    })?;
+    let mut client = Client::new(config, WasiHttp::new());
+    f(&mut client).map_err(|e| wt::Error::from(e).into())
+}
+
+fn is_transient(e: &wt::Error) -> bool {
+    matches!(
+        e,
+        wt::Error::RateLimited(_)
+            | wt::Error::ServerError(_)
+            | wt::Error::Timeout(_)
+            | wt::Error::Transport(_)
+            | wt::Error::UnexpectedResponse(_)
+    )
+}
+
+/// A batch with an item that a retry could still get done is `incomplete`.
+fn finished(list: Vec<wt::ItemOutcome>) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
+    if list
+        .iter()
+        .any(|o| matches!(o, wt::ItemOutcome::Failed(e) if is_transient(e)))
+    {
+        Err(ws::StepError::Incomplete(list))
+    } else {
+        Ok(list)
+    }
+}
+
+impl From<wt::Error> for ws::StepError {
+    fn from(e: wt::Error) -> Self {
+        use ws::StepError as S;
+        match e {
+            wt::Error::InvalidInput(p) => S::PermanentInvalidInput(p),
+            wt::Error::Unauthorized(m) => S::PermanentUnauthorized(m),
+            wt::Error::NotFound(m) => S::PermanentNotFound(m),
+            wt::Error::Rejected(r) => S::PermanentRejected(r),
+            wt::Error::RateLimited(r) => S::RateLimited(r),
+            wt::Error::ServerError(s) => S::ServerError(s),
+            wt::Error::Timeout(f) => S::Timeout(f),
+            wt::Error::Transport(f) => S::Transport(f),
+            wt::Error::UnexpectedResponse(u) => S::UnexpectedResponse(u),
+        }
+    }
+}
+
+impl ws::Guest for Component {
+    fn onboard_agents(
+        agents: Vec<wa::NewAgent>,
+        options: wa::OnboardOptions,
+    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
+        step(|c| onboard(c, agents, options)).and_then(finished)
+    }
+
+    fn get_agent(
+        id: String,
+        key_id: Option<wt::KeyId>,
+        upn: Option<String>,
+    ) -> Result<wa::Agent, ws::StepError> {
+        step(|c| get(c, id, key_id, upn))
+    }
+
+    fn list_agents(filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, ws::StepError> {
+        step(|c| list(c, filter))
+    }
+
+    fn update_agent(
+        id: String,
+        key_id: Option<wt::KeyId>,
+        changes: wa::AgentChanges,
+    ) -> Result<wa::Agent, ws::StepError> {
+        step(|c| update(c, id, key_id, changes))
+    }
+
+    fn update_agents(
+        updates: Vec<wa::AgentUpdate>,
+        continue_on_error: Option<bool>,
+    ) -> Result<Vec<wa::UpdateOutcome>, ws::StepError> {
+        let list = step(|c| update_many(c, updates, continue_on_error))?;
+        if list
+            .iter()
+            .any(|o| matches!(o, wa::UpdateOutcome::Failed(e) if is_transient(e)))
+        {
+            Err(ws::StepError::IncompleteUpdates(list))
+        } else {
+            Ok(list)
+        }
+    }
+
+    fn offboard_agent(
+        id: String,
+        key_id: Option<wt::KeyId>,
+        deprovision_supervised_inbox: Option<bool>,
+    ) -> Result<String, ws::StepError> {
+        step(|c| offboard(c, id, key_id, deprovision_supervised_inbox))
+    }
+
+    fn offboard_agents(
+        selectors: Vec<wa::AgentSelector>,
+        options: wa::OffboardOptions,
+    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
+        step(|c| offboard_many(c, selectors, options)).and_then(finished)
+    }
+
+    fn create_inboxes(
+        inboxes: Vec<wi::NewInbox>,
+        continue_on_error: Option<bool>,
+    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
+        step(|c| create_inboxes(c, inboxes, continue_on_error)).and_then(finished)
+    }
+
+    fn assign_inboxes(
+        assignments: Vec<wi::Assignment>,
+    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
+        step(|c| assign(c, assignments)).and_then(finished)
+    }
+
+    fn list_numbers(
+        status: Option<wt::NumberStatus>,
+        digits: Option<String>,
+    ) -> Result<Vec<wn::NumberInfo>, ws::StepError> {
+        step(|c| list_numbers(c, status, digits))
+    }
+}
+
+fn input_problem(p: crate::error::Problem) -> wt::InputProblem {
+    wt::InputProblem {
+        index: p.index.map(|i| i as u32),
+        field: p.field,
+        message: p.message,
     }
 }
 
@@ -454,16 +665,9 @@ impl From<ApiError> for wt::Error {
     fn from(e: ApiError) -> Self {
         let index = |i: usize| i as u32;
         match e {
-            ApiError::InvalidInput(problems) => wt::Error::InvalidInput(
-                problems
-                    .into_iter()
-                    .map(|p| wt::InputProblem {
-                        index: p.index.map(index),
-                        field: p.field,
-                        message: p.message,
-                    })
-                    .collect(),
-            ),
+            ApiError::InvalidInput(problems) => {
+                wt::Error::InvalidInput(problems.into_iter().map(input_problem).collect())
+            }
             ApiError::Unauthorized(m) => wt::Error::Unauthorized(m),
             ApiError::NotFound(m) => wt::Error::NotFound(m),
             ApiError::Rejected {

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod client;
 pub mod converge;
+pub mod env;
 pub mod error;
 pub mod model;
 pub mod request;

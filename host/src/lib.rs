@@ -24,7 +24,7 @@ mod runtime;
 pub use policy::{Origin, OutboundPolicy, is_loopback};
 pub use runtime::{
     CallError, Compilation, ComponentSource, EMBEDDED_COMPONENT, Runtime, RuntimeOptions, Session,
-    default_cache_dir,
+    StepCallError, Steps, default_cache_dir,
 };
 pub use smartcomm::client::{Auth, AuthScheme, Config};
 
@@ -39,7 +39,9 @@ pub mod bindings {
 }
 
 /// The WIT types of each interface, for callers.
-pub use bindings::exports::intelepeer::smartcommunicator::{agents, inboxes, numbers, types};
+pub use bindings::exports::intelepeer::smartcommunicator::{
+    agents, inboxes, numbers, steps, types,
+};
 
 /// For this crate's own tests.
 #[doc(hidden)]

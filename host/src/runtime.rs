@@ -1,6 +1,8 @@
 //! Loads the component (compiled once, cached on disk), and runs calls in sessions.
 
-use crate::bindings::exports::intelepeer::smartcommunicator::{agents, inboxes, numbers, types};
+use crate::bindings::exports::intelepeer::smartcommunicator::{
+    agents, inboxes, numbers, steps, types,
+};
 use crate::bindings::{Smartcomm, SmartcommPre};
 use crate::policy::{Origin, OutboundPolicy};
 use anyhow::Context as _;
@@ -177,11 +179,17 @@ impl Runtime {
         Ok(())
     }
 
-    async fn instantiate(&self, config: &Config, allowed: Vec<Origin>) -> anyhow::Result<Instance> {
+    /// A fresh store and component instance, confined by the options, `allowed` and the
+    /// timeout, with `env` as its whole environment.
+    async fn new_instance(
+        &self,
+        env: &[(String, String)],
+        allowed: Vec<Origin>,
+        timeout_ms: Option<u32>,
+    ) -> anyhow::Result<(Store<HostState>, Smartcomm)> {
         let options = &self.shared.options;
         let timeout = Duration::from_millis(
-            config
-                .timeout_ms
+            timeout_ms
                 .unwrap_or(smartcomm::client::DEFAULT_TIMEOUT_MS)
                 .into(),
         );
@@ -193,7 +201,7 @@ impl Runtime {
             response_timeout: timeout.min(options.response_timeout),
         };
         let state = HostState {
-            wasi: WasiCtx::builder().build(),
+            wasi: WasiCtx::builder().envs(env).build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             policy,
@@ -207,6 +215,11 @@ impl Runtime {
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(options.call_deadline));
         let bindings = self.shared.pre.instantiate_async(&mut store).await?;
+        Ok((store, bindings))
+    }
+
+    async fn instantiate(&self, config: &Config, allowed: Vec<Origin>) -> anyhow::Result<Instance> {
+        let (mut store, bindings) = self.new_instance(&[], allowed, config.timeout_ms).await?;
         let client = bindings
             .intelepeer_smartcommunicator_types()
             .client()
@@ -217,6 +230,33 @@ impl Runtime {
             bindings,
             client,
         })
+    }
+
+    /// The step functions, configured by `config` through the guest's environment.
+    pub fn steps(&self, config: &Config) -> Steps {
+        Steps {
+            runtime: self.clone(),
+            env: smartcomm::env::variables_for(config),
+            allowed: configured_origins(config),
+            timeout_ms: config.timeout_ms,
+        }
+    }
+
+    /// The step functions with exactly these environment variables (and nothing of the host's
+    /// own environment); the outbound allow-list follows their URLs.
+    pub fn steps_with_env(&self, env: Vec<(String, String)>) -> Steps {
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let parsed = smartcomm::env::config_from(lookup);
+        let (allowed, timeout_ms) = match &parsed {
+            Ok(config) => (configured_origins(config), config.timeout_ms),
+            Err(_) => (Vec::new(), None),
+        };
+        Steps {
+            runtime: self.clone(),
+            env,
+            allowed,
+            timeout_ms,
+        }
     }
 }
 
@@ -525,4 +565,118 @@ operations! {
     /// Lists registered numbers (`GET /{customer_id}/numbers`).
     fn list_numbers(status: Option<types::NumberStatus>, digits: Option<String>) -> Vec<numbers::NumberInfo>
         = |b, store, client| b.intelepeer_smartcommunicator_numbers().call_list(store, client, status, digits.as_deref());
+}
+
+/// Why a step call did not return the step's own answer.
+#[derive(Debug)]
+pub enum StepCallError {
+    /// The step's error; its case says whether a retry can help.
+    Step(steps::StepError),
+    /// The host stopped the call (deadline, memory limit, trap) or could not instantiate.
+    Host(anyhow::Error),
+}
+
+impl fmt::Display for StepCallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepCallError::Step(e) => write!(f, "{e:?}"),
+            StepCallError::Host(e) => write!(f, "the host stopped the call: {e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for StepCallError {}
+
+/// The resource-free step functions, as a workflow engine calls them: every call on a fresh
+/// instance whose environment holds only the `SMARTCOMM_*` settings.
+#[derive(Clone)]
+pub struct Steps {
+    runtime: Runtime,
+    env: Vec<(String, String)>,
+    allowed: Vec<Origin>,
+    timeout_ms: Option<u32>,
+}
+
+impl fmt::Debug for Steps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Steps")
+            .field("env", &names)
+            .field("allowed", &self.allowed)
+            .finish()
+    }
+}
+
+macro_rules! step_operations {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = |$b:ident, $store:ident| $call:expr;
+    )*) => {
+        impl Steps {$(
+            $(#[$doc])*
+            pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StepCallError> {
+                let deadline = self.runtime.shared.options.call_deadline;
+                let (mut store, bindings) = self
+                    .runtime
+                    .new_instance(&self.env, self.allowed.clone(), self.timeout_ms)
+                    .await
+                    .map_err(StepCallError::Host)?;
+                let outcome = {
+                    let $b = &bindings;
+                    let $store = &mut store;
+                    tokio::time::timeout(deadline, $call).await
+                };
+                match outcome {
+                    Ok(Ok(Ok(value))) => Ok(value),
+                    Ok(Ok(Err(e))) => Err(StepCallError::Step(e)),
+                    Ok(Err(trap)) => Err(StepCallError::Host(trap.into())),
+                    Err(_) => Err(StepCallError::Host(anyhow::anyhow!(
+                        "the call exceeded its deadline of {deadline:?}"
+                    ))),
+                }
+            }
+        )*}
+    };
+}
+
+step_operations! {
+    /// `onboard-agents`.
+    fn onboard(agents: Vec<agents::NewAgent>, options: agents::OnboardOptions) -> Vec<types::ItemOutcome>
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_onboard_agents(store, &agents, options);
+
+    /// `get-agent`.
+    fn get_agent(id: String, key_id: Option<types::KeyId>, upn: Option<String>) -> agents::Agent
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_get_agent(store, &id, key_id, upn.as_deref());
+
+    /// `list-agents`.
+    fn list_agents(filter: agents::AgentFilter) -> Vec<agents::Agent>
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_list_agents(store, &filter);
+
+    /// `update-agent`.
+    fn update_agent(id: String, key_id: Option<types::KeyId>, changes: agents::AgentChanges) -> agents::Agent
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_update_agent(store, &id, key_id, &changes);
+
+    /// `update-agents`.
+    fn update_agents(updates: Vec<agents::AgentUpdate>, continue_on_error: Option<bool>) -> Vec<agents::UpdateOutcome>
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_update_agents(store, &updates, continue_on_error);
+
+    /// `offboard-agent`.
+    fn offboard_agent(id: String, key_id: Option<types::KeyId>, deprovision_supervised_inbox: Option<bool>) -> String
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_offboard_agent(store, &id, key_id, deprovision_supervised_inbox);
+
+    /// `offboard-agents`.
+    fn offboard_agents(selectors: Vec<agents::AgentSelector>, options: agents::OffboardOptions) -> Vec<types::ItemOutcome>
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_offboard_agents(store, &selectors, options);
+
+    /// `create-inboxes`.
+    fn create_inboxes(inboxes: Vec<inboxes::NewInbox>, continue_on_error: Option<bool>) -> Vec<types::ItemOutcome>
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_create_inboxes(store, &inboxes, continue_on_error);
+
+    /// `assign-inboxes`.
+    fn assign(assignments: Vec<inboxes::Assignment>) -> Vec<types::ItemOutcome>
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_assign_inboxes(store, &assignments);
+
+    /// `list-numbers`.
+    fn list_numbers(status: Option<types::NumberStatus>, digits: Option<String>) -> Vec<numbers::NumberInfo>
+        = |b, store| b.intelepeer_smartcommunicator_steps().call_list_numbers(store, status, digits.as_deref());
 }

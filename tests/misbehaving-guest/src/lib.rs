@@ -7,7 +7,7 @@ wit_bindgen::generate!({
     world: "smartcomm",
 });
 
-use exports::intelepeer::smartcommunicator::{agents, inboxes, numbers, types};
+use exports::intelepeer::smartcommunicator::{agents, inboxes, numbers, steps, types};
 
 struct Guest;
 
@@ -118,6 +118,77 @@ impl numbers::Guest for Guest {
         _: Option<types::NumberStatus>,
         _: Option<String>,
     ) -> Result<Vec<numbers::NumberInfo>, types::Error> {
+        unimplemented!()
+    }
+}
+
+impl steps::Guest for Guest {
+    fn onboard_agents(
+        _: Vec<agents::NewAgent>,
+        _: agents::OnboardOptions,
+    ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn get_agent(
+        _: String,
+        _: Option<types::KeyId>,
+        _: Option<String>,
+    ) -> Result<agents::Agent, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn list_agents(_: agents::AgentFilter) -> Result<Vec<agents::Agent>, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn update_agent(
+        _: String,
+        _: Option<types::KeyId>,
+        _: agents::AgentChanges,
+    ) -> Result<agents::Agent, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn update_agents(
+        _: Vec<agents::AgentUpdate>,
+        _: Option<bool>,
+    ) -> Result<Vec<agents::UpdateOutcome>, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn offboard_agent(
+        _: String,
+        _: Option<types::KeyId>,
+        _: Option<bool>,
+    ) -> Result<String, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn offboard_agents(
+        _: Vec<agents::AgentSelector>,
+        _: agents::OffboardOptions,
+    ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn create_inboxes(
+        _: Vec<inboxes::NewInbox>,
+        _: Option<bool>,
+    ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn assign_inboxes(
+        _: Vec<inboxes::Assignment>,
+    ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn list_numbers(
+        _: Option<types::NumberStatus>,
+        _: Option<String>,
+    ) -> Result<Vec<numbers::NumberInfo>, steps::StepError> {
         unimplemented!()
     }
 }
