@@ -378,3 +378,40 @@ fn the_blocking_session_serves_programs_without_an_async_runtime() {
     assert_eq!(agent.user_object_id.as_deref(), Some("a"));
     drop(rt);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_steps_every_command_runs_through_the_step_functions() {
+    let emulator = emulator().await;
+    let onboard = file(
+        "steps-onboard.json",
+        r#"[{"user_object_id": "s1", "tenant_id": "t", "name": "S1"}]"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["--steps", "agents", "onboard", onboard.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = smartcomm(Some(&emulator), &["--steps", "agents", "get", "s1"], &[]).await;
+    assert_eq!(json(&run.stdout)["name"], "S1");
+    let run = smartcomm(
+        Some(&emulator),
+        &["--steps", "agents", "get", "nobody"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (run.code, run.stderr.trim()),
+        (1, "error: not found: object not found")
+    );
+    let run = smartcomm(Some(&emulator), &["--steps", "authenticate"], &[]).await;
+    assert_eq!(run.code, 2);
+    // Each step authenticated on its own instance.
+    let authentications = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.route.ends_with("/authenticate"))
+        .count();
+    assert_eq!(authentications, 3);
+}

@@ -1,7 +1,7 @@
 //! Between the API's JSON (the `smartcomm::model` types, as files and output use it) and the
 //! WIT types the component takes and returns.
 
-use crate::{agents, inboxes, numbers, types};
+use crate::{agents, inboxes, numbers, steps, types};
 use serde_json::{Value, json};
 use smartcomm::model;
 
@@ -380,4 +380,66 @@ pub fn update_outcome_json(index: usize, outcome: &agents::UpdateOutcome) -> Val
         O::Failed(e) => json!({"index": index, "outcome": "failed", "error": error_json(e)}),
         O::NotAttempted => json!({"index": index, "outcome": "not_attempted"}),
     }
+}
+
+/// A step's answer in a session's terms, for callers that handle both alike (the CLI): an
+/// `incomplete` batch becomes its outcomes, every other step error its `error` case.
+pub trait StepAnswer: Sized {
+    fn from_incomplete(e: steps::StepError) -> Result<Self, steps::StepError> {
+        Err(e)
+    }
+}
+
+impl StepAnswer for Vec<types::ItemOutcome> {
+    fn from_incomplete(e: steps::StepError) -> Result<Self, steps::StepError> {
+        match e {
+            steps::StepError::Incomplete(outcomes) => Ok(outcomes),
+            other => Err(other),
+        }
+    }
+}
+
+impl StepAnswer for Vec<agents::UpdateOutcome> {
+    fn from_incomplete(e: steps::StepError) -> Result<Self, steps::StepError> {
+        match e {
+            steps::StepError::IncompleteUpdates(outcomes) => Ok(outcomes),
+            other => Err(other),
+        }
+    }
+}
+
+impl StepAnswer for agents::Agent {}
+impl StepAnswer for Vec<agents::Agent> {}
+impl StepAnswer for Vec<numbers::NumberInfo> {}
+impl StepAnswer for String {}
+
+pub fn step_as_call<T: StepAnswer>(
+    result: Result<T, crate::StepCallError>,
+) -> Result<T, crate::CallError> {
+    use steps::StepError as S;
+    use types::Error as E;
+    let error = match result {
+        Ok(value) => return Ok(value),
+        Err(crate::StepCallError::Host(e)) => return Err(crate::CallError::Host(e)),
+        Err(crate::StepCallError::Step(e)) => e,
+    };
+    let error = match T::from_incomplete(error) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    Err(crate::CallError::Api(match error {
+        S::PermanentBadSetting(p) | S::PermanentInvalidInput(p) => E::InvalidInput(p),
+        S::PermanentUnauthorized(m) => E::Unauthorized(m),
+        S::PermanentNotFound(m) => E::NotFound(m),
+        S::PermanentRejected(r) => E::Rejected(r),
+        S::RateLimited(r) => E::RateLimited(r),
+        S::ServerError(s) => E::ServerError(s),
+        S::Timeout(f) => E::Timeout(f),
+        S::Transport(f) => E::Transport(f),
+        S::UnexpectedResponse(u) => E::UnexpectedResponse(u),
+        S::Incomplete(_) | S::IncompleteUpdates(_) => E::Transport(types::Failure {
+            message: "the batch did not complete".into(),
+            attempts: 1,
+        }),
+    }))
 }

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use smartcomm::model;
 use smartcomm_host::emulator::{Emulator, EmulatorOptions};
 use smartcomm_host::{
-    Auth, AuthScheme, CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, agents,
-    convert, types,
+    Auth, AuthScheme, CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, Steps,
+    agents, convert, inboxes, numbers, types,
 };
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -54,6 +54,10 @@ struct Global {
     /// Attempts per request, the first included (1 turns retries off); default 3.
     #[arg(long, global = true, value_name = "N")]
     max_attempts: Option<u32>,
+    /// Call the component's step functions instead of a client resource: each call on a fresh
+    /// instance, configured only through its environment, as a workflow engine runs it.
+    #[arg(long, global = true)]
+    steps: bool,
     /// Run this component instead of the embedded one.
     #[arg(long, global = true, value_name = "PATH")]
     component: Option<PathBuf>,
@@ -414,9 +418,46 @@ fn flag(on: bool) -> Option<bool> {
     on.then_some(true)
 }
 
-async fn session(global: &Global) -> Result<Session, Failure> {
+/// A client resource in one instance, or the step functions.
+enum Backend {
+    Session(Box<Session>),
+    Steps(Steps),
+}
+
+macro_rules! backend_calls {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        impl Backend {$(
+            async fn $name(&mut self, $($arg: $ty),*) -> Result<$ret, CallError> {
+                match self {
+                    Backend::Session(s) => s.$name($($arg),*).await,
+                    Backend::Steps(s) => convert::step_as_call(s.$name($($arg),*).await),
+                }
+            }
+        )*}
+    };
+}
+
+backend_calls! {
+    fn onboard(agents: Vec<agents::NewAgent>, options: agents::OnboardOptions) -> Vec<types::ItemOutcome>;
+    fn get_agent(id: String, key_id: Option<types::KeyId>, upn: Option<String>) -> agents::Agent;
+    fn list_agents(filter: agents::AgentFilter) -> Vec<agents::Agent>;
+    fn update_agent(id: String, key_id: Option<types::KeyId>, changes: agents::AgentChanges) -> agents::Agent;
+    fn update_agents(updates: Vec<agents::AgentUpdate>, continue_on_error: Option<bool>) -> Vec<agents::UpdateOutcome>;
+    fn offboard_agent(id: String, key_id: Option<types::KeyId>, deprovision: Option<bool>) -> String;
+    fn offboard_agents(selectors: Vec<agents::AgentSelector>, options: agents::OffboardOptions) -> Vec<types::ItemOutcome>;
+    fn create_inboxes(inboxes: Vec<inboxes::NewInbox>, continue_on_error: Option<bool>) -> Vec<types::ItemOutcome>;
+    fn assign(assignments: Vec<inboxes::Assignment>) -> Vec<types::ItemOutcome>;
+    fn list_numbers(status: Option<types::NumberStatus>, digits: Option<String>) -> Vec<numbers::NumberInfo>;
+}
+
+async fn session(global: &Global) -> Result<Backend, Failure> {
     let config = config(global)?;
-    Ok(load_runtime(global)?.session(config))
+    let runtime = load_runtime(global)?;
+    Ok(if global.steps {
+        Backend::Steps(runtime.steps(&config))
+    } else {
+        Backend::Session(Box::new(runtime.session(config)))
+    })
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
@@ -464,7 +505,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Authenticate => {
-            let info = session(global).await?.authenticate().await?;
+            let Backend::Session(mut session) = session(global).await? else {
+                return Err(invalid(
+                    "authenticate has no step function: drop --steps".into(),
+                ));
+            };
+            let info = session.authenticate().await?;
             print(&json!({"authenticated": true, "expires_at": info.expires_at}));
             Ok(0)
         }
