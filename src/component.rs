@@ -4,7 +4,6 @@ use crate::batch::Outcome;
 use crate::client::{self, BatchOptions, Client};
 use crate::error::ApiError;
 use crate::http::WasiHttp;
-use crate::model;
 use std::cell::RefCell;
 
 wit_bindgen::generate!({
@@ -95,17 +94,20 @@ type Api = Client<WasiHttp>;
 // Each operation once, from WIT values to WIT values; the `client` resource and the step
 // functions both call these.
 
+fn list_of<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
+    items.into_iter().map(Into::into).collect()
+}
+
 fn onboard(
     c: &mut Api,
     agents: Vec<wa::NewAgent>,
     options: wa::OnboardOptions,
 ) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    let agents: Vec<model::NewAgent> = agents.into_iter().map(Into::into).collect();
     let options = BatchOptions {
         continue_on_error: options.continue_on_error,
         flag: options.reassign_inbox,
     };
-    c.onboard(&agents, options)
+    c.onboard(&list_of(agents), options)
         .map(|list| outcomes(list, item_outcome))
 }
 
@@ -120,15 +122,7 @@ fn get(
 }
 
 fn list(c: &mut Api, filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, ApiError> {
-    let filter = model::AgentFilter {
-        user_object_id: filter.user_object_id,
-        tenant_id: filter.tenant_id,
-        consistency_id: filter.consistency_id,
-        phone_number: filter.phone_number,
-        upn: filter.upn,
-    };
-    c.list_agents(&filter)
-        .map(|list| list.into_iter().map(Into::into).collect())
+    c.list_agents(&filter.into()).map(list_of)
 }
 
 fn update(
@@ -146,21 +140,15 @@ fn update_many(
     updates: Vec<wa::AgentUpdate>,
     continue_on_error: Option<bool>,
 ) -> Result<Vec<wa::UpdateOutcome>, ApiError> {
-    let updates: Vec<model::AgentUpdate> = updates
-        .into_iter()
-        .map(|u| model::AgentUpdate {
-            target: u.target.into(),
-            updates: u.updates.into(),
+    c.update_many(&list_of(updates), continue_on_error)
+        .map(|list| {
+            outcomes(list, |o| match o {
+                Outcome::Succeeded(agent) => wa::UpdateOutcome::Updated(agent.map(Into::into)),
+                Outcome::Rejected(m) => wa::UpdateOutcome::Rejected(m),
+                Outcome::Failed(e) => wa::UpdateOutcome::Failed(e.into()),
+                Outcome::NotAttempted => wa::UpdateOutcome::NotAttempted,
+            })
         })
-        .collect();
-    c.update_many(&updates, continue_on_error).map(|list| {
-        outcomes(list, |o| match o {
-            Outcome::Succeeded(agent) => wa::UpdateOutcome::Updated(agent.map(Into::into)),
-            Outcome::Rejected(m) => wa::UpdateOutcome::Rejected(m),
-            Outcome::Failed(e) => wa::UpdateOutcome::Failed(e.into()),
-            Outcome::NotAttempted => wa::UpdateOutcome::NotAttempted,
-        })
-    })
 }
 
 fn offboard(
@@ -177,18 +165,11 @@ fn offboard_many(
     selectors: Vec<wa::AgentSelector>,
     options: wa::OffboardOptions,
 ) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    let items: Vec<model::OffboardItem> = selectors
-        .into_iter()
-        .map(|s| model::OffboardItem {
-            identifier: s.identifier.into(),
-            value: s.values,
-        })
-        .collect();
     let options = BatchOptions {
         continue_on_error: options.continue_on_error,
         flag: options.deprovision_supervised_inbox,
     };
-    c.offboard_many(&items, options)
+    c.offboard_many(&list_of(selectors), options)
         .map(|list| outcomes(list, item_outcome))
 }
 
@@ -197,34 +178,12 @@ fn create_inboxes(
     inboxes: Vec<wi::NewInbox>,
     continue_on_error: Option<bool>,
 ) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    let inboxes: Vec<model::NewInbox> = inboxes
-        .into_iter()
-        .map(|i| model::NewInbox {
-            name: i.name,
-            inbox_type: i.type_.into(),
-            phone_number: i.phone_number,
-            owner: i.owner.map(Into::into),
-            users: i.users.into(),
-        })
-        .collect();
-    c.create_inboxes(&inboxes, continue_on_error)
+    c.create_inboxes(&list_of(inboxes), continue_on_error)
         .map(|list| outcomes(list, item_outcome))
 }
 
 fn assign(c: &mut Api, assignments: Vec<wi::Assignment>) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    let assignments: Vec<model::Assignment> = assignments
-        .into_iter()
-        .map(|a| model::Assignment {
-            inbox: model::InboxRef {
-                inbox_type: a.inbox.type_.into(),
-                identifier: a.inbox.identifier.into(),
-                value: a.inbox.value,
-            },
-            agents: a.agents.into(),
-            operation: a.operation.into(),
-        })
-        .collect();
-    c.assign(&assignments)
+    c.assign(&list_of(assignments))
         .map(|list| outcomes(list, item_outcome))
 }
 
@@ -234,20 +193,7 @@ fn list_numbers(
     digits: Option<String>,
 ) -> Result<Vec<wn::NumberInfo>, ApiError> {
     c.list_numbers(status.map(Into::into), digits.as_deref())
-        .map(|list| {
-            list.into_iter()
-                .map(|n| wn::NumberInfo {
-                    number: n.number,
-                    status: n.status.map(Into::into),
-                    assigned_to: n.assigned_to.map(|a| wn::Assignee {
-                        name: a.name,
-                        user_object_id: a.user_object_id,
-                        upn: a.upn,
-                        consistency_id: a.consistency_id,
-                    }),
-                })
-                .collect()
-        })
+        .map(list_of)
 }
 
 impl wa::Guest for Component {
@@ -491,175 +437,7 @@ fn input_problem(p: crate::error::Problem) -> wt::InputProblem {
     }
 }
 
-crate::same_enum! {
-    wt::Role => model::Role { Member, Manager, Admin }
-    wt::NumberType => model::NumberType { Supervised, Messaging }
-    wt::KeyId => model::KeyId { UserObjectId, ConsistencyId, Upn, Id }
-    wt::IdentifierKind => model::IdentifierKind { UserObjectId, ConsistencyId, Upn, TenantId, PhoneNumber }
-    wt::InboxType => model::InboxType { Shared, Supervised }
-    wt::NumberStatus => model::NumberStatus { Assigned, Active }
-    wt::AssignmentOperation => model::Operation { Add, Remove }
-}
-
-impl From<wa::AgentSelector> for model::Selector {
-    fn from(s: wa::AgentSelector) -> Self {
-        model::Selector {
-            identifier: s.identifier.into(),
-            values: s.values,
-        }
-    }
-}
-
-impl From<wa::AgentRef> for model::AgentRef {
-    fn from(r: wa::AgentRef) -> Self {
-        model::AgentRef {
-            identifier: r.identifier.into(),
-            value: r.value,
-        }
-    }
-}
-
-impl From<wa::EnabledServices> for model::EnabledServices {
-    fn from(s: wa::EnabledServices) -> Self {
-        model::EnabledServices {
-            messages: s.messages,
-            supervised_inbox: s.supervised_inbox,
-            calls: s.calls,
-            shared_inbox: s.shared_inbox,
-        }
-    }
-}
-
-impl From<model::EnabledServices> for wa::EnabledServices {
-    fn from(s: model::EnabledServices) -> Self {
-        wa::EnabledServices {
-            messages: s.messages,
-            supervised_inbox: s.supervised_inbox,
-            calls: s.calls,
-            shared_inbox: s.shared_inbox,
-        }
-    }
-}
-
-impl From<wa::PhoneNumber> for model::PhoneNumber {
-    fn from(p: wa::PhoneNumber) -> Self {
-        model::PhoneNumber {
-            number_type: p.type_.into(),
-            value: p.value,
-        }
-    }
-}
-
-impl From<wa::NewAgent> for model::NewAgent {
-    fn from(a: wa::NewAgent) -> Self {
-        model::NewAgent {
-            user_object_id: a.user_object_id,
-            tenant_id: a.tenant_id,
-            name: a.name,
-            upn: a.upn,
-            consistency_id: a.consistency_id,
-            brand_name: a.brand_name,
-            department: a.department,
-            region: a.region,
-            state: a.state,
-            district: a.district,
-            store: a.store,
-            city: a.city,
-            zip_code: a.zip_code,
-            roles: a.roles.map(|r| r.into_iter().map(Into::into).collect()),
-            number_provisioning: a
-                .number_provisioning
-                .into_iter()
-                .map(|p| model::NumberProvisioning {
-                    number_type: p.type_.into(),
-                    phone_number: p.phone_number,
-                    supervisors: p.supervisors.map(Into::into),
-                })
-                .collect(),
-            enabled_services: a.enabled_services.map(Into::into),
-        }
-    }
-}
-
-impl From<wa::AgentChanges> for model::AgentChanges {
-    fn from(c: wa::AgentChanges) -> Self {
-        let roles = |r: Vec<wt::Role>| r.into_iter().map(Into::into).collect();
-        model::AgentChanges {
-            user_object_id: c.user_object_id,
-            tenant_id: c.tenant_id,
-            name: c.name,
-            upn: c.upn,
-            consistency_id: c.consistency_id,
-            brand_name: c.brand_name,
-            department: c.department,
-            region: c.region,
-            state: c.state,
-            district: c.district,
-            store: c.store,
-            city: c.city,
-            zip_code: c.zip_code,
-            roles: c.roles.map(|r| model::RoleChanges {
-                assign: roles(r.assign),
-                remove: roles(r.remove),
-            }),
-            phone_number: c
-                .phone_numbers
-                .map(|list| list.into_iter().map(Into::into).collect()),
-            enabled_services: c.enabled_services.map(Into::into),
-            active: c.active,
-        }
-    }
-}
-
-impl From<model::Agent> for wa::Agent {
-    fn from(a: model::Agent) -> Self {
-        wa::Agent {
-            user_object_id: a.user_object_id,
-            tenant_id: a.tenant_id,
-            name: a.name,
-            upn: a.upn,
-            consistency_id: a.consistency_id,
-            brand_name: a.brand_name,
-            department: a.department,
-            region: a.region,
-            state: a.state,
-            district: a.district,
-            store: a.store,
-            city: a.city,
-            zip_code: a.zip_code,
-            phone_numbers: a
-                .phone_number
-                .into_iter()
-                .map(|p| wa::PhoneNumber {
-                    type_: p.number_type.into(),
-                    value: p.value,
-                })
-                .collect(),
-            roles: a.roles.into_iter().map(Into::into).collect(),
-            enabled_services: a.enabled_services.map(Into::into),
-            supervisors: a
-                .supervisors
-                .into_iter()
-                .map(|s| wa::Supervisor {
-                    user_object_id: s.user_object_id,
-                    name: s.name,
-                    upn: s.upn,
-                    status: s.status,
-                })
-                .collect(),
-            shared_inboxes: a
-                .shared_inbox
-                .into_iter()
-                .map(|s| wa::SharedInbox {
-                    name: s.name,
-                    phone_number: s.phone_number,
-                })
-                .collect(),
-            status: a.status,
-            active: a.active,
-        }
-    }
-}
+crate::model_conversions!(types: wt, agents: wa, inboxes: wi, numbers: wn);
 
 impl From<ApiError> for wt::Error {
     fn from(e: ApiError) -> Self {

@@ -13,6 +13,7 @@ pub mod model;
 pub mod request;
 pub mod response;
 pub mod validate;
+mod wit_conversions;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
