@@ -567,3 +567,27 @@ async fn bulk_offboard_by_each_identifier_and_an_unknown_id_counts_as_already_of
         serde_json::json!({"identifier": "upn", "value": ["b@example.com"]})
     );
 }
+
+#[tokio::test]
+async fn an_update_the_api_refuses_is_rejected_with_its_item_errors() {
+    let (_emulator, mut session) = setup().await;
+    session
+        .onboard(vec![new_agent("a")], onboard_options(None))
+        .await
+        .unwrap();
+    let changes = agents::AgentChanges {
+        phone_numbers: Some(vec![agents::PhoneNumber {
+            type_: NumberType::Messaging,
+            value: "+19999999999".into(),
+        }]),
+        ..empty_changes()
+    };
+    match session.update_agent("a".into(), None, changes).await {
+        Err(CallError::Api(types::Error::Rejected(r))) => {
+            assert_eq!((r.status, r.message.as_str()), (400, "Update failed"));
+            assert_eq!(r.items[0].index, 0);
+            assert!(r.items[0].messages[0].contains("not registered"), "{r:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -264,3 +264,185 @@ async fn a_first_byte_slower_than_the_response_timeout_is_a_timeout() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The reference's request examples, sent as printed, get the answers the reference prints.
+#[tokio::test]
+async fn reference_examples_get_the_documented_answers() {
+    let emulator = common::emulator().await;
+    emulator.add_numbers(CUSTOMER, &["+1234567890".into(), "+1234567891".into()]);
+    let token = emulator.issue_token();
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let emulator = &emulator;
+        let token = token.clone();
+        async move {
+            let stream = tokio::net::TcpStream::connect(emulator.addr())
+                .await
+                .unwrap();
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            let request = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", emulator.addr().to_string())
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(
+                    body.map(|b| b.to_string()).unwrap_or_default(),
+                )))
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    let onboard = json!([{
+        "user_object_id": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a",
+        "tenant_id": "80573892-bfe7-40c8-bd85-2b479110b2df",
+        "name": "Agent name",
+        "upn": "agent.email@domain.com",
+        "consistency_id": "customer-defined-id-123",
+        "brand_name": "Company name",
+        "department": "Sales",
+        "region": "US-East",
+        "state": "CA",
+        "district": "90210",
+        "store": "1234",
+        "city": "Los Angeles",
+        "zip_code": "90210",
+        "roles": ["member", "manager"],
+        "number_provisioning": [
+            {"type": "supervised", "phone_number": "+1234567890",
+             "supervisors": {"identifier": "user_object_id", "values": ["17c528d0-dcfa-49bf-bb2b-8955bf377e5a"]}},
+            {"type": "messaging", "phone_number": "+1234567891"}
+        ],
+        "enabled_services": {"messages": true, "supervisedInbox": true, "calls": true, "sharedInbox": true}
+    }]);
+    let agents = format!("/{CUSTOMER}/agents");
+    assert_eq!(
+        call("POST", agents.clone(), Some(onboard.clone())).await,
+        (
+            200,
+            json!({"message": "Onboarded successfully", "errors": []})
+        )
+    );
+    assert_eq!(
+        call("POST", agents.clone(), Some(onboard)).await,
+        (
+            400,
+            json!({"message": "Onboarding failed", "errors": [
+                {"itemIndex": 0, "errors": ["An agent with the same user_object_id already exists"]}
+            ]})
+        )
+    );
+    let (status, agent) = call(
+        "GET",
+        format!("{agents}/17c528d0-dcfa-49bf-bb2b-8955bf377e5a"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(agent["zip_code"], "90210");
+    assert_eq!(agent["roles"], json!(["member", "manager"]));
+    assert_eq!(
+        agent["phone_number"],
+        json!([{"type": "messaging", "value": "+1234567891"}, {"type": "supervised", "value": "+1234567890"}])
+    );
+    assert_eq!(agent["status"], "active");
+    assert_eq!(agent["active"], true);
+    assert_eq!(
+        call(
+            "GET",
+            format!("{agents}/64b50f0f-aea3-4251-9e58-6e56b234ddf1"),
+            None
+        )
+        .await,
+        (
+            404,
+            json!({"status": "error", "message": "object not found"})
+        )
+    );
+
+    let bulk = json!([{
+        "target": {"identifier": "user_object_id", "value": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a"},
+        "updates": {
+            "user_object_id": "6409c0b8-cfb8-4f18-accf-f44184a299c3",
+            "upn": "agent.email@domain.com",
+            "department": "Sales",
+            "roles": {"assign": ["admin"], "remove": ["manager"]},
+            "active": "true",
+            "phone_number": [{"type": "messaging", "value": "+1234567891"}],
+            "enabled_services": {"messages": true, "supervisedInbox": true, "calls": true, "sharedInbox": true}
+        }
+    }]);
+    let (status, updated) = call("PATCH", agents.clone(), Some(bulk)).await;
+    assert_eq!(
+        (status, &updated["message"]),
+        (200, &json!("Updated successfully"))
+    );
+    assert_eq!(updated["result"][0]["itemIndex"], 0);
+    assert_eq!(
+        updated["result"][0]["user_object_id"],
+        "6409c0b8-cfb8-4f18-accf-f44184a299c3"
+    );
+    assert_eq!(updated["result"][0]["roles"], json!(["member", "admin"]));
+
+    assert_eq!(
+        call(
+            "DELETE",
+            format!("{agents}/5f7ca4beb854df0ac6b8bee1?key_id=id"),
+            None
+        )
+        .await,
+        (
+            400,
+            json!({"message": "Unsuccessful offboarding", "errors": ["Agent not found"]})
+        )
+    );
+    let offboard = json!([{"identifier": "user_object_id",
+        "value": ["17c528d0-dcfa-49bf-bb2b-8955bf377e5a", "17c528d0-dcfa-49bf-bb2b-8955bf377e5b"]}]);
+    assert_eq!(
+        call("POST", format!("{agents}/offboard"), Some(offboard)).await,
+        (
+            400,
+            json!({"message": "Offboarding failed", "errors": [
+                {"itemIndex": 0, "errors": [
+                    "Azure Object ID is not registered with SmartCommunicator",
+                    "Azure Object ID is not registered with SmartCommunicator"
+                ]}
+            ]})
+        )
+    );
+    let assignment = json!([{"inbox": {"type": "shared", "identifier": "phone_number", "value": "+1234567899"},
+        "agents": {"identifier": "user_object_id", "values": ["6409c0b8-cfb8-4f18-accf-f44184a299c3"]},
+        "operation": "add"}]);
+    assert_eq!(
+        call(
+            "POST",
+            format!("/{CUSTOMER}/inboxes/assignments"),
+            Some(assignment)
+        )
+        .await,
+        (
+            400,
+            json!({"message": "Assignment failed", "errors": [{"itemIndex": 0, "errors": ["Target inbox not found"]}]})
+        )
+    );
+    let (status, numbers) = call("GET", format!("/{CUSTOMER}/numbers?status=assigned"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        numbers[0],
+        json!({"number": "+1234567890", "status": "assigned", "assignedTo": {
+            "name": "Agent name", "user_object_id": "6409c0b8-cfb8-4f18-accf-f44184a299c3",
+            "upn": "agent.email@domain.com", "consistency_id": "customer-defined-id-123"}})
+    );
+    let (status, batch_error) = call("POST", agents, Some(json!(vec![json!({}); 11]))).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        batch_error["errors"],
+        json!(["Batch operations are limited to 10 items per request"])
+    );
+}
