@@ -313,11 +313,10 @@ pub fn numbers(resp: &RawResponse, now_unix: u64) -> Result<Vec<NumberInfo>, Api
     }
 }
 
-/// A 2xx answer to a batch: its message, per-item errors (with `continueOnError`) and, for
+/// A 2xx answer to a batch: its message and per-item errors (with `continueOnError`) and, for
 /// bulk update, the updated agents by item index.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchAnswer {
-    pub message: String,
     pub errors: ErrorBody,
     pub results: Vec<(usize, Agent)>,
 }
@@ -352,11 +351,7 @@ fn batch_answer(value: &Value) -> BatchAnswer {
             }
         }
     }
-    BatchAnswer {
-        message: errors.message.clone(),
-        errors,
-        results,
-    }
+    BatchAnswer { errors, results }
 }
 
 /// The message of a 2xx answer with a `message` field (offboard one agent).

@@ -169,16 +169,6 @@ impl Runtime {
         }
     }
 
-    /// Instantiates the component once and drops it: the instantiation benchmark's unit.
-    pub async fn instantiate_once(&self, config: &Config) -> anyhow::Result<()> {
-        let mut instance = self.instantiate(config, configured_origins(config)).await?;
-        instance
-            .client
-            .resource_drop_async(&mut instance.store)
-            .await?;
-        Ok(())
-    }
-
     /// A fresh store and component instance, confined by the options, `allowed` and the
     /// timeout, with `env` as its whole environment.
     async fn new_instance(

@@ -110,7 +110,7 @@ fn onboard_answers_map_to_success_and_item_errors() {
         0,
     )
     .unwrap();
-    assert_eq!(ok.message, "Onboarded successfully");
+    assert_eq!(ok.errors.message, "Onboarded successfully");
     assert!(ok.errors.items.is_empty());
     let failed = response::error_for(
         &answer(
@@ -459,6 +459,7 @@ fn inbox_examples_round_trip_and_validate() {
     assert_eq!(
         response::batch(&answer(200, r#"{"message": "Success"}"#), 0)
             .unwrap()
+            .errors
             .message,
         "Success"
     );
@@ -490,7 +491,7 @@ fn assignment_examples_round_trip_and_validate() {
         0,
     )
     .unwrap();
-    assert_eq!(ok.message, "Assignment successful");
+    assert_eq!(ok.errors.message, "Assignment successful");
     let failed = response::error_for(
         &answer(
             400,
