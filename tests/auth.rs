@@ -75,28 +75,31 @@ async fn a_revoked_token_is_replaced_once_and_the_request_repeated() {
 
 #[tokio::test]
 async fn a_revoked_token_mid_batch_re_authenticates_and_the_batch_continues() {
+    use smartcomm_host::emulator::{FaultAction, FaultRule};
     let (emulator, mut session) = setup().await;
-    // Revoke after the first chunk: the second request meets a 401.
+    // The first request of the batch goes through; the token is revoked before the second.
+    for action in [FaultAction::Delay { ms: 0 }, FaultAction::RevokeTokens] {
+        emulator.add_fault(FaultRule {
+            route: "POST /agents".into(),
+            times: 1,
+            action,
+        });
+    }
     let batch: Vec<_> = (0..15).map(|i| new_agent(&format!("u{i}"))).collect();
-    session.authenticate().await.unwrap();
-    emulator.add_fault(smartcomm_host::emulator::FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action: smartcomm_host::emulator::FaultAction::Delay { ms: 0 },
-    });
-    let first = session
-        .onboard(batch[..10].to_vec(), onboard_options(None))
-        .await
-        .unwrap();
-    assert!(succeeded(&first));
-    emulator.revoke_tokens();
-    let rest = session
-        .onboard(batch[10..].to_vec(), onboard_options(None))
-        .await
-        .unwrap();
-    assert!(succeeded(&rest));
+    let outcomes = session.onboard(batch, onboard_options(None)).await.unwrap();
+    assert!(succeeded(&outcomes), "{outcomes:?}");
     assert_eq!(emulator.account(CUSTOMER).agents.len(), 15);
-    assert_eq!(authentications(&emulator), 2);
+    let routes: Vec<String> = emulator.requests().into_iter().map(|r| r.route).collect();
+    assert_eq!(
+        routes,
+        [
+            "POST /rest/v1/authenticate",
+            "POST /agents",
+            "POST /agents",
+            "POST /rest/v1/authenticate",
+            "POST /agents",
+        ]
+    );
 }
 
 #[tokio::test]

@@ -284,51 +284,89 @@ async fn missing_settings_are_usage_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_most_verbose_run_never_prints_the_password_or_a_token() {
+async fn every_command_at_the_most_verbose_level_prints_no_password_or_token() {
     let emulator = emulator().await;
     let token = emulator.issue_token();
-    let onboard = file(
-        "secret-onboard.json",
-        r#"[{"user_object_id": "s", "tenant_id": "t", "name": "S"}]"#,
-    );
-    let runs = [
-        smartcomm(Some(&emulator), &["-vv", "authenticate"], &[]).await,
-        smartcomm(
-            Some(&emulator),
-            &["-vv", "agents", "onboard", onboard.to_str().unwrap()],
-            &[],
-        )
-        .await,
-        smartcomm(Some(&emulator), &["-vv", "agents", "get", "s"], &[]).await,
-        smartcomm(
-            Some(&emulator),
-            &["-vv", "numbers", "list"],
-            &[("SMARTCOMM_TOKEN", token.as_str())],
-        )
-        .await,
-        smartcomm(
-            Some(&emulator),
-            &["-vv", "agents", "get", "missing"],
-            &[("SMARTCOMM_LOG", "trace")],
-        )
-        .await,
+    let n = |i| seeded_number(i);
+    let files = [
+        file(
+            "secret-onboard.json",
+            &format!(
+                r#"[{{"user_object_id": "s", "tenant_id": "t", "name": "S", "upn": "s@x.com",
+                 "number_provisioning": [{{"type": "supervised", "phone_number": "{}"}}]}}]"#,
+                n(1)
+            ),
+        ),
+        file("secret-update.json", r#"{"department": "Sales"}"#),
+        file(
+            "secret-update-many.json",
+            r#"[{"target": {"identifier": "upn", "value": "s@x.com"}, "updates": {"city": "Denver"}}]"#,
+        ),
+        file(
+            "secret-inbox.json",
+            &format!(
+                r#"[{{"name": "D", "type": "shared", "phone_number": "{}", "users": {{"identifier": "user_object_id", "values": ["s"]}}}}]"#,
+                n(2)
+            ),
+        ),
+        file(
+            "secret-assign.json",
+            &format!(
+                r#"[{{"inbox": {{"type": "shared", "identifier": "phone_number", "value": "{}"}}, "agents": {{"identifier": "upn", "values": ["s@x.com"]}}, "operation": "remove"}}]"#,
+                n(2)
+            ),
+        ),
+        file(
+            "secret-offboard-many.json",
+            r#"[{"identifier": "upn", "value": ["s@x.com"]}]"#,
+        ),
     ];
-    for run in &runs {
-        assert!(!run.stderr.is_empty(), "verbose runs log something");
-        // Every token the emulator mints starts with this header, whichever run minted it.
-        let any_token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-        assert!(token.starts_with(any_token));
+    let path = |i: usize| files[i].to_str().unwrap().to_string();
+    let commands: Vec<Vec<String>> = [
+        vec!["authenticate".to_string()],
+        vec!["agents".into(), "onboard".into(), path(0)],
+        vec!["agents".into(), "get".into(), "s".into()],
+        vec!["--steps".into(), "agents".into(), "get".into(), "s".into()],
+        vec!["agents".into(), "list".into()],
+        vec!["agents".into(), "update".into(), "s".into(), path(1)],
+        vec!["agents".into(), "update-many".into(), path(2)],
+        vec!["inboxes".into(), "create".into(), path(3)],
+        vec!["inboxes".into(), "assign".into(), path(4)],
+        vec!["numbers".into(), "list".into()],
+        vec!["agents".into(), "offboard-many".into(), path(5)],
+        vec!["agents".into(), "offboard".into(), "s".into()],
+        vec!["demo".into()],
+    ]
+    .into();
+    // Every token the emulator mints starts with this header, whichever run minted it.
+    let any_token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+    assert!(token.starts_with(any_token));
+    for (i, command) in commands.iter().enumerate() {
+        let mut args = vec!["-vv"];
+        args.extend(command.iter().map(String::as_str));
+        // Half of the runs authenticate with a ready token, at trace level for every crate.
+        let env: &[(&str, &str)] = if i % 2 == 0 {
+            &[("SMARTCOMM_LOG", "trace")]
+        } else {
+            &[("SMARTCOMM_TOKEN", token.as_str())]
+        };
+        let run = smartcomm(Some(&emulator), &args, env).await;
+        assert!(!run.stderr.is_empty(), "{command:?} logged nothing");
         for secret in [emulator.password(), any_token] {
             assert!(
                 !run.stdout.contains(secret) && !run.stderr.contains(secret),
-                "{}\n{}",
+                "{command:?}:\n{}\n{}",
                 run.stdout,
                 run.stderr
             );
         }
+        assert!(
+            run.code == 0,
+            "{command:?} exited {}: {}",
+            run.code,
+            run.stderr
+        );
     }
-    assert_eq!(runs[0].code, 0, "{}", runs[0].stderr);
-    assert_eq!(runs[3].code, 0, "{}", runs[3].stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]

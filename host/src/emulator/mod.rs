@@ -93,6 +93,8 @@ pub enum FaultAction {
     Drop,
     /// Apply the request, then send half of the answer and close the connection.
     Truncate,
+    /// Revoke every token issued so far, then handle the request (which meets a 401).
+    RevokeTokens,
     /// Answer with an HTML error page (as a proxy would); nothing is applied.
     Html { status: u16 },
     /// Answer with an empty body; nothing is applied.
@@ -570,6 +572,9 @@ async fn handle(
         _ => {}
     }
 
+    if fault == Some(FaultAction::RevokeTokens) {
+        shared.token_generation.fetch_add(1, Ordering::SeqCst);
+    }
     let authorization = parts
         .headers
         .get(http::header::AUTHORIZATION)
