@@ -453,3 +453,195 @@ async fn with_steps_every_command_runs_through_the_step_functions() {
         .count();
     assert_eq!(authentications, 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csv_of_25_agents_onboards_in_three_calls_with_progress() {
+    let emulator = emulator().await;
+    let mut csv = String::from(
+        "user_object_id,tenant_id,name,upn,roles,messaging_number,supervised_number,supervisors,city\n",
+    );
+    for i in 0..25 {
+        let supervisors = if i > 0 { "u0" } else { "" };
+        csv.push_str(&format!(
+            "u{i},t,Agent {i},u{i}@x.com,member;manager,{},{},{supervisors},Denver\n",
+            seeded_number(2 * i),
+            seeded_number(2 * i + 1)
+        ));
+    }
+    let path = file("staff.csv", &csv);
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "onboard", path.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json(&run.stdout)["summary"]["succeeded"], 25);
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| l.starts_with("onboard: "))
+            .collect::<Vec<_>>(),
+        ["onboard: 10/25", "onboard: 20/25", "onboard: 25/25"]
+    );
+    let account = emulator.account(CUSTOMER);
+    assert_eq!(account.agents.len(), 25);
+    assert_eq!(account.agents[3].city.as_deref(), Some("Denver"));
+    assert_eq!(
+        account
+            .inboxes
+            .iter()
+            .filter(|i| i.members.contains(&"u0".to_string()))
+            .count(),
+        25
+    );
+
+    let offboard = file(
+        "leavers.csv",
+        "identifier,value\nupn,u1@x.com;u2@x.com\nuser_object_id,u3\n",
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["agents", "offboard-many", offboard.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(emulator.account(CUSTOMER).agents.len(), 22);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_csv_row_is_named_by_line_and_column_and_nothing_is_sent() {
+    let emulator = emulator().await;
+    let cases = [
+        (
+            "bad-role.csv",
+            "user_object_id,tenant_id,name,roles\na,t,A,member\nb,t,B,owner\n",
+            "line 3, column roles",
+        ),
+        (
+            "no-name.csv",
+            "user_object_id,tenant_id,name\na,t,\n",
+            "line 2, column name: is required",
+        ),
+        (
+            "bad-column.csv",
+            "user_object_id,tenant_id,full_name\n",
+            "line 1, column 3: unknown column",
+        ),
+        (
+            "bad-flag.csv",
+            "user_object_id,tenant_id,name,calls\na,t,A,maybe\n",
+            "line 2, column calls",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let path = file(name, content);
+        let run = smartcomm(
+            Some(&emulator),
+            &["agents", "onboard", path.to_str().unwrap()],
+            &[],
+        )
+        .await;
+        assert_eq!(run.code, 2, "{name}");
+        assert!(run.stderr.contains(expected), "{name}: {}", run.stderr);
+    }
+    let csv_named_txt = file("agents.txt", "user_object_id,tenant_id,name\na,t,A\n");
+    let args = [
+        "--dry-run",
+        "agents",
+        "onboard",
+        "--format",
+        "csv",
+        csv_named_txt.to_str().unwrap(),
+    ];
+    let run = smartcomm(Some(&emulator), &args, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json(&run.stdout)[0]["body"][0]["name"], "A");
+    assert!(emulator.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_prints_every_request_and_sends_nothing() {
+    let emulator = emulator().await;
+    let mut csv = String::from("user_object_id,tenant_id,name\n");
+    for i in 0..12 {
+        csv.push_str(&format!("u{i},t,A{i}\n"));
+    }
+    let path = file("dry.csv", &csv);
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "--dry-run",
+            "agents",
+            "onboard",
+            path.to_str().unwrap(),
+            "--continue-on-error",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan = json(&run.stdout);
+    assert_eq!(plan.as_array().unwrap().len(), 2);
+    assert_eq!(plan[0]["method"], "POST");
+    assert_eq!(plan[0]["path"], format!("/{CUSTOMER}/agents"));
+    assert_eq!(
+        plan[0]["query"],
+        serde_json::json!({"continueOnError": "true"})
+    );
+    assert_eq!(plan[1]["body"].as_array().unwrap().len(), 2);
+
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "--dry-run",
+            "agents",
+            "offboard",
+            "a@b.c",
+            "--key-id",
+            "consistency_id",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        json(&run.stdout)["path"],
+        format!("/{CUSTOMER}/agents/a%40b.c")
+    );
+    let patch = file(
+        "dry-patch.json",
+        r#"{"phone_number": [{"type": "messaging", "value": "555"}]}"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "--dry-run",
+            "agents",
+            "update",
+            "a",
+            patch.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("phone_number[0].value"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        emulator.requests().is_empty(),
+        "a dry run sends nothing, not even authenticate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_are_printed_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = smartcomm(None, &["completions", shell], &[]).await;
+        assert_eq!(run.code, 0, "{shell}");
+        assert!(run.stdout.contains("offboard-many"), "{shell}");
+    }
+}

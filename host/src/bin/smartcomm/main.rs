@@ -1,9 +1,14 @@
 //! `smartcomm`: manage SmartCommunicator users from the command line, through the component.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+mod batches;
+mod csv_input;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use smartcomm::model;
+use smartcomm::request::Requests;
+use smartcomm::validate;
 use smartcomm_host::emulator::{Emulator, EmulatorOptions};
 use smartcomm_host::{
     Auth, AuthScheme, CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, Steps,
@@ -54,6 +59,10 @@ struct Global {
     /// Attempts per request, the first included (1 turns retries off); default 3.
     #[arg(long, global = true, value_name = "N")]
     max_attempts: Option<u32>,
+    /// Check the input and print the requests that would be sent (method, path, query, body);
+    /// send nothing.
+    #[arg(long, global = true)]
+    dry_run: bool,
     /// Call the component's step functions instead of a client resource: each call on a fresh
     /// instance, configured only through its environment, as a workflow engine runs it.
     #[arg(long, global = true)]
@@ -100,6 +109,14 @@ enum Command {
     },
     /// Start an emulator in-process and walk through every operation with the real component.
     Demo,
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,9 +137,16 @@ enum ChangeKey {
 
 #[derive(Subcommand)]
 enum AgentsCommand {
-    /// Onboard the agents in FILE (the POST body: a JSON array; `-` for stdin).
+    /// Onboard the agents in FILE: the POST body (a JSON array), or a CSV with a header row
+    /// (columns: user_object_id, tenant_id, name, upn, consistency_id, brand_name, department,
+    /// region, state, district, store, city, zip_code, roles, messaging_number,
+    /// supervised_number, supervisors, supervisors_identifier, messages, supervised_inbox,
+    /// calls, shared_inbox; lists separated by `;`). `-` reads stdin.
     Onboard {
         file: PathBuf,
+        /// The file's format; default: by its extension (`.csv`), else JSON.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
         #[arg(long)]
         continue_on_error: bool,
         #[arg(long)]
@@ -170,9 +194,12 @@ enum AgentsCommand {
         #[arg(long)]
         deprovision_supervised_inbox: bool,
     },
-    /// Offboard the agents named in FILE (the bulk offboard body).
+    /// Offboard the agents named in FILE: the bulk offboard body, or a CSV with the columns
+    /// identifier and value (values separated by `;`).
     OffboardMany {
         file: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
         #[arg(long)]
         continue_on_error: bool,
         #[arg(long)]
@@ -498,6 +525,15 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 .map_err(|e| Failure(e.to_string(), EXIT_FAILED))?;
             Ok(0)
         }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "smartcomm",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
         Command::Demo => {
             let runtime = load_runtime(global)?;
             let mut out = std::io::stdout();
@@ -520,20 +556,34 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             continue_on_error,
         }) => {
             let inboxes: Vec<model::NewInbox> = parse_batch(&file)?;
-            let mut session = session(global).await?;
-            let outcomes = session
-                .create_inboxes(
-                    inboxes.into_iter().map(Into::into).collect(),
-                    flag(continue_on_error),
-                )
+            checked(validate::create_inboxes(&inboxes))?;
+            let coe = flag(continue_on_error);
+            if global.dry_run {
+                return dry_run(global, |r| {
+                    batches::plan(&inboxes, |c| r.create_inboxes(c, coe))
+                });
+            }
+            let mut backend = session(global).await?;
+            let outcomes =
+                batches::run_in_chunks(list(inboxes), continue_on_error, "create", async |chunk| {
+                    backend.create_inboxes(chunk, coe).await
+                })
                 .await?;
             Ok(item_outcomes(outcomes))
         }
         Command::Inboxes(InboxesCommand::Assign { file }) => {
             let assignments: Vec<model::Assignment> = parse_batch(&file)?;
-            let mut session = session(global).await?;
-            let outcomes = session
-                .assign(assignments.into_iter().map(Into::into).collect())
+            checked(validate::assignments(&assignments))?;
+            if global.dry_run {
+                return dry_run(global, |r| {
+                    batches::plan(&assignments, |c| r.assignments(c))
+                });
+            }
+            let mut backend = session(global).await?;
+            let outcomes =
+                batches::run_in_chunks(list(assignments), false, "assign", async |chunk| {
+                    backend.assign(chunk).await
+                })
                 .await?;
             Ok(item_outcomes(outcomes))
         }
@@ -566,23 +616,64 @@ fn change_key(k: ChangeKey) -> types::KeyId {
     }
 }
 
+fn list<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
+    items.into_iter().map(Into::into).collect()
+}
+
+/// Refuses invalid input before anything is sent, with the problems the component would
+/// report (the same checks, run here so that a batch sent in several calls is checked whole).
+fn checked(result: Result<(), Vec<smartcomm::error::Problem>>) -> Result<(), Failure> {
+    result.map_err(|problems| invalid(batches::problems_text(&problems)))
+}
+
+/// Prints what `--dry-run` would send.
+fn dry_run(global: &Global, plan: impl FnOnce(&Requests) -> Value) -> Result<u8, Failure> {
+    let customer_id = global
+        .customer_id
+        .clone()
+        .ok_or_else(|| invalid("--customer-id (or SMARTCOMM_CUSTOMER_ID) is required".into()))?;
+    print(&plan(&Requests::new(&customer_id)));
+    Ok(0)
+}
+
+fn is_csv(file: &std::path::Path, format: Option<Format>) -> bool {
+    format == Some(Format::Csv)
+        || (format.is_none()
+            && file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+}
+
 async fn agents_command(global: &Global, command: AgentsCommand) -> Result<u8, Failure> {
     match command {
         AgentsCommand::Onboard {
             file,
+            format,
             continue_on_error,
             reassign_inbox,
         } => {
-            let agents: Vec<model::NewAgent> = parse_batch(&file)?;
-            let outcomes = session(global)
-                .await?
-                .onboard(
-                    agents.into_iter().map(Into::into).collect(),
-                    agents::OnboardOptions {
-                        continue_on_error: flag(continue_on_error),
-                        reassign_inbox: flag(reassign_inbox),
-                    },
-                )
+            let agents: Vec<model::NewAgent> = if is_csv(&file, format) {
+                csv_input::onboard(&read_input(&file)?)
+                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?
+            } else {
+                parse_batch(&file)?
+            };
+            checked(validate::onboard(&agents))?;
+            let (coe, reassign) = (flag(continue_on_error), flag(reassign_inbox));
+            if global.dry_run {
+                return dry_run(global, |r| {
+                    batches::plan(&agents, |c| r.onboard(c, coe, reassign))
+                });
+            }
+            let mut backend = session(global).await?;
+            let options = agents::OnboardOptions {
+                continue_on_error: coe,
+                reassign_inbox: reassign,
+            };
+            let outcomes =
+                batches::run_in_chunks(list(agents), continue_on_error, "onboard", async |chunk| {
+                    backend.onboard(chunk, options).await
+                })
                 .await?;
             Ok(item_outcomes(outcomes))
         }
@@ -615,9 +706,17 @@ async fn agents_command(global: &Global, command: AgentsCommand) -> Result<u8, F
         }
         AgentsCommand::Update { id, file, key_id } => {
             let changes: model::AgentChanges = parse_file(&file)?;
+            let key = key_id.map(change_key);
+            let model_key = key.map(smartcomm::model::KeyId::from);
+            checked(validate::update_agent(&id, model_key, &changes))?;
+            if global.dry_run {
+                return dry_run(global, |r| {
+                    batches::request_json(&r.update_agent(&id, model_key, &changes))
+                });
+            }
             let agent = session(global)
                 .await?
-                .update_agent(id, key_id.map(change_key), changes.into())
+                .update_agent(id, key, changes.into())
                 .await?;
             print(&json!(model::Agent::from(agent)));
             Ok(0)
@@ -627,12 +726,18 @@ async fn agents_command(global: &Global, command: AgentsCommand) -> Result<u8, F
             continue_on_error,
         } => {
             let updates: Vec<model::AgentUpdate> = parse_batch(&file)?;
-            let outcomes = session(global)
-                .await?
-                .update_agents(
-                    updates.into_iter().map(Into::into).collect(),
-                    flag(continue_on_error),
-                )
+            checked(validate::update_many(&updates))?;
+            let coe = flag(continue_on_error);
+            if global.dry_run {
+                return dry_run(global, |r| {
+                    batches::plan(&updates, |c| r.update_many(c, coe))
+                });
+            }
+            let mut backend = session(global).await?;
+            let outcomes =
+                batches::run_in_chunks(list(updates), continue_on_error, "update", async |chunk| {
+                    backend.update_agents(chunk, coe).await
+                })
                 .await?;
             Ok(print_batch(
                 outcomes
@@ -647,32 +752,50 @@ async fn agents_command(global: &Global, command: AgentsCommand) -> Result<u8, F
             key_id,
             deprovision_supervised_inbox,
         } => {
+            let key = key_id.map(change_key);
+            let model_key = key.map(smartcomm::model::KeyId::from);
+            let deprovision = flag(deprovision_supervised_inbox);
+            checked(validate::offboard_agent(&id, model_key))?;
+            if global.dry_run {
+                return dry_run(global, |r| {
+                    batches::request_json(&r.offboard_agent(&id, model_key, deprovision))
+                });
+            }
             let message = session(global)
                 .await?
-                .offboard_agent(
-                    id,
-                    key_id.map(change_key),
-                    flag(deprovision_supervised_inbox),
-                )
+                .offboard_agent(id, key, deprovision)
                 .await?;
             print(&json!({"message": message}));
             Ok(0)
         }
         AgentsCommand::OffboardMany {
             file,
+            format,
             continue_on_error,
             deprovision_supervised_inbox,
         } => {
-            let items: Vec<model::OffboardItem> = parse_batch(&file)?;
-            let outcomes = session(global)
-                .await?
-                .offboard_agents(
-                    items.into_iter().map(Into::into).collect(),
-                    agents::OffboardOptions {
-                        continue_on_error: flag(continue_on_error),
-                        deprovision_supervised_inbox: flag(deprovision_supervised_inbox),
-                    },
-                )
+            let items: Vec<model::OffboardItem> = if is_csv(&file, format) {
+                csv_input::offboard(&read_input(&file)?)
+                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?
+            } else {
+                parse_batch(&file)?
+            };
+            checked(validate::offboard_many(&items))?;
+            let (coe, deprovision) = (flag(continue_on_error), flag(deprovision_supervised_inbox));
+            if global.dry_run {
+                return dry_run(global, |r| {
+                    batches::plan(&items, |c| r.offboard_many(c, coe, deprovision))
+                });
+            }
+            let mut backend = session(global).await?;
+            let options = agents::OffboardOptions {
+                continue_on_error: coe,
+                deprovision_supervised_inbox: deprovision,
+            };
+            let outcomes =
+                batches::run_in_chunks(list(items), continue_on_error, "offboard", async |chunk| {
+                    backend.offboard_agents(chunk, options).await
+                })
                 .await?;
             Ok(item_outcomes(outcomes))
         }
