@@ -1,0 +1,119 @@
+// The smartcomm component from JavaScript: transpiled by jco, run under Node with the
+// preview2 shim, against the emulator that `smartcomm emulator` serves.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+
+const bin = process.env.SMARTCOMM_BIN;
+const wasm = process.env.SMARTCOMM_WASM;
+let emulator;
+let settings = {};
+let smartcomm;
+let out;
+
+before(async () => {
+  assert.ok(bin && wasm, 'SMARTCOMM_BIN and SMARTCOMM_WASM name the CLI and the component');
+  // Inside this folder, so the generated module finds the shim in node_modules.
+  out = mkdtempSync(join(import.meta.dirname, 'transpiled-'));
+  const jco = join(import.meta.dirname, 'node_modules', '.bin', 'jco');
+  execFileSync(jco, ['transpile', wasm, '-o', out, '--name', 'smartcomm', '--quiet']);
+  smartcomm = await import(pathToFileURL(join(out, 'smartcomm.js')));
+
+  emulator = spawn(bin, ['emulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: emulator.stdout });
+  for await (const line of lines) {
+    const match = /^export (SMARTCOMM_[A-Z_]+)=(.*)$/.exec(line);
+    if (match) settings[match[1]] = match[2];
+    if (line.startsWith('Press Ctrl-C')) break;
+  }
+});
+
+after(() => {
+  emulator?.kill();
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+function client() {
+  return new smartcomm.types.Client({
+    apiUrl: settings.SMARTCOMM_API_URL,
+    authUrl: settings.SMARTCOMM_AUTH_URL,
+    customerId: 'js-customer',
+    auth: { tag: 'credentials', val: { username: settings.SMARTCOMM_USERNAME, password: settings.SMARTCOMM_PASSWORD } },
+  });
+}
+
+function agent(id, numbers = []) {
+  return { userObjectId: id, tenantId: 't', name: `Agent ${id}`, upn: `${id}@example.com`, numberProvisioning: numbers };
+}
+
+test('a whole story: onboard with numbers, list, update, assign to an inbox, numbers, offboard', () => {
+  const { agents, inboxes, numbers } = smartcomm;
+  const c = client();
+  const free = numbers.list(c, 'active', undefined).map((n) => n.number);
+  assert.equal(free.length, 100);
+
+  const outcomes = agents.onboard(
+    c,
+    [
+      agent('ada', [
+        { type: 'messaging', phoneNumber: free[0] },
+        { type: 'supervised', phoneNumber: free[1] },
+      ]),
+      agent('grace'),
+    ],
+    {},
+  );
+  assert.deepEqual(outcomes.map((o) => o.tag), ['succeeded', 'succeeded']);
+
+  const listed = agents.list(c, { tenantId: 't' });
+  assert.deepEqual(listed.map((a) => a.userObjectId).sort(), ['ada', 'grace']);
+  const ada = agents.get(c, 'ada@example.com', 'upn', undefined);
+  assert.deepEqual(ada.phoneNumbers.map((p) => p.type), ['messaging', 'supervised']);
+
+  const updated = agents.update(c, 'grace', undefined, { department: 'Support', roles: { assign: ['manager'], remove: [] } });
+  assert.equal(updated.department, 'Support');
+  assert.deepEqual(updated.roles, ['member', 'manager']);
+
+  const created = inboxes.create(
+    c,
+    [{ name: 'Desk', type: 'shared', phoneNumber: free[2], users: { identifier: 'user-object-id', values: ['ada'] } }],
+    undefined,
+  );
+  assert.equal(created[0].tag, 'succeeded');
+  const assigned = inboxes.assign(c, [
+    {
+      inbox: { type: 'shared', identifier: 'phone-number', value: free[2] },
+      agents: { identifier: 'upn', values: ['grace@example.com'] },
+      operation: 'add',
+    },
+  ]);
+  assert.equal(assigned[0].tag, 'succeeded');
+  assert.equal(agents.get(c, 'grace', undefined, undefined).sharedInboxes[0].phoneNumber, free[2]);
+
+  assert.equal(numbers.list(c, 'assigned', undefined).length, 3);
+  const gone = agents.offboardMany(c, [{ identifier: 'user-object-id', values: ['ada', 'grace'] }], { deprovisionSupervisedInbox: true });
+  assert.equal(gone[0].tag, 'succeeded');
+  assert.deepEqual(agents.list(c, {}), []);
+});
+
+test('errors arrive as the WIT variant: invalid input names item and field, not-found is its own case', () => {
+  const { agents } = smartcomm;
+  const c = client();
+  assert.throws(
+    () => agents.onboard(c, [agent('x', [{ type: 'messaging', phoneNumber: '555-0100' }])], {}),
+    (e) => {
+      assert.equal(e.payload.tag, 'invalid-input');
+      assert.equal(e.payload.val[0].index, 0);
+      assert.equal(e.payload.val[0].field, 'number_provisioning[0].phone_number');
+      return true;
+    },
+  );
+  assert.throws(
+    () => agents.get(c, 'nobody', undefined, undefined),
+    (e) => e.payload.tag === 'not-found',
+  );
+});
