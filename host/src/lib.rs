@@ -50,3 +50,8 @@ pub mod testing {
     /// `agents.get` allocates without bound.
     pub const MISBEHAVING_COMPONENT: &str = concat!(env!("OUT_DIR"), "/misbehaving.wasm");
 }
+
+/// The README's Rust example compiles (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
