@@ -12,6 +12,17 @@ use std::time::Duration;
 
 /// One plain HTTP/1 exchange with the emulator.
 async fn http(emulator: &Emulator, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    http_with_token(emulator, None, method, path, body).await
+}
+
+/// The same, with `Authorization: Bearer <token>` when given.
+async fn http_with_token(
+    emulator: &Emulator,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let stream = tokio::net::TcpStream::connect(emulator.addr())
         .await
         .unwrap();
@@ -20,11 +31,15 @@ async fn http(emulator: &Emulator, method: &str, path: &str, body: Option<Value>
             .await
             .unwrap();
     tokio::spawn(connection);
-    let request = hyper::Request::builder()
+    let mut request = hyper::Request::builder()
         .method(method)
         .uri(path)
         .header("host", emulator.addr().to_string())
-        .header("content-type", "application/json")
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request
         .body(Full::new(Bytes::from(
             body.map(|b| b.to_string()).unwrap_or_default(),
         )))
@@ -271,33 +286,8 @@ async fn reference_examples_get_the_documented_answers() {
     let emulator = common::emulator().await;
     emulator.add_numbers(CUSTOMER, &["+1234567890".into(), "+1234567891".into()]);
     let token = emulator.issue_token();
-    let call = |method: &'static str, path: String, body: Option<Value>| {
-        let emulator = &emulator;
-        let token = token.clone();
-        async move {
-            let stream = tokio::net::TcpStream::connect(emulator.addr())
-                .await
-                .unwrap();
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .unwrap();
-            tokio::spawn(connection);
-            let request = hyper::Request::builder()
-                .method(method)
-                .uri(path)
-                .header("host", emulator.addr().to_string())
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(
-                    body.map(|b| b.to_string()).unwrap_or_default(),
-                )))
-                .unwrap();
-            let response = sender.send_request(request).await.unwrap();
-            let status = response.status().as_u16();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
-        }
+    let call = async |method: &str, path: String, body: Option<Value>| {
+        http_with_token(&emulator, Some(&token), method, &path, body).await
     };
     let onboard = json!([{
         "user_object_id": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a",
