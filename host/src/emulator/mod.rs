@@ -238,7 +238,7 @@ impl Emulator {
 
     /// Every account, as `GET /__emulator/state` shows it.
     pub fn state(&self) -> Value {
-        serde_json::to_value(&*lock(&self.shared.accounts)).unwrap_or_default()
+        self.shared.state()
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {
@@ -265,7 +265,7 @@ impl Emulator {
 
     /// Makes every token issued so far invalid.
     pub fn revoke_tokens(&self) {
-        self.shared.token_generation.fetch_add(1, Ordering::SeqCst);
+        self.shared.revoke_tokens();
     }
 
     /// Registers more numbers to an account.
@@ -316,6 +316,14 @@ fn now_unix() -> u64 {
 }
 
 impl Shared {
+    fn state(&self) -> Value {
+        serde_json::to_value(&*lock(&self.accounts)).unwrap_or_default()
+    }
+
+    fn revoke_tokens(&self) {
+        self.token_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn reset(&self) {
         *lock(&self.accounts) = Accounts::new(seed_numbers(self.options.numbers));
         lock(&self.log).clear();
@@ -573,7 +581,7 @@ async fn handle(
     }
 
     if fault == Some(FaultAction::RevokeTokens) {
-        shared.token_generation.fetch_add(1, Ordering::SeqCst);
+        shared.revoke_tokens();
     }
     let authorization = parts
         .headers
@@ -739,10 +747,7 @@ fn control(shared: &Shared, method: &Method, command: &str, body: &[u8]) -> Resp
             shared.reset();
             ok()
         }
-        (Method::GET, "state") => json_response(
-            200,
-            &serde_json::to_value(&*lock(&shared.accounts)).unwrap_or_default(),
-        ),
+        (Method::GET, "state") => json_response(200, &shared.state()),
         (Method::GET, "requests") => json_response(200, &json!(*lock(&shared.log))),
         (Method::DELETE, "requests") => {
             lock(&shared.log).clear();
@@ -776,7 +781,7 @@ fn control(shared: &Shared, method: &Method, command: &str, body: &[u8]) -> Resp
             }
         }
         (Method::POST, "revoke-tokens") => {
-            shared.token_generation.fetch_add(1, Ordering::SeqCst);
+            shared.revoke_tokens();
             ok()
         }
         (Method::POST, "numbers") => {

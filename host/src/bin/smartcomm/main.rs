@@ -636,12 +636,21 @@ fn dry_run(global: &Global, plan: impl FnOnce(&Requests) -> Value) -> Result<u8,
     Ok(0)
 }
 
-fn is_csv(file: &std::path::Path, format: Option<Format>) -> bool {
-    format == Some(Format::Csv)
+/// A batch FILE: CSV (by `--format csv` or the `.csv` extension) read by `from_csv`, else JSON.
+fn read_batch<T: DeserializeOwned>(
+    file: &PathBuf,
+    format: Option<Format>,
+    from_csv: fn(&str) -> Result<Vec<T>, String>,
+) -> Result<Vec<T>, Failure> {
+    let csv = format == Some(Format::Csv)
         || (format.is_none()
             && file
                 .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv")));
+    if !csv {
+        return parse_batch(file);
+    }
+    from_csv(&read_input(file)?).map_err(|e| invalid(format!("{}: {e}", file.display())))
 }
 
 async fn agents_command(global: &Global, command: AgentsCommand) -> Result<u8, Failure> {
@@ -652,12 +661,7 @@ async fn agents_command(global: &Global, command: AgentsCommand) -> Result<u8, F
             continue_on_error,
             reassign_inbox,
         } => {
-            let agents: Vec<model::NewAgent> = if is_csv(&file, format) {
-                csv_input::onboard(&read_input(&file)?)
-                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?
-            } else {
-                parse_batch(&file)?
-            };
+            let agents: Vec<model::NewAgent> = read_batch(&file, format, csv_input::onboard)?;
             checked(validate::onboard(&agents))?;
             let (coe, reassign) = (flag(continue_on_error), flag(reassign_inbox));
             if global.dry_run {
@@ -774,12 +778,7 @@ async fn agents_command(global: &Global, command: AgentsCommand) -> Result<u8, F
             continue_on_error,
             deprovision_supervised_inbox,
         } => {
-            let items: Vec<model::OffboardItem> = if is_csv(&file, format) {
-                csv_input::offboard(&read_input(&file)?)
-                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?
-            } else {
-                parse_batch(&file)?
-            };
+            let items: Vec<model::OffboardItem> = read_batch(&file, format, csv_input::offboard)?;
             checked(validate::offboard_many(&items))?;
             let (coe, deprovision) = (flag(continue_on_error), flag(deprovision_supervised_inbox));
             if global.dry_run {
