@@ -92,12 +92,15 @@ fn item_outcome(o: Outcome<client::Note>) -> wt::ItemOutcome {
 type Api = Client<WasiHttp>;
 
 // Each operation once, from WIT values to WIT values; the `client` resource and the step
-// functions both call these.
+// functions both call these. They are kept out of line (`inline(never)`) so that the two
+// exports of an operation share one copy instead of each inlining its own: a third of the
+// component's code was such duplicates.
 
 fn list_of<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
     items.into_iter().map(Into::into).collect()
 }
 
+#[inline(never)]
 fn onboard(
     c: &mut Api,
     agents: Vec<wa::NewAgent>,
@@ -111,6 +114,7 @@ fn onboard(
         .map(|list| outcomes(list, item_outcome))
 }
 
+#[inline(never)]
 fn get(
     c: &mut Api,
     id: String,
@@ -121,10 +125,12 @@ fn get(
         .map(Into::into)
 }
 
+#[inline(never)]
 fn list(c: &mut Api, filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, ApiError> {
     c.list_agents(&filter.into()).map(list_of)
 }
 
+#[inline(never)]
 fn update(
     c: &mut Api,
     id: String,
@@ -135,6 +141,7 @@ fn update(
         .map(Into::into)
 }
 
+#[inline(never)]
 fn update_many(
     c: &mut Api,
     updates: Vec<wa::AgentUpdate>,
@@ -151,6 +158,7 @@ fn update_many(
         })
 }
 
+#[inline(never)]
 fn offboard(
     c: &mut Api,
     id: String,
@@ -160,6 +168,7 @@ fn offboard(
     c.offboard_agent(&id, key_id.map(Into::into), deprovision)
 }
 
+#[inline(never)]
 fn offboard_many(
     c: &mut Api,
     selectors: Vec<wa::AgentSelector>,
@@ -173,6 +182,7 @@ fn offboard_many(
         .map(|list| outcomes(list, item_outcome))
 }
 
+#[inline(never)]
 fn create_inboxes(
     c: &mut Api,
     inboxes: Vec<wi::NewInbox>,
@@ -182,11 +192,13 @@ fn create_inboxes(
         .map(|list| outcomes(list, item_outcome))
 }
 
+#[inline(never)]
 fn assign(c: &mut Api, assignments: Vec<wi::Assignment>) -> Result<Vec<wt::ItemOutcome>, ApiError> {
     c.assign(&list_of(assignments))
         .map(|list| outcomes(list, item_outcome))
 }
 
+#[inline(never)]
 fn list_numbers(
     c: &mut Api,
     status: Option<wt::NumberStatus>,
@@ -303,11 +315,21 @@ impl wn::Guest for Component {
 
 /// Runs one step: a client configured from the environment, used once.
 fn step<R>(f: impl FnOnce(&mut Api) -> Result<R, ApiError>) -> Result<R, ws::StepError> {
+    let mut client = step_client()?;
+    f(&mut client).map_err(step_error)
+}
+
+#[inline(never)]
+fn step_client() -> Result<Api, ws::StepError> {
     let config = crate::env::config_from(|name| std::env::var(name).ok()).map_err(|problems| {
         ws::StepError::PermanentBadSetting(problems.into_iter().map(input_problem).collect())
     })?;
-    let mut client = Client::new(config, WasiHttp::new());
-    f(&mut client).map_err(|e| wt::Error::from(e).into())
+    Ok(Client::new(config, WasiHttp::new()))
+}
+
+#[inline(never)]
+fn step_error(e: ApiError) -> ws::StepError {
+    wt::Error::from(e).into()
 }
 
 fn is_transient(e: &wt::Error) -> bool {
@@ -322,6 +344,7 @@ fn is_transient(e: &wt::Error) -> bool {
 }
 
 /// A batch with an item that a retry could still get done is `incomplete`.
+#[inline(never)]
 fn finished(list: Vec<wt::ItemOutcome>) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
     if list
         .iter()
@@ -440,6 +463,7 @@ fn input_problem(p: crate::error::Problem) -> wt::InputProblem {
 crate::model_conversions!(types: wt, agents: wa, inboxes: wi, numbers: wn);
 
 impl From<ApiError> for wt::Error {
+    #[inline(never)]
     fn from(e: ApiError) -> Self {
         let index = |i: usize| i as u32;
         match e {

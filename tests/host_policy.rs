@@ -85,6 +85,7 @@ fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
         .collect(),
         connect_timeout: Duration::from_secs(1),
         response_timeout: Duration::from_secs(1),
+        pool: None,
     };
     let refusal = |uri: &str| policy.refusal(&uri.parse().unwrap());
     assert_eq!(refusal("http://127.0.0.1:8080/x/agents"), None);

@@ -19,6 +19,7 @@ pub mod convert;
 pub mod demo;
 pub mod emulator;
 mod policy;
+mod pool;
 mod runtime;
 
 pub use policy::{Origin, OutboundPolicy, is_loopback};

@@ -1,8 +1,10 @@
 //! Outbound HTTP policy: the single place that decides where the guest may connect and how
 //! long a request may take.
 
+use crate::pool::ConnectionPool;
 use http::uri::Scheme;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -46,6 +48,8 @@ pub struct OutboundPolicy {
     pub connect_timeout: Duration,
     /// Caps the wait for the response head and between body chunks.
     pub response_timeout: Duration,
+    /// Keep-alive connections to reuse; `None` opens a connection per request.
+    pub pool: Option<Arc<ConnectionPool>>,
 }
 
 impl OutboundPolicy {
@@ -110,6 +114,9 @@ impl WasiHttpHooks for OutboundPolicy {
         }
         tracing::debug!(method = %request.method(), uri = %request.uri(), "outbound request");
         let options = self.capped(options);
+        if let Some(pool) = &self.pool {
+            return Box::new(pool.clone().send(request, options));
+        }
         Box::new(async move {
             use http_body_util::BodyExt;
             let (response, io) =

@@ -5,6 +5,7 @@ use crate::bindings::exports::intelepeer::smartcommunicator::{
 };
 use crate::bindings::{Smartcomm, SmartcommPre};
 use crate::policy::{Origin, OutboundPolicy};
+use crate::pool::ConnectionPool;
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use smartcomm::client::{Auth, AuthScheme, Config, DEFAULT_API_URL, DEFAULT_AUTH_URL};
@@ -46,6 +47,13 @@ pub struct RuntimeOptions {
     pub call_deadline: Duration,
     /// The longest wait for a response head, and between two body chunks.
     pub response_timeout: Duration,
+    /// Reuse keep-alive connections across requests and instances (on by default); off opens
+    /// a new connection for every request, as wasmtime-wasi-http's default sender does.
+    pub reuse_connections: bool,
+    /// Preallocate memory and tables for this many concurrent instances with wasmtime's
+    /// pooling allocator, which makes creating an instance cheaper; `None` allocates per
+    /// instance. More concurrent instances than this fail to instantiate.
+    pub pooled_instances: Option<u32>,
 }
 
 impl Default for RuntimeOptions {
@@ -56,6 +64,8 @@ impl Default for RuntimeOptions {
             memory_limit: 64 << 20,
             call_deadline: Duration::from_secs(300),
             response_timeout: Duration::from_secs(60),
+            reuse_connections: true,
+            pooled_instances: None,
         }
     }
 }
@@ -85,6 +95,7 @@ struct Shared {
     pre: SmartcommPre<HostState>,
     options: RuntimeOptions,
     compilation: Compilation,
+    pool: Option<Arc<ConnectionPool>>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -115,6 +126,16 @@ impl Runtime {
     pub fn new(options: RuntimeOptions) -> anyhow::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        if let Some(instances) = options.pooled_instances {
+            let mut pooling = wasmtime::PoolingAllocationConfig::default();
+            pooling
+                .total_component_instances(instances)
+                .total_core_instances(instances.saturating_mul(4))
+                .total_memories(instances)
+                .total_tables(instances.saturating_mul(2))
+                .max_memory_size(options.memory_limit);
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
+        }
         let engine = Engine::new(&config)?;
         let wasm: std::borrow::Cow<[u8]> = match &options.component {
             ComponentSource::Embedded => EMBEDDED_COMPONENT.into(),
@@ -129,6 +150,9 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         let pre = SmartcommPre::new(linker.instantiate_pre(&component)?)?;
 
+        let pool = options
+            .reuse_connections
+            .then(|| Arc::new(ConnectionPool::default()));
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.clone();
         let stop = stop_ticker.clone();
@@ -146,6 +170,7 @@ impl Runtime {
                 pre,
                 options,
                 compilation,
+                pool,
                 stop_ticker,
             }),
         })
@@ -153,6 +178,20 @@ impl Runtime {
 
     pub fn compilation(&self) -> Compilation {
         self.shared.compilation
+    }
+
+    /// Creates one instance and drops it, as every step call does before it runs: hosts can
+    /// call it to warm up, and the benchmarks time it.
+    pub async fn instantiate_once(&self) -> anyhow::Result<()> {
+        self.new_instance(&[], Vec::new(), None).await.map(drop)
+    }
+
+    /// Connections opened by this runtime's pool so far (0 when connections are not reused).
+    pub fn connections_opened(&self) -> u64 {
+        self.shared
+            .pool
+            .as_ref()
+            .map_or(0, |p| p.connections_opened())
     }
 
     pub fn engine(&self) -> &Engine {
@@ -189,6 +228,7 @@ impl Runtime {
             // The component's `timeout-ms` bounds the wait for the answer too, within the
             // host's own limit.
             response_timeout: timeout.min(options.response_timeout),
+            pool: self.shared.pool.clone(),
         };
         let state = HostState {
             wasi: WasiCtx::builder().envs(env).build(),

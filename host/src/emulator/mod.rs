@@ -125,6 +125,8 @@ struct Shared {
     latency: Mutex<HashMap<String, Duration>>,
     /// Tokens minted before the current generation are refused (revocation).
     token_generation: AtomicU64,
+    /// TCP connections accepted since start, to tell reused connections from new ones.
+    connections: AtomicU64,
     secret: [u8; 32],
 }
 
@@ -137,14 +139,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        let _ = self.stop.send(true);
     }
 }
 
@@ -162,33 +162,38 @@ impl Emulator {
             faults: Mutex::default(),
             latency: Mutex::default(),
             token_generation: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             secret,
             options,
         });
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let server = shared.clone();
         tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
-                    _ = &mut rx => break,
+                    _ = stopped.changed() => break,
                     accepted = listener.accept() => accepted,
                 };
                 let Ok((stream, _)) = accepted else { continue };
+                server.connections.fetch_add(1, Ordering::Relaxed);
+                let _ = stream.set_nodelay(true);
                 let shared = server.clone();
+                let mut stopped = stopped.clone();
                 tokio::spawn(async move {
                     let service =
                         hyper::service::service_fn(move |req| handle(shared.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    // A stopped emulator closes its open connections too, as a restarted
+                    // server would.
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = stopped.changed() => {}
+                    }
                 });
             }
         });
-        Ok(Emulator {
-            addr,
-            shared,
-            shutdown: Some(tx),
-        })
+        Ok(Emulator { addr, shared, stop })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -239,6 +244,11 @@ impl Emulator {
     /// Every account, as `GET /__emulator/state` shows it.
     pub fn state(&self) -> Value {
         self.shared.state()
+    }
+
+    /// TCP connections accepted since the emulator started.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {

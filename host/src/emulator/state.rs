@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use smartcomm::model::*;
 use smartcomm::validate::{MAX_BATCH, is_e164};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A status and JSON body.
 pub type Answer = (u16, Value);
@@ -81,7 +81,17 @@ pub struct Account {
     /// The registered numbers, in order.
     pub numbers: Vec<String>,
     next_id: u64,
+    /// Where each user_object_id, upn and consistency_id is: onboarding checks all three for
+    /// every new agent, and scanning made a large batch quadratic in the number of agents.
+    #[serde(skip)]
+    keys: HashMap<(IdentifierKind, String), usize>,
 }
+
+const INDEXED_KEYS: [IdentifierKind; 3] = [
+    IdentifierKind::UserObjectId,
+    IdentifierKind::Upn,
+    IdentifierKind::ConsistencyId,
+];
 
 /// Who holds a number.
 enum Holder<'a> {
@@ -113,9 +123,39 @@ impl Account {
     }
 
     fn agent_index(&self, kind: IdentifierKind, value: &str) -> Option<usize> {
+        if INDEXED_KEYS.contains(&kind) {
+            return self.keys.get(&(kind, value.to_string())).copied();
+        }
         self.agents
             .iter()
             .position(|a| a.field(kind) == Some(value))
+    }
+
+    fn index_agent(&mut self, index: usize) {
+        for kind in INDEXED_KEYS {
+            if let Some(value) = self.agents[index].field(kind) {
+                self.keys.entry((kind, value.to_string())).or_insert(index);
+            }
+        }
+    }
+
+    fn unindex_agent(&mut self, index: usize) {
+        for kind in INDEXED_KEYS {
+            if let Some(value) = self.agents[index].field(kind) {
+                let key = (kind, value.to_string());
+                if self.keys.get(&key) == Some(&index) {
+                    self.keys.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// After a change that moves agents.
+    fn reindex(&mut self) {
+        self.keys.clear();
+        for index in 0..self.agents.len() {
+            self.index_agent(index);
+        }
     }
 
     fn agent_by_key(&self, key_id: &str, value: &str) -> Option<usize> {
@@ -416,6 +456,7 @@ impl Account {
             messaging_number: messaging,
             active: true,
         });
+        self.index_agent(self.agents.len() - 1);
         Ok(())
     }
 
@@ -555,6 +596,7 @@ impl Account {
                 NumberType::Supervised => new_supervised = Some(p.value.clone()),
             }
         }
+        self.unindex_agent(index);
         let agent = &mut self.agents[index];
         let set = |field: &mut Option<String>, value: &Option<String>| {
             if value.is_some() {
@@ -601,6 +643,7 @@ impl Account {
         agent.messaging_number = new_messaging;
         let new_uoid = agent.user_object_id.clone();
         let name = agent.name.clone();
+        self.index_agent(index);
         // Inboxes refer to agents by user_object_id: follow a rename.
         if new_uoid != uoid {
             for inbox in &mut self.inboxes {
@@ -634,6 +677,7 @@ impl Account {
     /// until another agent takes it over with `reassignInbox`. It leaves every inbox it was in.
     fn offboard_index(&mut self, index: usize, deprovision: bool) {
         let agent = self.agents.remove(index);
+        self.reindex();
         let uoid = agent.user_object_id;
         if deprovision {
             self.inboxes.retain(|i| {
