@@ -9,6 +9,7 @@ fn main() {
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     let wasm_out = out_dir.join("smartcomm.wasm");
+    let embedded = wasm_out.clone();
 
     for path in [
         "src",
@@ -79,6 +80,20 @@ fn main() {
         std::fs::copy(&built, &copy)
             .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
     }
+    // The compiled-code cache is keyed by this digest; computing it here spares every start.
+    println!(
+        "cargo:rustc-env=SMARTCOMM_EMBEDDED_SHA256={}",
+        sha256_hex(&embedded)
+    );
+}
+
+fn sha256_hex(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn component_target_dir(out_dir: &Path) -> PathBuf {

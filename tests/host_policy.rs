@@ -155,3 +155,18 @@ async fn a_guest_that_allocates_without_bound_is_stopped_at_its_memory_limit() {
         Err(CallError::Host(_))
     ));
 }
+
+#[tokio::test]
+async fn a_runtime_started_after_another_loads_compiled_code_from_the_cache_without_compiling() {
+    // The shared runtime has compiled the component (or loaded it) and filled the cache.
+    runtime();
+    let second = Runtime::new(RuntimeOptions::default()).unwrap();
+    assert_eq!(second.compilation(), smartcomm_host::Compilation::Cached);
+    let emulator = emulator().await;
+    let numbers = second
+        .session(emulator.config(CUSTOMER))
+        .list_numbers(None, None)
+        .await
+        .unwrap();
+    assert!(!numbers.is_empty());
+}
