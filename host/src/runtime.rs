@@ -127,6 +127,9 @@ impl Runtime {
     pub fn new(options: RuntimeOptions) -> anyhow::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        // The component uses WASI 0.2 and plain async calls, not the component model's own
+        // concurrency; without it, wasmtime skips creating a task for every guest-to-host call.
+        config.concurrency_support(false);
         if let Some(instances) = options.pooled_instances {
             let mut pooling = wasmtime::PoolingAllocationConfig::default();
             pooling
