@@ -2,7 +2,12 @@
 //! loopback. `cargo bench -p smartcomm-host --bench performance` (add `-- --quick` for fewer
 //! samples and no 20 ms bulk runs). Prints each figure as it is measured, then a Markdown table.
 
+// The end-to-end tests' helpers: the same agents, options and customer.
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
 use bytes::Bytes;
+use common::{CUSTOMER, new_agent, onboard_options};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -12,13 +17,12 @@ use smartcomm::response::{self, RawResponse};
 use smartcomm_host::emulator::{Emulator, EmulatorOptions};
 use smartcomm_host::{
     CallError, Compilation, ComponentSource, Config, EMBEDDED_COMPONENT, Runtime, RuntimeOptions,
-    agents, types,
+    types,
 };
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const CUSTOMER: &str = "12345678";
 const AGENT: &str = "bench-agent";
 /// The argument that makes this binary the native whole-process baseline.
 const NATIVE_PROCESS: &str = "native-agents-get";
@@ -117,7 +121,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     let mut agent = new_agent(AGENT);
     agent.upn = Some("bench@example.com".into());
     let outcomes = session
-        .onboard(vec![agent], onboard_options())
+        .onboard(vec![agent], onboard_options(None))
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert!(matches!(outcomes[..], [types::ItemOutcome::Succeeded(_)]));
@@ -376,7 +380,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
             let agents: Vec<_> = (0..count).map(|i| new_agent(&format!("b{i}"))).collect();
             let t = Instant::now();
             let outcomes = session
-                .onboard(agents, onboard_options())
+                .onboard(agents, onboard_options(None))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let took = t.elapsed();
@@ -522,27 +526,6 @@ async fn time_process(command: &mut Command) -> anyhow::Result<Duration> {
     .await?
 }
 
-fn new_agent(uoid: &str) -> agents::NewAgent {
-    agents::NewAgent {
-        user_object_id: uoid.into(),
-        tenant_id: "tenant-1".into(),
-        name: format!("Agent {uoid}"),
-        upn: Some(format!("{uoid}@example.com")),
-        consistency_id: Some(format!("cid-{uoid}")),
-        brand_name: None,
-        department: None,
-        region: None,
-        state: None,
-        district: None,
-        store: None,
-        city: None,
-        zip_code: None,
-        roles: None,
-        number_provisioning: vec![],
-        enabled_services: None,
-    }
-}
-
 fn model_agent(uoid: &str) -> NewAgent {
     serde_json::from_value(serde_json::json!({
         "user_object_id": uoid,
@@ -552,13 +535,6 @@ fn model_agent(uoid: &str) -> NewAgent {
         "consistency_id": format!("cid-{uoid}"),
     }))
     .expect("a valid agent")
-}
-
-fn onboard_options() -> agents::OnboardOptions {
-    agents::OnboardOptions {
-        continue_on_error: None,
-        reassign_inbox: None,
-    }
 }
 
 /// The floor: a native Rust client (hyper, one keep-alive connection) making the same HTTP
