@@ -170,3 +170,20 @@ async fn a_runtime_started_after_another_loads_compiled_code_from_the_cache_with
         .unwrap();
     assert!(!numbers.is_empty());
 }
+
+#[tokio::test]
+async fn instances_from_the_pooling_allocator_run_calls_and_are_reused_after_they_end() {
+    let runtime = Runtime::new(RuntimeOptions {
+        pooled_instances: Some(2),
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = emulator().await;
+    // More step calls than slots: each call's instance returns its slot when it ends.
+    let steps = runtime.steps(&emulator.config(CUSTOMER));
+    for _ in 0..5 {
+        assert!(!steps.list_numbers(None, None).await.unwrap().is_empty());
+    }
+    let mut session = runtime.session(emulator.config(CUSTOMER));
+    assert!(!session.list_numbers(None, None).await.unwrap().is_empty());
+}
