@@ -50,6 +50,25 @@ struct Row {
     target: &'static str,
 }
 
+impl Row {
+    /// smartcomm's figure against the baseline's, shown with `show`.
+    fn compared(
+        measure: &str,
+        smartcomm: Duration,
+        baseline: Duration,
+        show: fn(Duration) -> String,
+        target: &'static str,
+    ) -> Row {
+        Row {
+            measure: measure.into(),
+            smartcomm: show(smartcomm),
+            baseline: show(baseline),
+            ratio: format!("{:.2}", ratio(smartcomm, baseline)),
+            target,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Stats {
     median: Duration,
@@ -136,44 +155,40 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..11 {
         // Round 0 warms up all of them and is not counted.
-        let per_round = samples / 10;
-        let (mut rn, mut rc, mut rd, mut rp, mut rv) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..per_round {
+        let counted = round > 0;
+        let keep = |list: &mut Vec<Duration>, t: Instant| {
+            if counted {
+                list.push(t.elapsed());
+            }
+        };
+        for _ in 0..samples / 10 {
             let t = Instant::now();
             let a = native.get_agent(AGENT).await?;
-            rn.push(t.elapsed());
+            keep(&mut n, t);
             assert_eq!(a.user_object_id.as_deref(), Some(AGENT));
             let t = Instant::now();
             let a = session.get_agent(AGENT.into(), None, None).await;
-            rc.push(t.elapsed());
+            keep(&mut c, t);
             assert_eq!(
                 a.map(|a| a.user_object_id).ok().flatten().as_deref(),
                 Some(AGENT)
             );
             let t = Instant::now();
             let a = default_sender.get_agent(AGENT.into(), None, None).await;
-            rd.push(t.elapsed());
+            keep(&mut d, t);
             assert!(a.is_ok());
             let t = Instant::now();
             let a = pooled_session.get_agent(AGENT.into(), None, None).await;
-            rp.push(t.elapsed());
+            keep(&mut p, t);
             assert!(a.is_ok());
             // The same call refused by validation: the cost of a call without any HTTP.
             let t = Instant::now();
             let a = session.get_agent(String::new(), None, None).await;
-            rv.push(t.elapsed());
+            keep(&mut v, t);
             assert!(matches!(
                 a,
                 Err(CallError::Api(types::Error::InvalidInput(_)))
             ));
-        }
-        if round > 0 {
-            n.append(&mut rn);
-            c.append(&mut rc);
-            d.append(&mut rd);
-            p.append(&mut rp);
-            v.append(&mut rv);
         }
     }
     let v = stats(&mut v);
@@ -196,13 +211,13 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         us(p.p99),
         ratio(p.median, n.median)
     );
-    rows.push(Row {
-        measure: "`agents get` in-process, median, pooling allocator".into(),
-        smartcomm: us(p.median),
-        baseline: us(n.median),
-        ratio: format!("{:.2}", ratio(p.median, n.median)),
-        target: "",
-    });
+    rows.push(Row::compared(
+        "`agents get` in-process, median, pooling allocator",
+        p.median,
+        n.median,
+        us,
+        "",
+    ));
     println!(
         "agents get in-process: native median {} p99 {}; smartcomm median {} p99 {} ({:.2}x, p99 {:.2}x); \
          with the default sender median {} ({:.2}x)",
@@ -215,27 +230,27 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         us(d.median),
         ratio(d.median, n.median),
     );
-    rows.push(Row {
-        measure: "`agents get` in-process, median".into(),
-        smartcomm: us(c.median),
-        baseline: us(n.median),
-        ratio: format!("{:.2}", ratio(c.median, n.median)),
-        target: "≤ 1.10",
-    });
-    rows.push(Row {
-        measure: "`agents get` in-process, p99".into(),
-        smartcomm: us(c.p99),
-        baseline: us(n.p99),
-        ratio: format!("{:.2}", ratio(c.p99, n.p99)),
-        target: "",
-    });
-    rows.push(Row {
-        measure: "`agents get` in-process, median, default sender".into(),
-        smartcomm: us(d.median),
-        baseline: us(n.median),
-        ratio: format!("{:.2}", ratio(d.median, n.median)),
-        target: "",
-    });
+    rows.push(Row::compared(
+        "`agents get` in-process, median",
+        c.median,
+        n.median,
+        us,
+        "≤ 1.10",
+    ));
+    rows.push(Row::compared(
+        "`agents get` in-process, p99",
+        c.p99,
+        n.p99,
+        us,
+        "",
+    ));
+    rows.push(Row::compared(
+        "`agents get` in-process, median, default sender",
+        d.median,
+        n.median,
+        us,
+        "",
+    ));
     drop(default_sender);
     drop(pooled_session);
     drop(pooled_runtime);
@@ -292,20 +307,20 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         ms(k),
         ratio(k, n)
     );
-    rows.push(Row {
-        measure: "`smartcomm agents get` process, warm cache, median".into(),
-        smartcomm: ms(w),
-        baseline: ms(n),
-        ratio: format!("{:.2}", ratio(w, n)),
-        target: "≤ 1.50",
-    });
-    rows.push(Row {
-        measure: "`smartcomm agents get` process, cold cache, median".into(),
-        smartcomm: ms(k),
-        baseline: ms(n),
-        ratio: format!("{:.2}", ratio(k, n)),
-        target: "",
-    });
+    rows.push(Row::compared(
+        "`smartcomm agents get` process, warm cache, median",
+        w,
+        n,
+        ms,
+        "≤ 1.50",
+    ));
+    rows.push(Row::compared(
+        "`smartcomm agents get` process, cold cache, median",
+        k,
+        n,
+        ms,
+        "",
+    ));
 
     // 4: instantiation from the InstancePre, on demand and pooled.
     let pooled = self::runtime(&warm_cache, true, Some(16))?;
@@ -333,13 +348,13 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         us(p.p99),
         ratio(p.median, o.median)
     );
-    rows.push(Row {
-        measure: "instantiate from `InstancePre`, pooling vs on-demand allocator, median".into(),
-        smartcomm: us(p.median),
-        baseline: us(o.median),
-        ratio: format!("{:.2}", ratio(p.median, o.median)),
-        target: "",
-    });
+    rows.push(Row::compared(
+        "instantiate from `InstancePre`, pooling vs on-demand allocator, median",
+        p.median,
+        o.median,
+        us,
+        "",
+    ));
     drop(pooled);
 
     // 5: bulk onboarding of 10,000 agents, 10 per request.

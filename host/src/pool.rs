@@ -175,24 +175,25 @@ impl ConnectionPool {
         key: &PoolKey,
         options: &RequestOptions,
     ) -> Result<SendRequest<WasiBody>, HttpError> {
-        self.opened
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let connect_timeout = options.connect_timeout.unwrap_or(Duration::from_secs(600));
         let tls = key.https.then(|| self.tls_config());
         let key = key.clone();
         let open = async move {
             let (sender, connection) = open_connection(&key, tls, connect_timeout).await?;
             tokio::spawn(connection);
-            Ok(sender)
+            Ok::<_, HttpError>(sender)
         };
-        match tokio::runtime::Handle::try_current() {
+        let sender = match tokio::runtime::Handle::try_current() {
             Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => open.await,
             _ => self
                 .background_runtime()
                 .spawn(open)
                 .await
                 .map_err(|e| HttpError::InternalError(Some(e.to_string())))?,
-        }
+        }?;
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(sender)
     }
 
     fn background_runtime(&self) -> &tokio::runtime::Runtime {
