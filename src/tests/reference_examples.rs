@@ -6,6 +6,13 @@ use crate::model::*;
 use crate::response::{self, RawResponse};
 use serde_json::{Value, json};
 
+/// One of the reference's examples, as printed (see `tests/fixtures/reference/README.md`).
+macro_rules! reference {
+    ($file:literal) => {
+        include_str!(concat!("../../tests/fixtures/reference/", $file))
+    };
+}
+
 fn answer(status: u16, body: &str) -> RawResponse {
     RawResponse {
         status,
@@ -23,7 +30,7 @@ fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(example: &str) 
     parsed
 }
 
-const TOKEN_RESPONSE: &str = r#"{ "data": "eyJhbGciOiJSUzI1NiJ9.eyJhaWQiOjAsImNpZCI6MSwiY3J0IjoxNzExOTg2NDg5LCJleHAiOjE3MTIwNzI4OTAsInVpZCI6InNiZWRveWEiLCJzcmMiOiJhcGktZ3R3In0.clYxxuFBW62FQj-nQLIjtE4HBG1iPKjlWsTfLlEqo_u6UN4D6u9Mk26LXsTYUgsTzZ6-wHCWOctYghh0VfQVpA}"}"#;
+const TOKEN_RESPONSE: &str = reference!("authenticate-response-200.json");
 
 #[test]
 fn token_example_yields_the_token_and_its_exp() {
@@ -41,44 +48,7 @@ fn token_example_yields_the_token_and_its_exp() {
     ));
 }
 
-const ONBOARD_REQUEST: &str = r#"[
-{
-"user_object_id": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a",
-"tenant_id": "80573892-bfe7-40c8-bd85-2b479110b2df",
-"name": "Agent name",
-"upn": "agent.email@domain.com",
-"consistency_id": "customer-defined-id-123",
-"brand_name": "Company name",
-"department": "Sales",
-"region": "US-East",
-"state": "CA",
-"district": "90210",
-"store": "1234",
-"city": "Los Angeles",
-"zip_code": "90210",
-"roles": [ "member", "manager" ],
-"number_provisioning": [
-{
-"type": "supervised",
-"phone_number": "+1234567890",
-"supervisors": {
-"identifier": "user_object_id",
-"values": ["17c528d0-dcfa-49bf-bb2b-8955bf377e5a"]
-}
-},
-{
-"type": "messaging",
-"phone_number": "+1234567891"
-}
-],
-"enabled_services": {
-"messages": true,
-"supervisedInbox": true,
-"calls": true,
-"sharedInbox": true
-}
-}
-]"#;
+const ONBOARD_REQUEST: &str = reference!("onboard-request.json");
 
 #[test]
 fn onboard_example_round_trips_and_validates() {
@@ -97,36 +67,15 @@ fn onboard_example_round_trips_and_validates() {
         Some(true)
     );
     assert_eq!(agents[0].city.as_deref(), Some("Los Angeles"));
-    crate::validate::onboard(&agents).unwrap();
+    crate::validate::onboard_agents(&agents).unwrap();
 }
 
 #[test]
 fn onboard_answers_map_to_success_and_item_errors() {
-    let ok = response::batch(
-        &answer(
-            200,
-            r#"{"message": "Onboarded successfully", "errors": []}"#,
-        ),
-        0,
-    )
-    .unwrap();
+    let ok = response::batch(&answer(200, reference!("onboard-response-200.json")), 0).unwrap();
     assert_eq!(ok.errors.message, "Onboarded successfully");
     assert!(ok.errors.items.is_empty());
-    let failed = response::error_for(
-        &answer(
-            400,
-            r#"{
-"message": "Onboarding failed",
-"errors": [
-{
-"itemIndex": 0,
-"errors": ["An agent with the same user_object_id already exists"]
-}
-]
-}"#,
-        ),
-        0,
-    );
+    let failed = response::error_for(&answer(400, reference!("onboard-response-400.json")), 0);
     assert_eq!(
         failed,
         ApiError::Rejected {
@@ -142,61 +91,13 @@ fn onboard_answers_map_to_success_and_item_errors() {
 }
 
 /// The reference's GET agent example, verbatim: a comma is missing before `"status"`.
-const AGENT_RESPONSE_AS_PRINTED: &str = r#"{
-"user_object_id": "64b50f0f-aea3-4251-9e58-6e56b234ddf1",
-"name": "Test Agent",
-"upn": "test@domain.tld",
-"tenant_id": "1234567890",
-"consistency_id": "customer-defined-id-123",
-"brand_name": "Company name",
-"department": "Some department",
-"region": "US-East",
-"state": "CA",
-"district": "90210",
-"store": "1234",
-"city": "Los Angeles",
-"zip_code": "90210",
-"phone_number": [
-{
-"type": "messaging",
-"value": "+1234567890"
-},
-{
-"type": "supervised",
-"value": "+1234567891"
-}
-],
-"roles": ["member", "manager", "admin"],
-"enabled_services": {
-"messages": true,
-"supervisedInbox": true,
-"calls": true,
-"sharedInbox": true
-},
-"supervisors": [
-{
-"user_object_id": "e0753fdc-321f-45e3-97ed-cc06e606aa93",
-"status": "active",
-"name": "Test SUpervisor",
-"upn": "supervisor@test.tld"
-}
-],
-"shared_inbox": [
-{
-"name": "Tech Support",
-"phone_number": "+15550000005"
-},
-{
-"name": "Sales",
-"phone_number": "+15550000006"
-}
-]
-"status": "active",
-"active": true
-}"#;
+const AGENT_RESPONSE_AS_PRINTED: &str = reference!("get-agent-response-200-as-printed.txt");
 
-fn agent_response_fixed() -> String {
-    AGENT_RESPONSE_AS_PRINTED.replace("]\n\"status\"", "],\n\"status\"")
+/// The reference's list example, verbatim: the same agent, with the same missing comma.
+const LIST_RESPONSE_AS_PRINTED: &str = reference!("list-agents-response-200-as-printed.txt");
+
+fn with_the_missing_comma(as_printed: &str) -> String {
+    as_printed.replace("]\n\"status\"", "],\n\"status\"")
 }
 
 fn check_example_agent(agent: &Agent) {
@@ -231,90 +132,49 @@ fn get_agent_example_as_printed_is_an_unexpected_response_not_a_panic() {
 
 #[test]
 fn get_agent_example_with_the_comma_maps_every_field() {
-    let agent = response::agent(&answer(200, &agent_response_fixed()), 0).unwrap();
+    let fixed = with_the_missing_comma(AGENT_RESPONSE_AS_PRINTED);
+    let agent = response::agent(&answer(200, &fixed), 0).unwrap();
     check_example_agent(&agent);
 }
 
 #[test]
 fn list_example_single_object_becomes_a_list_of_one() {
-    let agents = response::agent_list(&answer(200, &agent_response_fixed()), 0).unwrap();
+    let fixed = with_the_missing_comma(LIST_RESPONSE_AS_PRINTED);
+    let agents = response::agent_list(&answer(200, &fixed), 0).unwrap();
     assert_eq!(agents.len(), 1);
     check_example_agent(&agents[0]);
-    let wrapped = format!(r#"{{"data": [{}]}}"#, agent_response_fixed());
+    let wrapped = format!(r#"{{"data": [{fixed}]}}"#);
     assert_eq!(
         response::agent_list(&answer(200, &wrapped), 0)
             .unwrap()
             .len(),
         1
     );
-    let array = format!("[{0},{0}]", agent_response_fixed());
+    let array = format!("[{fixed},{fixed}]");
     assert_eq!(
         response::agent_list(&answer(200, &array), 0).unwrap().len(),
         2
     );
 }
 
-const NOT_FOUND: &str = r#"{
-"status": "error",
-"message": "object not found"
-}"#;
+const GET_NOT_FOUND: &str = reference!("get-agent-response-404.json");
+const LIST_NOT_FOUND: &str = reference!("list-agents-response-404.json");
 
 #[test]
 fn not_found_example_is_not_found_for_get_and_empty_for_list() {
     assert_eq!(
-        response::agent(&answer(404, NOT_FOUND), 0),
+        response::agent(&answer(404, GET_NOT_FOUND), 0),
         Err(ApiError::NotFound("object not found".into()))
     );
-    assert_eq!(response::agent_list(&answer(404, NOT_FOUND), 0), Ok(vec![]));
+    assert_eq!(
+        response::agent_list(&answer(404, LIST_NOT_FOUND), 0),
+        Ok(vec![])
+    );
 }
 
-const UPDATE_REQUEST: &str = r#"{
-"user_object_id": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a",
-"upn": "agent.email@domain.com",
-"department": "Sales",
-"phone_number": [
-{
-"type": "messaging",
-"value": "+1234567890"
-}
-],
-"enabled_services": {
-"messages": true,
-"supervisedInbox": true,
-"calls": true,
-"sharedInbox": true
-}
-}"#;
+const UPDATE_REQUEST: &str = reference!("update-agent-request.json");
 
-const UPDATED_AGENT: &str = r#"{
-"itemIndex": 0,
-"user_object_id": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a",
-"name": "Agent name",
-"upn": "agent.email@domain.com",
-"consistency_id": "customer-defined-id-123",
-"brand_name": "Company name",
-"department": "Sales",
-"region": "US-East",
-"state": "CA",
-"district": "90210",
-"store": "1234",
-"city": "Los Angeles",
-"zip_code": "90210",
-"phone_number": [
-{
-"type": "messaging",
-"value": "+1234567890"
-}
-],
-"roles": ["member", "admin"],
-"enabled_services": {
-"messages": true,
-"supervisedInbox": true,
-"calls": true,
-"sharedInbox": true
-},
-"active": true
-}"#;
+const UPDATED_AGENT: &str = reference!("update-agent-response-200.json");
 
 #[test]
 fn update_examples_map_request_and_answer() {
@@ -324,10 +184,7 @@ fn update_examples_map_request_and_answer() {
     assert_eq!(agent.roles, vec![Role::Member, Role::Admin]);
     assert_eq!(agent.phone_number[0].value, "+1234567890");
     let failed = response::error_for(
-        &answer(
-            400,
-            r#"{"message": "Update failed","errors": [{"itemIndex": 0,"errors": ["Invalid phone number format"]}]}"#,
-        ),
+        &answer(400, reference!("update-agent-response-400.json")),
         0,
     );
     assert!(
@@ -335,36 +192,7 @@ fn update_examples_map_request_and_answer() {
     );
 }
 
-const BULK_UPDATE_REQUEST: &str = r#"[
-{
-"target": {
-"identifier": "user_object_id",
-"value": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a"
-},
-"updates": {
-"user_object_id": "6409c0b8-cfb8-4f18-accf-f44184a299c3",
-"upn": "agent.email@domain.com",
-"department": "Sales",
-"roles": {
-"assign": ["admin"],
-"remove": ["manager"]
-},
-"active": "true",
-"phone_number": [
-{
-"type": "messaging",
-"value": "+1234567890"
-}
-],
-"enabled_services": {
-"messages": true,
-"supervisedInbox": true,
-"calls": true,
-"sharedInbox": true
-}
-}
-}
-]"#;
+const BULK_UPDATE_REQUEST: &str = reference!("bulk-update-request.json");
 
 #[test]
 fn bulk_update_example_accepts_string_active_and_sends_a_boolean() {
@@ -376,25 +204,17 @@ fn bulk_update_example_accepts_string_active_and_sends_a_boolean() {
         sent[0]["updates"]["roles"],
         json!({"assign": ["admin"], "remove": ["manager"]})
     );
-    crate::validate::update_many(&updates).unwrap();
+    crate::validate::update_agents(&updates).unwrap();
 }
 
 #[test]
 fn bulk_update_answers_carry_results_and_item_errors() {
-    let ok = format!(
-        r#"{{"message": "Updated successfully", "errors": [], "result": [{UPDATED_AGENT}]}}"#
-    );
-    let answer_ok = response::batch(&answer(200, &ok), 0).unwrap();
+    let ok = reference!("bulk-update-response-200.json");
+    let answer_ok = response::batch(&answer(200, ok), 0).unwrap();
     assert_eq!(answer_ok.results.len(), 1);
     assert_eq!(answer_ok.results[0].0, 0);
     assert_eq!(answer_ok.results[0].1.name.as_deref(), Some("Agent name"));
-    let failed = response::error_for(
-        &answer(
-            400,
-            r#"{"message": "Update failed","errors": [{"itemIndex": 0,"errors": ["Invalid phone number format", "User with the specified user_object_id not found"]}]}"#,
-        ),
-        0,
-    );
+    let failed = response::error_for(&answer(400, reference!("bulk-update-response-400.json")), 0);
     assert!(matches!(failed, ApiError::Rejected { ref items, .. } if items[0].errors.len() == 2));
 }
 
@@ -402,7 +222,7 @@ fn bulk_update_answers_carry_results_and_item_errors() {
 fn offboard_answers_map_to_message_and_rejection() {
     assert_eq!(
         response::message(
-            &answer(200, r#"{"message": "Agent successfully offboarded"}"#),
+            &answer(200, reference!("offboard-agent-response-200.json")),
             0
         )
         .unwrap(),
@@ -410,10 +230,7 @@ fn offboard_answers_map_to_message_and_rejection() {
     );
     assert_eq!(
         response::error_for(
-            &answer(
-                400,
-                r#"{"message": "Unsuccessful offboarding","errors": ["Agent not found"]}"#
-            ),
+            &answer(400, reference!("offboard-agent-response-400.json")),
             0
         ),
         ApiError::Rejected {
@@ -427,20 +244,14 @@ fn offboard_answers_map_to_message_and_rejection() {
 
 #[test]
 fn bulk_offboard_examples_round_trip() {
-    let by_uoid: Vec<OffboardItem> = round_trip(
-        r#"[{"identifier": "user_object_id","value": ["17c528d0-dcfa-49bf-bb2b-8955bf377e5a", "17c528d0-dcfa-49bf-bb2b-8955bf377e5b"]}]"#,
-    );
-    let by_upn: Vec<OffboardItem> = round_trip(
-        r#"[{"identifier": "upn","value": ["agent.email@domain.com", "agent2.email@domain.com"]}]"#,
-    );
+    let by_uoid: Vec<OffboardItem> =
+        round_trip(reference!("bulk-offboard-request-by-user-object-id.json"));
+    let by_upn: Vec<OffboardItem> = round_trip(reference!("bulk-offboard-request-by-upn.json"));
     assert_eq!(by_uoid[0].value.len(), 2);
     assert_eq!(by_upn[0].identifier, IdentifierKind::Upn);
-    crate::validate::offboard_many(&by_upn).unwrap();
+    crate::validate::offboard_agents(&by_upn).unwrap();
     let failed = response::error_for(
-        &answer(
-            400,
-            r#"{"message": "Offboarding failed","errors": [{"itemIndex": 0,"errors": ["Azure Object ID is not registered with SmartCommunicator"]}]}"#,
-        ),
+        &answer(400, reference!("bulk-offboard-response-400.json")),
         0,
     );
     assert!(matches!(failed, ApiError::Rejected { ref items, .. } if items[0].item_index == 0));
@@ -448,26 +259,22 @@ fn bulk_offboard_examples_round_trip() {
 
 #[test]
 fn inbox_examples_round_trip_and_validate() {
-    let shared: Vec<NewInbox> = round_trip(
-        r#"[{"name": "Shared Inbox","type": "shared","phone_number": "+1234567890","users": {"identifier": "user_object_id","values": ["17c528d0-dcfa-49bf-bb2b-8955bf377e5a", "17c528d0-dcfa-49bf-bb2b-8955bf377e5b"]}}]"#,
-    );
-    let supervised: Vec<NewInbox> = round_trip(
-        r#"[{"name": "Supervised Inbox","type": "supervised","phone_number": "+1234567890","owner": {"identifier": "user_object_id","value": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a"},"users": {"identifier": "user_object_id","values": ["17c528d0-dcfa-49bf-bb2b-8955bf377e5a", "17c528d0-dcfa-49bf-bb2b-8955bf377e5b"]}}]"#,
-    );
+    let shared: Vec<NewInbox> = round_trip(reference!("create-inbox-request-shared.json"));
+    let supervised: Vec<NewInbox> = round_trip(reference!("create-inbox-request-supervised.json"));
     crate::validate::create_inboxes(&shared).unwrap();
     crate::validate::create_inboxes(&supervised).unwrap();
     assert_eq!(
-        response::batch(&answer(200, r#"{"message": "Success"}"#), 0)
-            .unwrap()
-            .errors
-            .message,
+        response::batch(
+            &answer(200, reference!("create-inbox-response-200.json")),
+            0
+        )
+        .unwrap()
+        .errors
+        .message,
         "Success"
     );
     let failed = response::error_for(
-        &answer(
-            400,
-            r#"{"message": "Creating inboxes failed","errors": [{"itemIndex": 0,"errors": ["Inbox already exists"]}]}"#,
-        ),
+        &answer(400, reference!("create-inbox-response-400.json")),
         0,
     );
     assert!(
@@ -477,28 +284,17 @@ fn inbox_examples_round_trip_and_validate() {
 
 #[test]
 fn assignment_examples_round_trip_and_validate() {
-    let add: Vec<Assignment> = round_trip(
-        r#"[{"inbox": {"type": "shared","identifier": "phone_number","value": "+1234567890"},"agents": {"identifier": "user_object_id","values": ["17c528d0-dcfa-49bf-bb2b-8955bf377e5a"]},"operation": "add"}]"#,
-    );
-    let remove: Vec<Assignment> = round_trip(
-        r#"[{"inbox": {"type": "supervised","identifier": "user_object_id","value": "17c528d0-dcfa-49bf-bb2b-8955bf377e5a"},"agents": {"identifier": "user_object_id","values": ["78dfa17f-d9a9-49ff-b579-d0f946d7c3f1"]},"operation": "remove"}]"#,
-    );
-    crate::validate::assignments(&add).unwrap();
-    crate::validate::assignments(&remove).unwrap();
+    let add: Vec<Assignment> =
+        round_trip(reference!("assignment-request-add-to-shared-inbox.json"));
+    let remove: Vec<Assignment> = round_trip(reference!(
+        "assignment-request-remove-from-supervised-inbox.json"
+    ));
+    crate::validate::assign_inboxes(&add).unwrap();
+    crate::validate::assign_inboxes(&remove).unwrap();
     assert_eq!(remove[0].operation, Operation::Remove);
-    let ok = response::batch(
-        &answer(200, r#"{"message": "Assignment successful","errors": []}"#),
-        0,
-    )
-    .unwrap();
+    let ok = response::batch(&answer(200, reference!("assignment-response-200.json")), 0).unwrap();
     assert_eq!(ok.errors.message, "Assignment successful");
-    let failed = response::error_for(
-        &answer(
-            400,
-            r#"{"message": "Assignment failed","errors": [{"itemIndex": 0,"errors": ["Target inbox not found"]}]}"#,
-        ),
-        0,
-    );
+    let failed = response::error_for(&answer(400, reference!("assignment-response-400.json")), 0);
     assert!(
         matches!(failed, ApiError::Rejected { ref items, .. } if items[0].errors == ["Target inbox not found"])
     );
@@ -507,10 +303,7 @@ fn assignment_examples_round_trip_and_validate() {
 #[test]
 fn numbers_example_maps_status_and_assignee() {
     let numbers = response::numbers(
-        &answer(
-            200,
-            r#"[{"number": "+1234567890","status": "assigned","assignedTo": {"name": "Agent name","user_object_id": "d25feff0-cf61-4847-a40c-91eaf3f68de5","upn": "agent@domain.com","consistency_id": "12345"}}]"#,
-        ),
+        &answer(200, reference!("list-numbers-response-200.json")),
         0,
     )
     .unwrap();

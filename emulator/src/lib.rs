@@ -1,0 +1,390 @@
+//! A stateful emulator of the SmartCommunicator User Management API on a loopback port, with
+//! a control API under `/__emulator/` for tests: reset, state, request log, latency, faults.
+//!
+//! Routes: `POST /rest/v1/authenticate` and, under `/{customer_id}`, the ten users-API
+//! endpoints. Every customer id is its own account, created on first use with the seeded
+//! phone numbers.
+//!
+//! It reads every request with its own code, from the JSON, by the API reference
+//! (`smartcommunicator-user-management-api.txt`, as `NOTES.md` reads its gaps): it shares no
+//! types with the client it tests, so a mistake in the client's wire format cannot cancel out.
+
+mod auth;
+mod control;
+mod faults;
+mod routes;
+mod state;
+mod wire;
+
+#[cfg(test)]
+mod reference_examples;
+#[cfg(test)]
+mod testing;
+
+pub use faults::{FaultAction, FaultRule};
+pub use state::{Account, AgentRecord, InboxRecord, seed_numbers};
+pub use wire::{EnabledServices, InboxType, Role, percent_decode};
+
+use auth::Tokens;
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use state::Accounts;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+use tokio::net::TcpListener;
+
+pub const DEMO_USERNAME: &str = "demo@example.com";
+pub const DEMO_PASSWORD: &str = "demo-password";
+pub const AUTH_PATH: &str = "/rest/v1/authenticate";
+pub const CONTROL_PREFIX: &str = "/__emulator/";
+
+#[derive(Clone, Debug)]
+pub struct EmulatorOptions {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Added before every answer (per-route settings override it).
+    pub latency: Duration,
+    pub token_lifetime: Duration,
+    /// How many phone numbers each new account starts with.
+    pub numbers: usize,
+    pub username: String,
+    pub password: String,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        EmulatorOptions {
+            port: 0,
+            latency: Duration::ZERO,
+            token_lifetime: Duration::from_secs(24 * 3600),
+            numbers: 100,
+            username: DEMO_USERNAME.into(),
+            password: DEMO_PASSWORD.into(),
+        }
+    }
+}
+
+/// A received request as the log keeps it: the authorization header and any password are
+/// replaced by `<redacted>`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// The route template, e.g. `GET /agents/{id}`; faults and latency are set per route.
+    pub route: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+}
+
+struct Shared {
+    options: EmulatorOptions,
+    accounts: Mutex<Accounts>,
+    log: Mutex<Vec<LoggedRequest>>,
+    faults: faults::Faults,
+    latency: Mutex<HashMap<String, Duration>>,
+    tokens: Tokens,
+    /// TCP connections accepted since start, to tell reused connections from new ones.
+    connections: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind; keep serving.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running emulator; it stops when dropped.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Emulator {
+    /// Binds 127.0.0.1 and serves on the current tokio runtime.
+    pub async fn start(options: EmulatorOptions) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
+        let addr = listener.local_addr()?;
+        let seed = format!("{:?}{addr}{}", SystemTime::now(), std::process::id());
+        let shared = Arc::new(Shared {
+            accounts: Mutex::new(Accounts::new(seed_numbers(options.numbers))),
+            log: Mutex::default(),
+            faults: faults::Faults::default(),
+            latency: Mutex::default(),
+            tokens: Tokens::new(&seed, options.token_lifetime),
+            connections: AtomicU64::new(0),
+            options,
+        });
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let server = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = stopped.changed() => break,
+                    accepted = listener.accept() => accepted,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                server.connections.fetch_add(1, Ordering::Relaxed);
+                let _ = stream.set_nodelay(true);
+                let shared = server.clone();
+                let mut stopped = stopped.clone();
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req| handle(shared.clone(), req));
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    // A stopped emulator closes its open connections too, as a restarted
+                    // server would.
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = stopped.changed() => {}
+                    }
+                });
+            }
+        });
+        Ok(Emulator { addr, shared, stop })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The users-API base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn auth_url(&self) -> String {
+        format!("http://{}{AUTH_PATH}", self.addr)
+    }
+
+    pub fn username(&self) -> &str {
+        &self.shared.options.username
+    }
+
+    pub fn password(&self) -> &str {
+        &self.shared.options.password
+    }
+
+    /// Forgets every account, logged request, fault and latency setting.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// One account's state (created if new).
+    pub fn account(&self, customer_id: &str) -> Account {
+        lock(&self.shared.accounts).account(customer_id).clone()
+    }
+
+    /// Every account, as `GET /__emulator/state` shows it.
+    pub fn state(&self) -> Value {
+        self.shared.state()
+    }
+
+    /// TCP connections accepted since the emulator started.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.shared.log).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.shared.faults.add(rule);
+    }
+
+    /// Latency for one route (`*` for every route without its own setting).
+    pub fn set_latency(&self, route: &str, latency: Duration) {
+        lock(&self.shared.latency).insert(route.to_string(), latency);
+    }
+
+    /// A valid token for the emulator's user, as authenticate would return it.
+    pub fn issue_token(&self) -> String {
+        self.shared.tokens.mint(&self.shared.options.username)
+    }
+
+    /// Makes every token issued so far invalid.
+    pub fn revoke_tokens(&self) {
+        self.shared.tokens.revoke();
+    }
+
+    /// Registers more numbers to an account.
+    pub fn add_numbers(&self, customer_id: &str, numbers: &[String]) {
+        self.shared.add_numbers(customer_id, numbers);
+    }
+}
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn json_response(status: u16, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(full(body.to_string()))
+        .expect("a valid response")
+}
+
+impl Shared {
+    fn state(&self) -> Value {
+        serde_json::to_value(&*lock(&self.accounts)).unwrap_or_default()
+    }
+
+    fn reset(&self) {
+        *lock(&self.accounts) = Accounts::new(seed_numbers(self.options.numbers));
+        lock(&self.log).clear();
+        self.faults.clear();
+        lock(&self.latency).clear();
+    }
+
+    fn add_numbers(&self, customer_id: &str, numbers: &[String]) {
+        let mut accounts = lock(&self.accounts);
+        let account = accounts.account(customer_id);
+        for n in numbers {
+            if !account.numbers.contains(n) {
+                account.numbers.push(n.clone());
+            }
+        }
+    }
+
+    fn latency(&self, route: &str) -> Duration {
+        let latency = lock(&self.latency);
+        latency
+            .get(route)
+            .or_else(|| latency.get("*"))
+            .copied()
+            .unwrap_or(self.options.latency)
+    }
+
+    /// The status and body for a request that no fault answers instead.
+    fn answer(
+        &self,
+        method: &Method,
+        segments: &[String],
+        query: &str,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> state::Answer {
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if let ["rest", "v1", "authenticate"] = segments.as_slice() {
+            if method != Method::POST {
+                return (405, json!({"message": "Method not allowed"}));
+            }
+            let options = &self.options;
+            return auth::authenticate(&self.tokens, &options.username, &options.password, body);
+        }
+        if !self.tokens.admits(authorization) {
+            return auth::unauthorized();
+        }
+        let Some((customer, path)) = segments.split_first() else {
+            return routes::no_customer();
+        };
+        let mut accounts = lock(&self.accounts);
+        routes::users_api(accounts.account(customer), method, path, query, body)
+    }
+}
+
+fn redacted_body(route: &str, body: &[u8]) -> Value {
+    if body.is_empty() {
+        return Value::Null;
+    }
+    let mut value = serde_json::from_slice::<Value>(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+    if route.ends_with(AUTH_PATH)
+        && let Some(password) = value.get_mut("password")
+    {
+        *password = json!("<redacted>");
+    }
+    value
+}
+
+fn redacted_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if name == http::header::AUTHORIZATION {
+                // Keep the scheme, so tests can see which one was sent.
+                match value.as_bytes().starts_with(b"Bearer ") {
+                    true => "Bearer <redacted>".to_string(),
+                    false => "<redacted>".to_string(),
+                }
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.to_string(), value)
+        })
+        .collect()
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    if let Some(command) = path.strip_prefix(CONTROL_PREFIX) {
+        return Ok(control::control(&shared, &parts.method, command, &body));
+    }
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let route = routes::route_of(&parts.method, &segments);
+    lock(&shared.log).push(LoggedRequest {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        route: route.clone(),
+        headers: redacted_headers(&parts.headers),
+        body: redacted_body(&route, &body),
+    });
+
+    let latency = shared.latency(&route);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let fault = shared.faults.take(&route);
+    if let Some(answer) = fault.as_ref().and_then(faults::answer_instead) {
+        return answer;
+    }
+    if fault == Some(FaultAction::RevokeTokens) {
+        shared.tokens.revoke();
+    }
+    let authorization = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let (status, value) = shared.answer(&parts.method, &segments, &query, &body, authorization);
+    faults::answer_after(fault, status, value).await
+}
