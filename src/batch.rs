@@ -20,6 +20,12 @@ impl<T> Outcome<T> {
     }
 }
 
+/// Whether a chunk ends its batch: without `continueOnError`, the first chunk with an item not
+/// done stops the batch, and the items after it are not attempted.
+pub fn ends_batch(continue_on_error: bool, chunk_done: bool) -> bool {
+    !continue_on_error && !chunk_done
+}
+
 /// `(offset of the first item in the caller's list, the items)` for each request.
 pub fn chunks<T>(items: &[T]) -> impl Iterator<Item = (usize, &[T])> {
     items

@@ -1,241 +1,15 @@
-//! The client: configuration, token handling and every operation, over any `Transport`.
-//! The component plugs in wasi:http; tests plug in a scripted transport.
+//! The client: token handling, retries and every operation, over any `Transport`.
 
 use crate::batch::{self, Outcome};
+use crate::config::{Auth, AuthScheme, Config, RENEW_BEFORE_EXPIRY_SECS, Settings};
 use crate::converge;
 use crate::error::{ApiError, Problem};
 use crate::model::*;
 use crate::request::{ApiRequest, Method, Requests};
 use crate::response::{self, RawResponse};
+use crate::transport::{HttpRequest, Transport};
 use crate::validate;
 use std::fmt;
-
-pub const DEFAULT_API_URL: &str = "https://smartcommunicator-api-users.intelepeer.com";
-pub const DEFAULT_AUTH_URL: &str = "https://atmosphere-api.intelepeer.com/rest/v1/authenticate";
-pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
-pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 4 * 1024 * 1024;
-/// A token is renewed this long before its `exp`, so a request never carries a token that
-/// expires in flight.
-pub const RENEW_BEFORE_EXPIRY_SECS: u64 = 60;
-
-/// One HTTP exchange as the transport performs it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    pub method: Method,
-    pub url: String,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Option<String>,
-    /// Connect timeout, and the longest wait for the head and between body chunks.
-    pub timeout_ms: u32,
-    /// A larger body is an `UnexpectedResponse`.
-    pub max_response_bytes: u32,
-}
-
-impl fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Headers carry the token and bodies may carry the password: neither is shown.
-        f.debug_struct("HttpRequest")
-            .field("method", &self.method)
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
-
-pub trait Transport {
-    fn send(&mut self, request: &HttpRequest) -> Result<RawResponse, ApiError>;
-    /// Seconds since the Unix epoch.
-    fn now_unix(&self) -> u64;
-    /// Milliseconds on a clock that only moves forward.
-    fn now_ms(&self) -> u64;
-    fn sleep_ms(&mut self, ms: u64);
-    /// A random number in `0..=max` (backoff jitter).
-    fn random_up_to(&mut self, max: u64) -> u64;
-}
-
-/// See the WIT `retry-policy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay_ms: u32,
-    pub max_delay_ms: u32,
-    pub budget_ms: u32,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            base_delay_ms: 500,
-            max_delay_ms: 20_000,
-            budget_ms: 60_000,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt + 1`: the API's `Retry-After` when it gave one,
-    /// else "full jitter" (a random wait up to `base * 2^(attempt-1)`), never above the cap.
-    pub fn delay_ms(
-        &self,
-        attempt: u32,
-        retry_after_secs: Option<u32>,
-        random_up_to: impl FnOnce(u64) -> u64,
-    ) -> u64 {
-        let cap = u64::from(self.max_delay_ms);
-        match retry_after_secs {
-            Some(s) => (u64::from(s) * 1000).min(cap),
-            None => {
-                let ceiling = u64::from(self.base_delay_ms)
-                    .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
-                    .min(cap);
-                random_up_to(ceiling)
-            }
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum AuthScheme {
-    #[default]
-    Bearer,
-    Bare,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
-    Credentials { username: String, password: String },
-    Token(String),
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::Credentials { username, .. } => f
-                .debug_struct("Credentials")
-                .field("username", username)
-                .field("password", &"<redacted>")
-                .finish(),
-            Auth::Token(_) => f.write_str("Token(<redacted>)"),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
-    pub api_url: Option<String>,
-    pub auth_url: Option<String>,
-    pub customer_id: String,
-    pub auth: Auth,
-    pub auth_scheme: AuthScheme,
-    pub timeout_ms: Option<u32>,
-    pub retry: RetryPolicy,
-    pub max_response_bytes: Option<u32>,
-}
-
-impl Config {
-    /// A config with the vendor URLs and default settings.
-    pub fn new(customer_id: impl Into<String>, auth: Auth) -> Config {
-        Config {
-            api_url: None,
-            auth_url: None,
-            customer_id: customer_id.into(),
-            auth,
-            auth_scheme: AuthScheme::Bearer,
-            timeout_ms: None,
-            retry: RetryPolicy::default(),
-            max_response_bytes: None,
-        }
-    }
-}
-
-fn check_url(field: &str, url: &str, problems: &mut Vec<Problem>) {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    let valid = rest.is_some_and(|r| {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty() && !r.contains(char::is_whitespace)
-    });
-    if !valid {
-        problems.push(Problem {
-            index: None,
-            field: field.into(),
-            message: format!("{url:?} is not an http:// or https:// URL"),
-        });
-    }
-}
-
-/// A config whose values have been checked.
-#[derive(Clone, Debug)]
-struct Settings {
-    api_url: String,
-    auth_url: String,
-    auth: Auth,
-    auth_scheme: AuthScheme,
-    timeout_ms: u32,
-    retry: RetryPolicy,
-    max_response_bytes: u32,
-}
-
-impl Config {
-    fn settings(&self) -> Result<Settings, Vec<Problem>> {
-        let mut problems = Vec::new();
-        let api_url = self
-            .api_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_API_URL.into());
-        let auth_url = self
-            .auth_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_AUTH_URL.into());
-        check_url("api_url", &api_url, &mut problems);
-        check_url("auth_url", &auth_url, &mut problems);
-        let mut require = |field: &str, value: &str| {
-            if value.trim().is_empty() {
-                problems.push(Problem {
-                    index: None,
-                    field: field.into(),
-                    message: "is required and must not be empty".into(),
-                });
-            }
-        };
-        require("customer_id", &self.customer_id);
-        match &self.auth {
-            Auth::Credentials { username, password } => {
-                require("username", username);
-                require("password", password);
-            }
-            Auth::Token(token) => require("token", token),
-        }
-        for (field, value) in [
-            ("timeout_ms", self.timeout_ms),
-            ("retry.max_attempts", Some(self.retry.max_attempts)),
-            ("max_response_bytes", self.max_response_bytes),
-        ] {
-            if value == Some(0) {
-                problems.push(Problem {
-                    index: None,
-                    field: field.into(),
-                    message: "must be more than 0".into(),
-                });
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(Settings {
-            api_url: api_url.trim_end_matches('/').to_string(),
-            auth_url,
-            auth: self.auth.clone(),
-            auth_scheme: self.auth_scheme,
-            timeout_ms: self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-            retry: self.retry,
-            max_response_bytes: self
-                .max_response_bytes
-                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
-        })
-    }
-}
 
 #[derive(Clone)]
 struct Token {
@@ -565,7 +339,7 @@ impl<T: Transport> Client<T> {
                     .into_iter()
                     .map(|s| s.unwrap_or(Outcome::NotAttempted)),
             );
-            if failed && !keep_going {
+            if batch::ends_batch(keep_going, !failed) {
                 break;
             }
         }
@@ -573,18 +347,18 @@ impl<T: Transport> Client<T> {
         Ok(outcomes)
     }
 
-    pub fn onboard(
+    pub fn onboard_agents(
         &mut self,
         agents: &[NewAgent],
         options: BatchOptions,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
-        invalid(validate::onboard(agents))?;
+        invalid(validate::onboard_agents(agents))?;
         let reassign = options.flag;
         self.run_batch(
             agents,
             options.continue_on_error,
-            |r, chunk| r.onboard(chunk, options.continue_on_error, reassign),
+            |r, chunk| r.onboard_agents(chunk, options.continue_on_error, reassign),
             |_, _| None,
             |this, agent, messages| {
                 if !converge::says_exists(messages) {
@@ -667,17 +441,17 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    pub fn update_many(
+    pub fn update_agents(
         &mut self,
         updates: &[AgentUpdate],
         continue_on_error: Option<bool>,
     ) -> Result<Vec<Outcome<Option<Agent>>>, ApiError> {
         self.settings()?;
-        invalid(validate::update_many(updates))?;
+        invalid(validate::update_agents(updates))?;
         self.run_batch(
             updates,
             continue_on_error,
-            |r, chunk| r.update_many(chunk, continue_on_error),
+            |r, chunk| r.update_agents(chunk, continue_on_error),
             |answer, i| {
                 answer
                     .results
@@ -738,17 +512,17 @@ impl<T: Transport> Client<T> {
         outcome
     }
 
-    pub fn offboard_many(
+    pub fn offboard_agents(
         &mut self,
         items: &[OffboardItem],
         options: BatchOptions,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
-        invalid(validate::offboard_many(items))?;
+        invalid(validate::offboard_agents(items))?;
         self.run_batch(
             items,
             options.continue_on_error,
-            |r, chunk| r.offboard_many(chunk, options.continue_on_error, options.flag),
+            |r, chunk| r.offboard_agents(chunk, options.continue_on_error, options.flag),
             |_, _| None,
             |this, item, messages| {
                 if !converge::says_missing(messages) {
@@ -827,13 +601,16 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    pub fn assign(&mut self, assignments: &[Assignment]) -> Result<Vec<Outcome<Note>>, ApiError> {
+    pub fn assign_inboxes(
+        &mut self,
+        assignments: &[Assignment],
+    ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
-        invalid(validate::assignments(assignments))?;
+        invalid(validate::assign_inboxes(assignments))?;
         self.run_batch(
             assignments,
             None,
-            |r, chunk| r.assignments(chunk),
+            |r, chunk| r.assign_inboxes(chunk),
             |_, _| None,
             |this, assignment, messages| {
                 if !converge::says_membership(messages) {

@@ -1,7 +1,8 @@
 //! The WIT exports: converts between the generated types and the model, and calls the client.
 
 use crate::batch::Outcome;
-use crate::client::{self, BatchOptions, Client};
+use crate::client::{BatchOptions, Client, Note};
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::WasiHttp;
 use std::cell::RefCell;
@@ -12,7 +13,7 @@ wit_bindgen::generate!({
 });
 
 use exports::intelepeer::smartcommunicator::{
-    agents as wa, inboxes as wi, numbers as wn, steps as ws, types as wt,
+    agents as wa, client as wc, inboxes as wi, numbers as wn, steps as ws, types as wt,
 };
 
 struct Component;
@@ -30,49 +31,19 @@ impl ClientResource {
     }
 }
 
-impl wt::Guest for Component {
+impl wc::Guest for Component {
     type Client = ClientResource;
 }
 
-impl wt::GuestClient for ClientResource {
-    fn new(config: wt::ClientConfig) -> Self {
-        let auth = match config.auth {
-            wt::Auth::Credentials(c) => client::Auth::Credentials {
-                username: c.username,
-                password: c.password,
-            },
-            wt::Auth::Token(t) => client::Auth::Token(t),
-        };
-        let config = client::Config {
-            api_url: config.api_url,
-            auth_url: config.auth_url,
-            customer_id: config.customer_id,
-            auth,
-            auth_scheme: match config.auth_scheme {
-                Some(wt::AuthScheme::Bare) => client::AuthScheme::Bare,
-                _ => client::AuthScheme::Bearer,
-            },
-            timeout_ms: config.timeout_ms,
-            retry: config
-                .retry
-                .map(|r| {
-                    let d = client::RetryPolicy::default();
-                    client::RetryPolicy {
-                        max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
-                        base_delay_ms: r.base_delay_ms.unwrap_or(d.base_delay_ms),
-                        max_delay_ms: r.max_delay_ms.unwrap_or(d.max_delay_ms),
-                        budget_ms: r.budget_ms.unwrap_or(d.budget_ms),
-                    }
-                })
-                .unwrap_or_default(),
-            max_response_bytes: config.max_response_bytes,
-        };
+impl wc::GuestClient for ClientResource {
+    fn new(config: wc::ClientConfig) -> Self {
+        let config = Config::from(config);
         ClientResource(RefCell::new(Client::new(config, WasiHttp::new())))
     }
 
-    fn authenticate(&self) -> Result<wt::TokenInfo, wt::Error> {
+    fn authenticate(&self) -> Result<wc::TokenInfo, wt::Error> {
         self.with(|c| c.authenticate())
-            .map(|expires_at| wt::TokenInfo { expires_at })
+            .map(|expires_at| wc::TokenInfo { expires_at })
     }
 }
 
@@ -80,9 +51,10 @@ fn outcomes<T, W>(list: Vec<Outcome<T>>, map: impl Fn(Outcome<T>) -> W) -> Vec<W
     list.into_iter().map(map).collect()
 }
 
-fn item_outcome(o: Outcome<client::Note>) -> wt::ItemOutcome {
+fn item_outcome(o: Outcome<Note>) -> wt::ItemOutcome {
     match o {
-        Outcome::Succeeded(note) => wt::ItemOutcome::Succeeded(note),
+        Outcome::Succeeded(None) => wt::ItemOutcome::Succeeded,
+        Outcome::Succeeded(Some(found)) => wt::ItemOutcome::AlreadyDone(found),
         Outcome::Rejected(m) => wt::ItemOutcome::Rejected(m),
         Outcome::Failed(e) => wt::ItemOutcome::Failed(e.into()),
         Outcome::NotAttempted => wt::ItemOutcome::NotAttempted,
@@ -101,65 +73,65 @@ fn list_of<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
 }
 
 #[inline(never)]
-fn onboard(
+fn onboard_agents(
     c: &mut Api,
-    agents: Vec<wa::NewAgent>,
-    options: wa::OnboardOptions,
+    agents: Vec<wt::NewAgent>,
+    options: wt::OnboardOptions,
 ) -> Result<Vec<wt::ItemOutcome>, ApiError> {
     let options = BatchOptions {
         continue_on_error: options.continue_on_error,
         flag: options.reassign_inbox,
     };
-    c.onboard(&list_of(agents), options)
+    c.onboard_agents(&list_of(agents), options)
         .map(|list| outcomes(list, item_outcome))
 }
 
 #[inline(never)]
-fn get(
+fn get_agent(
     c: &mut Api,
     id: String,
     key_id: Option<wt::KeyId>,
     upn: Option<String>,
-) -> Result<wa::Agent, ApiError> {
+) -> Result<wt::Agent, ApiError> {
     c.get_agent(&id, key_id.map(Into::into), upn.as_deref())
         .map(Into::into)
 }
 
 #[inline(never)]
-fn list(c: &mut Api, filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, ApiError> {
+fn list_agents(c: &mut Api, filter: wt::AgentFilter) -> Result<Vec<wt::Agent>, ApiError> {
     c.list_agents(&filter.into()).map(list_of)
 }
 
 #[inline(never)]
-fn update(
+fn update_agent(
     c: &mut Api,
     id: String,
     key_id: Option<wt::KeyId>,
-    changes: wa::AgentChanges,
-) -> Result<wa::Agent, ApiError> {
+    changes: wt::AgentChanges,
+) -> Result<wt::Agent, ApiError> {
     c.update_agent(&id, key_id.map(Into::into), &changes.into())
         .map(Into::into)
 }
 
 #[inline(never)]
-fn update_many(
+fn update_agents(
     c: &mut Api,
-    updates: Vec<wa::AgentUpdate>,
-    continue_on_error: Option<bool>,
-) -> Result<Vec<wa::UpdateOutcome>, ApiError> {
-    c.update_many(&list_of(updates), continue_on_error)
+    updates: Vec<wt::AgentUpdate>,
+    options: wt::UpdateOptions,
+) -> Result<Vec<wt::UpdateOutcome>, ApiError> {
+    c.update_agents(&list_of(updates), options.continue_on_error)
         .map(|list| {
             outcomes(list, |o| match o {
-                Outcome::Succeeded(agent) => wa::UpdateOutcome::Updated(agent.map(Into::into)),
-                Outcome::Rejected(m) => wa::UpdateOutcome::Rejected(m),
-                Outcome::Failed(e) => wa::UpdateOutcome::Failed(e.into()),
-                Outcome::NotAttempted => wa::UpdateOutcome::NotAttempted,
+                Outcome::Succeeded(agent) => wt::UpdateOutcome::Updated(agent.map(Into::into)),
+                Outcome::Rejected(m) => wt::UpdateOutcome::Rejected(m),
+                Outcome::Failed(e) => wt::UpdateOutcome::Failed(e.into()),
+                Outcome::NotAttempted => wt::UpdateOutcome::NotAttempted,
             })
         })
 }
 
 #[inline(never)]
-fn offboard(
+fn offboard_agent(
     c: &mut Api,
     id: String,
     key_id: Option<wt::KeyId>,
@@ -169,32 +141,35 @@ fn offboard(
 }
 
 #[inline(never)]
-fn offboard_many(
+fn offboard_agents(
     c: &mut Api,
-    selectors: Vec<wa::AgentSelector>,
-    options: wa::OffboardOptions,
+    selectors: Vec<wt::AgentSelector>,
+    options: wt::OffboardOptions,
 ) -> Result<Vec<wt::ItemOutcome>, ApiError> {
     let options = BatchOptions {
         continue_on_error: options.continue_on_error,
         flag: options.deprovision_supervised_inbox,
     };
-    c.offboard_many(&list_of(selectors), options)
+    c.offboard_agents(&list_of(selectors), options)
         .map(|list| outcomes(list, item_outcome))
 }
 
 #[inline(never)]
 fn create_inboxes(
     c: &mut Api,
-    inboxes: Vec<wi::NewInbox>,
-    continue_on_error: Option<bool>,
+    inboxes: Vec<wt::NewInbox>,
+    options: wt::CreateInboxesOptions,
 ) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    c.create_inboxes(&list_of(inboxes), continue_on_error)
+    c.create_inboxes(&list_of(inboxes), options.continue_on_error)
         .map(|list| outcomes(list, item_outcome))
 }
 
 #[inline(never)]
-fn assign(c: &mut Api, assignments: Vec<wi::Assignment>) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    c.assign(&list_of(assignments))
+fn assign_inboxes(
+    c: &mut Api,
+    assignments: Vec<wt::Assignment>,
+) -> Result<Vec<wt::ItemOutcome>, ApiError> {
+    c.assign_inboxes(&list_of(assignments))
         .map(|list| outcomes(list, item_outcome))
 }
 
@@ -203,114 +178,9 @@ fn list_numbers(
     c: &mut Api,
     status: Option<wt::NumberStatus>,
     digits: Option<String>,
-) -> Result<Vec<wn::NumberInfo>, ApiError> {
+) -> Result<Vec<wt::NumberInfo>, ApiError> {
     c.list_numbers(status.map(Into::into), digits.as_deref())
         .map(list_of)
-}
-
-impl wa::Guest for Component {
-    fn onboard(
-        client: wt::ClientBorrow<'_>,
-        agents: Vec<wa::NewAgent>,
-        options: wa::OnboardOptions,
-    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| onboard(c, agents, options))
-    }
-
-    fn get(
-        client: wt::ClientBorrow<'_>,
-        id: String,
-        key_id: Option<wt::KeyId>,
-        upn: Option<String>,
-    ) -> Result<wa::Agent, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| get(c, id, key_id, upn))
-    }
-
-    fn list(
-        client: wt::ClientBorrow<'_>,
-        filter: wa::AgentFilter,
-    ) -> Result<Vec<wa::Agent>, wt::Error> {
-        client.get::<ClientResource>().with(|c| list(c, filter))
-    }
-
-    fn update(
-        client: wt::ClientBorrow<'_>,
-        id: String,
-        key_id: Option<wt::KeyId>,
-        changes: wa::AgentChanges,
-    ) -> Result<wa::Agent, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| update(c, id, key_id, changes))
-    }
-
-    fn update_many(
-        client: wt::ClientBorrow<'_>,
-        updates: Vec<wa::AgentUpdate>,
-        continue_on_error: Option<bool>,
-    ) -> Result<Vec<wa::UpdateOutcome>, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| update_many(c, updates, continue_on_error))
-    }
-
-    fn offboard(
-        client: wt::ClientBorrow<'_>,
-        id: String,
-        key_id: Option<wt::KeyId>,
-        deprovision_supervised_inbox: Option<bool>,
-    ) -> Result<String, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| offboard(c, id, key_id, deprovision_supervised_inbox))
-    }
-
-    fn offboard_many(
-        client: wt::ClientBorrow<'_>,
-        selectors: Vec<wa::AgentSelector>,
-        options: wa::OffboardOptions,
-    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| offboard_many(c, selectors, options))
-    }
-}
-
-impl wi::Guest for Component {
-    fn create(
-        client: wt::ClientBorrow<'_>,
-        inboxes: Vec<wi::NewInbox>,
-        continue_on_error: Option<bool>,
-    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| create_inboxes(c, inboxes, continue_on_error))
-    }
-
-    fn assign(
-        client: wt::ClientBorrow<'_>,
-        assignments: Vec<wi::Assignment>,
-    ) -> Result<Vec<wt::ItemOutcome>, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| assign(c, assignments))
-    }
-}
-
-impl wn::Guest for Component {
-    fn list(
-        client: wt::ClientBorrow<'_>,
-        status: Option<wt::NumberStatus>,
-        digits: Option<String>,
-    ) -> Result<Vec<wn::NumberInfo>, wt::Error> {
-        client
-            .get::<ClientResource>()
-            .with(|c| list_numbers(c, status, digits))
-    }
 }
 
 /// Runs one step: a client configured from the environment, used once.
@@ -321,7 +191,7 @@ fn step<R>(f: impl FnOnce(&mut Api) -> Result<R, ApiError>) -> Result<R, ws::Ste
 
 #[inline(never)]
 fn step_client() -> Result<Api, ws::StepError> {
-    let config = crate::env::config_from(|name| std::env::var(name).ok()).map_err(|problems| {
+    let config = Config::from_env(|name| std::env::var(name).ok()).map_err(|problems| {
         ws::StepError::PermanentBadSetting(problems.into_iter().map(input_problem).collect())
     })?;
     Ok(Client::new(config, WasiHttp::new()))
@@ -373,82 +243,58 @@ impl From<wt::Error> for ws::StepError {
     }
 }
 
-impl ws::Guest for Component {
-    fn onboard_agents(
-        agents: Vec<wa::NewAgent>,
-        options: wa::OnboardOptions,
-    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
-        step(|c| onboard(c, agents, options)).and_then(finished)
-    }
+/// Both faces of each operation, from one list: the function of its area's interface (on the
+/// `client` the caller passes) and the step of the same name (on a client configured from the
+/// environment) call the same function above.
+macro_rules! exports {
+    ($(
+        $area:ident {$(
+            $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(=> $finish:ident)?;
+        )*}
+    )*) => {
+        $(impl $area::Guest for Component {$(
+            fn $name(client: wc::ClientBorrow<'_>, $($arg: $ty),*) -> Result<$ret, wt::Error> {
+                client.get::<ClientResource>().with(|c| $name(c, $($arg),*))
+            }
+        )*})*
 
-    fn get_agent(
-        id: String,
-        key_id: Option<wt::KeyId>,
-        upn: Option<String>,
-    ) -> Result<wa::Agent, ws::StepError> {
-        step(|c| get(c, id, key_id, upn))
-    }
+        impl ws::Guest for Component {$($(
+            fn $name($($arg: $ty),*) -> Result<$ret, ws::StepError> {
+                step(|c| $name(c, $($arg),*))$(.and_then($finish))?
+            }
+        )*)*}
+    };
+}
 
-    fn list_agents(filter: wa::AgentFilter) -> Result<Vec<wa::Agent>, ws::StepError> {
-        step(|c| list(c, filter))
+exports! {
+    wa {
+        onboard_agents(agents: Vec<wt::NewAgent>, options: wt::OnboardOptions) -> Vec<wt::ItemOutcome> => finished;
+        get_agent(id: String, key_id: Option<wt::KeyId>, upn: Option<String>) -> wt::Agent;
+        list_agents(filter: wt::AgentFilter) -> Vec<wt::Agent>;
+        update_agent(id: String, key_id: Option<wt::KeyId>, changes: wt::AgentChanges) -> wt::Agent;
+        update_agents(updates: Vec<wt::AgentUpdate>, options: wt::UpdateOptions) -> Vec<wt::UpdateOutcome> => finished_updates;
+        offboard_agent(id: String, key_id: Option<wt::KeyId>, deprovision_supervised_inbox: Option<bool>) -> String;
+        offboard_agents(selectors: Vec<wt::AgentSelector>, options: wt::OffboardOptions) -> Vec<wt::ItemOutcome> => finished;
     }
-
-    fn update_agent(
-        id: String,
-        key_id: Option<wt::KeyId>,
-        changes: wa::AgentChanges,
-    ) -> Result<wa::Agent, ws::StepError> {
-        step(|c| update(c, id, key_id, changes))
+    wi {
+        create_inboxes(inboxes: Vec<wt::NewInbox>, options: wt::CreateInboxesOptions) -> Vec<wt::ItemOutcome> => finished;
+        assign_inboxes(assignments: Vec<wt::Assignment>) -> Vec<wt::ItemOutcome> => finished;
     }
-
-    fn update_agents(
-        updates: Vec<wa::AgentUpdate>,
-        continue_on_error: Option<bool>,
-    ) -> Result<Vec<wa::UpdateOutcome>, ws::StepError> {
-        let list = step(|c| update_many(c, updates, continue_on_error))?;
-        if list
-            .iter()
-            .any(|o| matches!(o, wa::UpdateOutcome::Failed(e) if is_transient(e)))
-        {
-            Err(ws::StepError::IncompleteUpdates(list))
-        } else {
-            Ok(list)
-        }
+    wn {
+        list_numbers(status: Option<wt::NumberStatus>, digits: Option<String>) -> Vec<wt::NumberInfo>;
     }
+}
 
-    fn offboard_agent(
-        id: String,
-        key_id: Option<wt::KeyId>,
-        deprovision_supervised_inbox: Option<bool>,
-    ) -> Result<String, ws::StepError> {
-        step(|c| offboard(c, id, key_id, deprovision_supervised_inbox))
-    }
-
-    fn offboard_agents(
-        selectors: Vec<wa::AgentSelector>,
-        options: wa::OffboardOptions,
-    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
-        step(|c| offboard_many(c, selectors, options)).and_then(finished)
-    }
-
-    fn create_inboxes(
-        inboxes: Vec<wi::NewInbox>,
-        continue_on_error: Option<bool>,
-    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
-        step(|c| create_inboxes(c, inboxes, continue_on_error)).and_then(finished)
-    }
-
-    fn assign_inboxes(
-        assignments: Vec<wi::Assignment>,
-    ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
-        step(|c| assign(c, assignments)).and_then(finished)
-    }
-
-    fn list_numbers(
-        status: Option<wt::NumberStatus>,
-        digits: Option<String>,
-    ) -> Result<Vec<wn::NumberInfo>, ws::StepError> {
-        step(|c| list_numbers(c, status, digits))
+/// `update-agents` reports transient failures in its own case.
+#[inline(never)]
+fn finished_updates(list: Vec<wt::UpdateOutcome>) -> Result<Vec<wt::UpdateOutcome>, ws::StepError> {
+    if list
+        .iter()
+        .any(|o| matches!(o, wt::UpdateOutcome::Failed(e) if is_transient(e)))
+    {
+        Err(ws::StepError::IncompleteUpdates(list))
+    } else {
+        Ok(list)
     }
 }
 
@@ -460,7 +306,7 @@ fn input_problem(p: crate::error::Problem) -> wt::InputProblem {
     }
 }
 
-crate::model_conversions!(types: wt, agents: wa, inboxes: wi, numbers: wn);
+crate::model_conversions!(types: wt, client: wc);
 
 impl From<ApiError> for wt::Error {
     #[inline(never)]

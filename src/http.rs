@@ -4,10 +4,10 @@
 //! waki sets the connect timeout of a request; the wait for the response head and between
 //! body chunks is bounded by the host (smartcomm's host applies `timeout-ms` to both).
 
-use crate::client::{HttpRequest, Transport};
 use crate::error::ApiError;
 use crate::request::Method;
 use crate::response::RawResponse;
+use crate::transport::{HttpRequest, Transport};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use waki::{Client, ErrorCode};
 

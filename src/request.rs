@@ -102,7 +102,7 @@ impl Requests {
         format!("/{}{rest}", self.customer)
     }
 
-    pub fn onboard(
+    pub fn onboard_agents(
         &self,
         agents: &[NewAgent],
         continue_on_error: Option<bool>,
@@ -163,7 +163,7 @@ impl Requests {
         }
     }
 
-    pub fn update_many(
+    pub fn update_agents(
         &self,
         updates: &[AgentUpdate],
         continue_on_error: Option<bool>,
@@ -195,7 +195,7 @@ impl Requests {
         }
     }
 
-    pub fn offboard_many(
+    pub fn offboard_agents(
         &self,
         items: &[OffboardItem],
         continue_on_error: Option<bool>,
@@ -227,7 +227,7 @@ impl Requests {
         }
     }
 
-    pub fn assignments(&self, assignments: &[Assignment]) -> ApiRequest {
+    pub fn assign_inboxes(&self, assignments: &[Assignment]) -> ApiRequest {
         ApiRequest {
             method: Method::Post,
             path: self.path("/inboxes/assignments"),

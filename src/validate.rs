@@ -179,7 +179,7 @@ impl Problems {
     }
 }
 
-pub fn onboard(agents: &[NewAgent]) -> Result<(), Vec<Problem>> {
+pub fn onboard_agents(agents: &[NewAgent]) -> Result<(), Vec<Problem>> {
     let mut p = Problems::new();
     p.batch_size(agents.len());
     let mut first_seen: HashMap<&str, usize> = HashMap::new();
@@ -272,7 +272,7 @@ pub fn update_agent(
     p.finish()
 }
 
-pub fn update_many(updates: &[AgentUpdate]) -> Result<(), Vec<Problem>> {
+pub fn update_agents(updates: &[AgentUpdate]) -> Result<(), Vec<Problem>> {
     let mut p = Problems::new();
     p.batch_size(updates.len());
     for (i, update) in updates.iter().enumerate() {
@@ -295,7 +295,7 @@ pub fn offboard_agent(id: &str, key_id: Option<KeyId>) -> Result<(), Vec<Problem
     p.finish()
 }
 
-pub fn offboard_many(items: &[OffboardItem]) -> Result<(), Vec<Problem>> {
+pub fn offboard_agents(items: &[OffboardItem]) -> Result<(), Vec<Problem>> {
     let mut p = Problems::new();
     p.batch_size(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -334,7 +334,7 @@ pub fn create_inboxes(inboxes: &[NewInbox]) -> Result<(), Vec<Problem>> {
     p.finish()
 }
 
-pub fn assignments(assignments: &[Assignment]) -> Result<(), Vec<Problem>> {
+pub fn assign_inboxes(assignments: &[Assignment]) -> Result<(), Vec<Problem>> {
     let mut p = Problems::new();
     p.batch_size(assignments.len());
     for (i, a) in assignments.iter().enumerate() {

@@ -44,10 +44,10 @@ macro_rules! convert_record {
 }
 
 /// Every conversion between the model and a set of WIT bindings, given the modules the
-/// bindings generated for the `types`, `agents`, `inboxes` and `numbers` interfaces.
+/// bindings generated for the `types` and `client` interfaces.
 #[macro_export]
 macro_rules! model_conversions {
-    (types: $t:ident, agents: $a:ident, inboxes: $i:ident, numbers: $n:ident) => {
+    (types: $t:ident, client: $c:ident) => {
         $crate::same_enum! {
             $t::Role => $crate::model::Role { Member, Manager, Admin }
             $t::NumberType => $crate::model::NumberType { Supervised, Messaging }
@@ -59,22 +59,22 @@ macro_rules! model_conversions {
         }
 
         $crate::convert_record! {
-            $crate::model::Selector => $a::AgentSelector { identifier => identifier: into, values => values: same }
-            $crate::model::OffboardItem => $a::AgentSelector { identifier => identifier: into, value => values: same }
-            $crate::model::AgentRef => $a::AgentRef { identifier => identifier: into, value => value: same }
-            $crate::model::EnabledServices => $a::EnabledServices {
+            $crate::model::Selector => $t::AgentSelector { identifier => identifier: into, values => values: same }
+            $crate::model::OffboardItem => $t::AgentSelector { identifier => identifier: into, value => values: same }
+            $crate::model::AgentRef => $t::AgentRef { identifier => identifier: into, value => value: same }
+            $crate::model::EnabledServices => $t::EnabledServices {
                 messages => messages: same,
                 supervised_inbox => supervised_inbox: same,
                 calls => calls: same,
                 shared_inbox => shared_inbox: same,
             }
-            $crate::model::PhoneNumber => $a::PhoneNumber { number_type => type_: into, value => value: same }
-            $crate::model::NumberProvisioning => $a::NumberProvisioning {
+            $crate::model::PhoneNumber => $t::PhoneNumber { number_type => type_: into, value => value: same }
+            $crate::model::NumberProvisioning => $t::NumberProvisioning {
                 number_type => type_: into,
                 phone_number => phone_number: same,
                 supervisors => supervisors: opt,
             }
-            $crate::model::NewAgent => $a::NewAgent {
+            $crate::model::NewAgent => $t::NewAgent {
                 user_object_id => user_object_id: same,
                 tenant_id => tenant_id: same,
                 name => name: same,
@@ -92,14 +92,14 @@ macro_rules! model_conversions {
                 number_provisioning => number_provisioning: vec,
                 enabled_services => enabled_services: opt,
             }
-            $crate::model::Supervisor => $a::Supervisor {
+            $crate::model::Supervisor => $t::Supervisor {
                 user_object_id => user_object_id: same,
                 name => name: same,
                 upn => upn: same,
                 status => status: same,
             }
-            $crate::model::SharedInboxRef => $a::SharedInbox { name => name: same, phone_number => phone_number: same }
-            $crate::model::Agent => $a::Agent {
+            $crate::model::SharedInboxRef => $t::SharedInbox { name => name: same, phone_number => phone_number: same }
+            $crate::model::Agent => $t::Agent {
                 user_object_id => user_object_id: same,
                 tenant_id => tenant_id: same,
                 name => name: same,
@@ -121,8 +121,8 @@ macro_rules! model_conversions {
                 status => status: same,
                 active => active: same,
             }
-            $crate::model::RoleChanges => $a::RoleChanges { assign => assign: vec, remove => remove: vec }
-            $crate::model::AgentChanges => $a::AgentChanges {
+            $crate::model::RoleChanges => $t::RoleChanges { assign => assign: vec, remove => remove: vec }
+            $crate::model::AgentChanges => $t::AgentChanges {
                 user_object_id => user_object_id: same,
                 tenant_id => tenant_id: same,
                 name => name: same,
@@ -141,41 +141,107 @@ macro_rules! model_conversions {
                 enabled_services => enabled_services: opt,
                 active => active: same,
             }
-            $crate::model::AgentUpdate => $a::AgentUpdate { target => target: into, updates => updates: into }
-            $crate::model::AgentFilter => $a::AgentFilter {
+            $crate::model::AgentUpdate => $t::AgentUpdate { target => target: into, updates => updates: into }
+            $crate::model::AgentFilter => $t::AgentFilter {
                 user_object_id => user_object_id: same,
                 tenant_id => tenant_id: same,
                 consistency_id => consistency_id: same,
                 phone_number => phone_number: same,
                 upn => upn: same,
             }
-            $crate::model::NewInbox => $i::NewInbox {
+            $crate::model::NewInbox => $t::NewInbox {
                 name => name: same,
                 inbox_type => type_: into,
                 phone_number => phone_number: same,
                 owner => owner: opt,
                 users => users: into,
             }
-            $crate::model::InboxRef => $i::InboxRef {
+            $crate::model::InboxRef => $t::InboxRef {
                 inbox_type => type_: into,
                 identifier => identifier: into,
                 value => value: same,
             }
-            $crate::model::Assignment => $i::Assignment {
+            $crate::model::Assignment => $t::Assignment {
                 inbox => inbox: into,
                 agents => agents: into,
                 operation => operation: into,
             }
-            $crate::model::Assignee => $n::Assignee {
+            $crate::model::Assignee => $t::Assignee {
                 name => name: same,
                 user_object_id => user_object_id: same,
                 upn => upn: same,
                 consistency_id => consistency_id: same,
             }
-            $crate::model::NumberInfo => $n::NumberInfo {
+            $crate::model::NumberInfo => $t::NumberInfo {
                 number => number: same,
                 status => status: opt,
                 assigned_to => assigned_to: opt,
+            }
+        }
+
+        impl From<$crate::config::Config> for $c::ClientConfig {
+            fn from(config: $crate::config::Config) -> Self {
+                use $crate::config::{Auth, AuthScheme};
+                $c::ClientConfig {
+                    api_url: config.api_url,
+                    auth_url: config.auth_url,
+                    customer_id: config.customer_id,
+                    auth: match config.auth {
+                        Auth::Credentials { username, password } => {
+                            $c::Auth::Credentials($c::Credentials { username, password })
+                        }
+                        Auth::Token(token) => $c::Auth::Token(token),
+                    },
+                    auth_scheme: Some(match config.auth_scheme {
+                        AuthScheme::Bearer => $c::AuthScheme::Bearer,
+                        AuthScheme::Bare => $c::AuthScheme::Bare,
+                    }),
+                    timeout_ms: config.timeout_ms,
+                    retry: Some($c::RetryPolicy {
+                        max_attempts: Some(config.retry.max_attempts),
+                        base_delay_ms: Some(config.retry.base_delay_ms),
+                        max_delay_ms: Some(config.retry.max_delay_ms),
+                        budget_ms: Some(config.retry.budget_ms),
+                    }),
+                    max_response_bytes: config.max_response_bytes,
+                }
+            }
+        }
+
+        impl From<$c::ClientConfig> for $crate::config::Config {
+            fn from(config: $c::ClientConfig) -> Self {
+                use $crate::config::{Auth, AuthScheme, RetryPolicy};
+                let defaults = RetryPolicy::default();
+                let retry = config.retry.unwrap_or($c::RetryPolicy {
+                    max_attempts: None,
+                    base_delay_ms: None,
+                    max_delay_ms: None,
+                    budget_ms: None,
+                });
+                $crate::config::Config {
+                    api_url: config.api_url,
+                    auth_url: config.auth_url,
+                    customer_id: config.customer_id,
+                    auth: match config.auth {
+                        $c::Auth::Credentials(c) => Auth::Credentials {
+                            username: c.username,
+                            password: c.password,
+                        },
+                        $c::Auth::Token(token) => Auth::Token(token),
+                    },
+                    auth_scheme: match config.auth_scheme {
+                        Some($c::AuthScheme::Bare) => AuthScheme::Bare,
+                        Some($c::AuthScheme::Bearer) | None => AuthScheme::Bearer,
+                    },
+                    timeout_ms: config.timeout_ms,
+                    retry: RetryPolicy {
+                        max_attempts: retry.max_attempts.unwrap_or(defaults.max_attempts),
+                        base_delay_ms: retry.base_delay_ms.unwrap_or(defaults.base_delay_ms),
+                        max_delay_ms: retry.max_delay_ms.unwrap_or(defaults.max_delay_ms),
+                        budget_ms: retry.budget_ms.unwrap_or(defaults.budget_ms),
+                    },
+                    max_response_bytes: config.max_response_bytes,
+                }
             }
         }
     };

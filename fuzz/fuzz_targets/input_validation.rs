@@ -29,17 +29,17 @@ fn body_round_trips<T: serde::de::DeserializeOwned>(request: smartcomm::request:
 fuzz_target!(|data: &[u8]| {
     let requests = Requests::new(&String::from_utf8_lossy(data.get(..8).unwrap_or(data)));
     if let Ok(agents) = serde_json::from_slice::<Vec<NewAgent>>(data) {
-        if check(validate::onboard(&agents)) {
+        if check(validate::onboard_agents(&agents)) {
             for agent in &agents {
                 assert!(agent.number_provisioning.len() <= 2);
                 assert!(agent.number_provisioning.iter().all(|p| validate::is_e164(&p.phone_number)));
             }
-            body_round_trips::<Vec<NewAgent>>(requests.onboard(&agents, Some(true), None));
+            body_round_trips::<Vec<NewAgent>>(requests.onboard_agents(&agents, Some(true), None));
         }
     }
     if let Ok(updates) = serde_json::from_slice::<Vec<AgentUpdate>>(data) {
-        if check(validate::update_many(&updates)) {
-            body_round_trips::<Vec<AgentUpdate>>(requests.update_many(&updates, None));
+        if check(validate::update_agents(&updates)) {
+            body_round_trips::<Vec<AgentUpdate>>(requests.update_agents(&updates, None));
         }
     }
     if let Ok(changes) = serde_json::from_slice::<AgentChanges>(data) {
@@ -49,8 +49,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(items) = serde_json::from_slice::<Vec<OffboardItem>>(data) {
-        if check(validate::offboard_many(&items)) {
-            body_round_trips::<Vec<OffboardItem>>(requests.offboard_many(&items, None, Some(true)));
+        if check(validate::offboard_agents(&items)) {
+            body_round_trips::<Vec<OffboardItem>>(requests.offboard_agents(&items, None, Some(true)));
         }
     }
     if let Ok(inboxes) = serde_json::from_slice::<Vec<NewInbox>>(data) {
@@ -59,8 +59,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(assignments) = serde_json::from_slice::<Vec<Assignment>>(data) {
-        if check(validate::assignments(&assignments)) {
-            body_round_trips::<Vec<Assignment>>(requests.assignments(&assignments));
+        if check(validate::assign_inboxes(&assignments)) {
+            body_round_trips::<Vec<Assignment>>(requests.assign_inboxes(&assignments));
         }
     }
     if let Ok(text) = std::str::from_utf8(data) {

@@ -1,9 +1,11 @@
 use crate::batch::Outcome;
 use crate::client::*;
+use crate::config::*;
 use crate::error::ApiError;
 use crate::model::*;
 use crate::request::Method;
 use crate::response::RawResponse;
+use crate::transport::*;
 use std::collections::VecDeque;
 
 /// Answers from a script and records what was sent.
@@ -250,7 +252,7 @@ fn invalid_input_sends_nothing_not_even_authenticate() {
         ..Default::default()
     };
     assert!(matches!(
-        client.onboard(&[bad], BatchOptions::default()),
+        client.onboard_agents(&[bad], BatchOptions::default()),
         Err(ApiError::InvalidInput(ref p)) if p.len() == 2
     ));
     assert!(client.transport().sent.is_empty());
@@ -292,7 +294,7 @@ fn onboarding_25_sends_10_10_5_and_reports_each_item_at_its_index() {
         Scripted::new(vec![(200, &token), (200, ok), (200, ok), (200, ok)]),
     );
     let outcomes = client
-        .onboard(&agents(25), BatchOptions::default())
+        .onboard_agents(&agents(25), BatchOptions::default())
         .unwrap();
     assert_eq!(outcomes, vec![Outcome::Succeeded(None); 25]);
     let bodies: Vec<usize> = client.transport().sent[1..]
@@ -319,7 +321,7 @@ fn without_continue_on_error_the_batch_stops_after_the_failing_request() {
         Scripted::new(vec![(200, &token), (200, ok), (400, failed)]),
     );
     let outcomes = client
-        .onboard(&agents(25), BatchOptions::default())
+        .onboard_agents(&agents(25), BatchOptions::default())
         .unwrap();
     assert_eq!(client.transport().sent.len(), 3);
     assert!(outcomes[..13].iter().all(Outcome::is_success));
@@ -347,7 +349,7 @@ fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
         continue_on_error: Some(true),
         flag: Some(false),
     };
-    let outcomes = client.onboard(&agents(25), options).unwrap();
+    let outcomes = client.onboard_agents(&agents(25), options).unwrap();
     assert!(outcomes[..10].iter().all(|o| matches!(
         o,
         Outcome::Failed(ApiError::ServerError {
@@ -551,7 +553,9 @@ fn a_lost_onboard_answer_is_retried_and_the_already_existing_agents_verified() {
                 body: u1.into(),
             })),
     );
-    let outcomes = client.onboard(&agents(2), BatchOptions::default()).unwrap();
+    let outcomes = client
+        .onboard_agents(&agents(2), BatchOptions::default())
+        .unwrap();
     let note = Some("already onboarded with these values".to_string());
     assert_eq!(
         outcomes,
@@ -586,7 +590,9 @@ fn an_existing_agent_with_other_values_is_a_genuine_conflict() {
         (400, exists),
         (200, other),
     ]));
-    let outcomes = client.onboard(&agents(1), BatchOptions::default()).unwrap();
+    let outcomes = client
+        .onboard_agents(&agents(1), BatchOptions::default())
+        .unwrap();
     match &outcomes[0] {
         Outcome::Rejected(messages) => {
             assert_eq!(

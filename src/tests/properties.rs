@@ -106,12 +106,12 @@ proptest! {
     fn onboard_input_is_either_sendable_or_refused_with_named_problems(
         agents in prop::collection::vec(new_agent(), 0..25)
     ) {
-        match validate::onboard(&agents) {
+        match validate::onboard_agents(&agents) {
             Ok(()) => {
                 let requests = Requests::new("c");
                 for (offset, chunk) in chunks(&agents) {
                     prop_assert!(chunk.len() <= MAX_BATCH);
-                    let body = requests.onboard(chunk, None, None).body.unwrap();
+                    let body = requests.onboard_agents(chunk, None, None).body.unwrap();
                     let sent: Vec<NewAgent> = serde_json::from_str(&body).unwrap();
                     prop_assert_eq!(&sent[..], &agents[offset..offset + chunk.len()]);
                 }
@@ -152,7 +152,7 @@ proptest! {
         items in prop::collection::vec((identifier(), prop::collection::vec(text(), 0..3)), 0..12)
     ) {
         let items: Vec<OffboardItem> = items.into_iter().map(|(identifier, value)| OffboardItem { identifier, value }).collect();
-        match validate::offboard_many(&items) {
+        match validate::offboard_agents(&items) {
             Ok(()) => {
                 for item in &items {
                     prop_assert!(item.identifier != IdentifierKind::PhoneNumber);

@@ -52,7 +52,7 @@ fn e164_accepts_plus_and_2_to_15_digits_not_starting_with_zero() {
 fn onboard_requires_user_object_id_tenant_and_name_naming_each_item() {
     let mut second = agent("");
     second.name = " ".into();
-    let problems = fields(validate::onboard(&[agent("a"), second]));
+    let problems = fields(validate::onboard_agents(&[agent("a"), second]));
     assert_eq!(
         problems,
         vec![(Some(1), "user_object_id".into()), (Some(1), "name".into())]
@@ -67,7 +67,7 @@ fn onboard_rejects_more_than_two_numbers_and_two_of_a_type() {
         provision(NumberType::Messaging, "+12345678902"),
         provision(NumberType::Supervised, "+12345678903"),
     ];
-    let problems = fields(validate::onboard(&[a]));
+    let problems = fields(validate::onboard_agents(&[a]));
     assert!(
         problems.contains(&(Some(0), "number_provisioning".into())),
         "{problems:?}"
@@ -87,7 +87,7 @@ fn onboard_rejects_bad_numbers_and_supervisors_on_messaging() {
         values: vec!["s".into()],
     });
     a.number_provisioning = vec![messaging];
-    let problems = fields(validate::onboard(&[agent("ok"), a]));
+    let problems = fields(validate::onboard_agents(&[agent("ok"), a]));
     assert_eq!(
         problems,
         vec![
@@ -106,7 +106,7 @@ fn onboard_supervisors_must_be_agent_identifiers_with_values() {
         values: vec![],
     });
     a.number_provisioning = vec![supervised];
-    let problems = fields(validate::onboard(&[a]));
+    let problems = fields(validate::onboard_agents(&[a]));
     assert_eq!(
         problems,
         vec![
@@ -121,7 +121,7 @@ fn onboard_supervisors_must_be_agent_identifiers_with_values() {
 
 #[test]
 fn onboard_flags_a_user_object_id_repeated_in_the_same_call() {
-    let problems = validate::onboard(&[agent("a"), agent("b"), agent("a")]).unwrap_err();
+    let problems = validate::onboard_agents(&[agent("a"), agent("b"), agent("a")]).unwrap_err();
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].index, Some(2));
     assert!(
@@ -133,11 +133,11 @@ fn onboard_flags_a_user_object_id_repeated_in_the_same_call() {
 
 #[test]
 fn an_empty_batch_is_invalid() {
-    assert!(validate::onboard(&[]).is_err());
-    assert!(validate::offboard_many(&[]).is_err());
+    assert!(validate::onboard_agents(&[]).is_err());
+    assert!(validate::offboard_agents(&[]).is_err());
     assert!(validate::create_inboxes(&[]).is_err());
-    assert!(validate::assignments(&[]).is_err());
-    assert!(validate::update_many(&[]).is_err());
+    assert!(validate::assign_inboxes(&[]).is_err());
+    assert!(validate::update_agents(&[]).is_err());
 }
 
 #[test]
@@ -212,9 +212,9 @@ fn bulk_update_targets_only_agent_identifiers() {
             ..Default::default()
         },
     };
-    assert!(validate::update_many(&[update(IdentifierKind::Upn)]).is_ok());
+    assert!(validate::update_agents(&[update(IdentifierKind::Upn)]).is_ok());
     assert_eq!(
-        fields(validate::update_many(&[
+        fields(validate::update_agents(&[
             update(IdentifierKind::Upn),
             update(IdentifierKind::TenantId)
         ])),
@@ -234,10 +234,10 @@ fn offboard_many_accepts_four_identifiers_with_values() {
         IdentifierKind::ConsistencyId,
         IdentifierKind::Upn,
     ] {
-        assert!(validate::offboard_many(&[item(kind, vec!["v"])]).is_ok());
+        assert!(validate::offboard_agents(&[item(kind, vec!["v"])]).is_ok());
     }
     assert_eq!(
-        fields(validate::offboard_many(&[
+        fields(validate::offboard_agents(&[
             item(IdentifierKind::PhoneNumber, vec!["+12345678901"]),
             item(IdentifierKind::Upn, vec![]),
             item(IdentifierKind::Upn, vec![""]),
@@ -295,7 +295,7 @@ fn assignments_find_shared_inboxes_by_number_and_supervised_by_owner() {
         operation: Operation::Add,
     };
     assert!(
-        validate::assignments(&[
+        validate::assign_inboxes(&[
             assignment(
                 InboxType::Shared,
                 IdentifierKind::PhoneNumber,
@@ -306,7 +306,7 @@ fn assignments_find_shared_inboxes_by_number_and_supervised_by_owner() {
         .is_ok()
     );
     assert_eq!(
-        fields(validate::assignments(&[
+        fields(validate::assign_inboxes(&[
             assignment(InboxType::Shared, IdentifierKind::UserObjectId, "u"),
             assignment(
                 InboxType::Supervised,

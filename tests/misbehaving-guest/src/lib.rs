@@ -1,4 +1,4 @@
-//! Exports the smartcomm world, badly: `authenticate` never returns, `agents.get` allocates
+//! Exports the smartcomm world, badly: `authenticate` never returns, `agents.get-agent` allocates
 //! until something stops it, and everything else traps. The host's tests load it to prove
 //! that a guest cannot hang or exhaust the host.
 
@@ -7,7 +7,7 @@ wit_bindgen::generate!({
     world: "smartcomm",
 });
 
-use exports::intelepeer::smartcommunicator::{agents, inboxes, numbers, steps, types};
+use exports::intelepeer::smartcommunicator::{agents, client, inboxes, numbers, steps, types};
 
 struct Guest;
 
@@ -15,16 +15,16 @@ export!(Guest);
 
 struct Client;
 
-impl types::Guest for Guest {
+impl client::Guest for Guest {
     type Client = Client;
 }
 
-impl types::GuestClient for Client {
-    fn new(_: types::ClientConfig) -> Self {
+impl client::GuestClient for Client {
+    fn new(_: client::ClientConfig) -> Self {
         Client
     }
 
-    fn authenticate(&self) -> Result<types::TokenInfo, types::Error> {
+    fn authenticate(&self) -> Result<client::TokenInfo, types::Error> {
         let mut n: u64 = 0;
         loop {
             n = std::hint::black_box(n.wrapping_add(1));
@@ -33,52 +33,52 @@ impl types::GuestClient for Client {
 }
 
 impl agents::Guest for Guest {
-    fn onboard(
-        _: types::ClientBorrow<'_>,
-        _: Vec<agents::NewAgent>,
-        _: agents::OnboardOptions,
+    fn onboard_agents(
+        _: client::ClientBorrow<'_>,
+        _: Vec<types::NewAgent>,
+        _: types::OnboardOptions,
     ) -> Result<Vec<types::ItemOutcome>, types::Error> {
         unimplemented!()
     }
 
-    fn get(
-        _: types::ClientBorrow<'_>,
+    fn get_agent(
+        _: client::ClientBorrow<'_>,
         _: String,
         _: Option<types::KeyId>,
         _: Option<String>,
-    ) -> Result<agents::Agent, types::Error> {
+    ) -> Result<types::Agent, types::Error> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
             hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
         }
     }
 
-    fn list(
-        _: types::ClientBorrow<'_>,
-        _: agents::AgentFilter,
-    ) -> Result<Vec<agents::Agent>, types::Error> {
+    fn list_agents(
+        _: client::ClientBorrow<'_>,
+        _: types::AgentFilter,
+    ) -> Result<Vec<types::Agent>, types::Error> {
         unimplemented!()
     }
 
-    fn update(
-        _: types::ClientBorrow<'_>,
+    fn update_agent(
+        _: client::ClientBorrow<'_>,
         _: String,
         _: Option<types::KeyId>,
-        _: agents::AgentChanges,
-    ) -> Result<agents::Agent, types::Error> {
+        _: types::AgentChanges,
+    ) -> Result<types::Agent, types::Error> {
         unimplemented!()
     }
 
-    fn update_many(
-        _: types::ClientBorrow<'_>,
-        _: Vec<agents::AgentUpdate>,
-        _: Option<bool>,
-    ) -> Result<Vec<agents::UpdateOutcome>, types::Error> {
+    fn update_agents(
+        _: client::ClientBorrow<'_>,
+        _: Vec<types::AgentUpdate>,
+        _: types::UpdateOptions,
+    ) -> Result<Vec<types::UpdateOutcome>, types::Error> {
         unimplemented!()
     }
 
-    fn offboard(
-        _: types::ClientBorrow<'_>,
+    fn offboard_agent(
+        _: client::ClientBorrow<'_>,
         _: String,
         _: Option<types::KeyId>,
         _: Option<bool>,
@@ -86,46 +86,46 @@ impl agents::Guest for Guest {
         unimplemented!()
     }
 
-    fn offboard_many(
-        _: types::ClientBorrow<'_>,
-        _: Vec<agents::AgentSelector>,
-        _: agents::OffboardOptions,
+    fn offboard_agents(
+        _: client::ClientBorrow<'_>,
+        _: Vec<types::AgentSelector>,
+        _: types::OffboardOptions,
     ) -> Result<Vec<types::ItemOutcome>, types::Error> {
         unimplemented!()
     }
 }
 
 impl inboxes::Guest for Guest {
-    fn create(
-        _: types::ClientBorrow<'_>,
-        _: Vec<inboxes::NewInbox>,
-        _: Option<bool>,
+    fn create_inboxes(
+        _: client::ClientBorrow<'_>,
+        _: Vec<types::NewInbox>,
+        _: types::CreateInboxesOptions,
     ) -> Result<Vec<types::ItemOutcome>, types::Error> {
         unimplemented!()
     }
 
-    fn assign(
-        _: types::ClientBorrow<'_>,
-        _: Vec<inboxes::Assignment>,
+    fn assign_inboxes(
+        _: client::ClientBorrow<'_>,
+        _: Vec<types::Assignment>,
     ) -> Result<Vec<types::ItemOutcome>, types::Error> {
         unimplemented!()
     }
 }
 
 impl numbers::Guest for Guest {
-    fn list(
-        _: types::ClientBorrow<'_>,
+    fn list_numbers(
+        _: client::ClientBorrow<'_>,
         _: Option<types::NumberStatus>,
         _: Option<String>,
-    ) -> Result<Vec<numbers::NumberInfo>, types::Error> {
+    ) -> Result<Vec<types::NumberInfo>, types::Error> {
         unimplemented!()
     }
 }
 
 impl steps::Guest for Guest {
     fn onboard_agents(
-        _: Vec<agents::NewAgent>,
-        _: agents::OnboardOptions,
+        _: Vec<types::NewAgent>,
+        _: types::OnboardOptions,
     ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
         unimplemented!()
     }
@@ -134,26 +134,26 @@ impl steps::Guest for Guest {
         _: String,
         _: Option<types::KeyId>,
         _: Option<String>,
-    ) -> Result<agents::Agent, steps::StepError> {
+    ) -> Result<types::Agent, steps::StepError> {
         unimplemented!()
     }
 
-    fn list_agents(_: agents::AgentFilter) -> Result<Vec<agents::Agent>, steps::StepError> {
+    fn list_agents(_: types::AgentFilter) -> Result<Vec<types::Agent>, steps::StepError> {
         unimplemented!()
     }
 
     fn update_agent(
         _: String,
         _: Option<types::KeyId>,
-        _: agents::AgentChanges,
-    ) -> Result<agents::Agent, steps::StepError> {
+        _: types::AgentChanges,
+    ) -> Result<types::Agent, steps::StepError> {
         unimplemented!()
     }
 
     fn update_agents(
-        _: Vec<agents::AgentUpdate>,
-        _: Option<bool>,
-    ) -> Result<Vec<agents::UpdateOutcome>, steps::StepError> {
+        _: Vec<types::AgentUpdate>,
+        _: types::UpdateOptions,
+    ) -> Result<Vec<types::UpdateOutcome>, steps::StepError> {
         unimplemented!()
     }
 
@@ -166,21 +166,21 @@ impl steps::Guest for Guest {
     }
 
     fn offboard_agents(
-        _: Vec<agents::AgentSelector>,
-        _: agents::OffboardOptions,
+        _: Vec<types::AgentSelector>,
+        _: types::OffboardOptions,
     ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
         unimplemented!()
     }
 
     fn create_inboxes(
-        _: Vec<inboxes::NewInbox>,
-        _: Option<bool>,
+        _: Vec<types::NewInbox>,
+        _: types::CreateInboxesOptions,
     ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
         unimplemented!()
     }
 
     fn assign_inboxes(
-        _: Vec<inboxes::Assignment>,
+        _: Vec<types::Assignment>,
     ) -> Result<Vec<types::ItemOutcome>, steps::StepError> {
         unimplemented!()
     }
@@ -188,7 +188,7 @@ impl steps::Guest for Guest {
     fn list_numbers(
         _: Option<types::NumberStatus>,
         _: Option<String>,
-    ) -> Result<Vec<numbers::NumberInfo>, steps::StepError> {
+    ) -> Result<Vec<types::NumberInfo>, steps::StepError> {
         unimplemented!()
     }
 }

@@ -1,0 +1,482 @@
+//! The client's settings, defined once: the Rust struct, its checks, and its encoding as
+//! `SMARTCOMM_*` environment variables (the step functions' configuration). The WIT
+//! `client-config` record converts to and from it in `wit_conversions`, for the component and
+//! the host alike.
+
+use crate::error::Problem;
+use std::fmt;
+
+pub const DEFAULT_API_URL: &str = "https://smartcommunicator-api-users.intelepeer.com";
+pub const DEFAULT_AUTH_URL: &str = "https://atmosphere-api.intelepeer.com/rest/v1/authenticate";
+pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 4 * 1024 * 1024;
+/// A token is renewed this long before its `exp`, so a request never carries a token that
+/// expires in flight.
+pub const RENEW_BEFORE_EXPIRY_SECS: u64 = 60;
+
+/// See the WIT `retry-policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay_ms: u32,
+    pub max_delay_ms: u32,
+    pub budget_ms: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 500,
+            max_delay_ms: 20_000,
+            budget_ms: 60_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`: the API's `Retry-After` when it gave one,
+    /// else "full jitter" (a random wait up to `base * 2^(attempt-1)`), never above the cap.
+    pub fn delay_ms(
+        &self,
+        attempt: u32,
+        retry_after_secs: Option<u32>,
+        random_up_to: impl FnOnce(u64) -> u64,
+    ) -> u64 {
+        let cap = u64::from(self.max_delay_ms);
+        match retry_after_secs {
+            Some(s) => (u64::from(s) * 1000).min(cap),
+            None => {
+                let ceiling = u64::from(self.base_delay_ms)
+                    .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
+                    .min(cap);
+                random_up_to(ceiling)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AuthScheme {
+    #[default]
+    Bearer,
+    Bare,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    Credentials { username: String, password: String },
+    Token(String),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::Credentials { username, .. } => f
+                .debug_struct("Credentials")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Auth::Token(_) => f.write_str("Token(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub api_url: Option<String>,
+    pub auth_url: Option<String>,
+    pub customer_id: String,
+    pub auth: Auth,
+    pub auth_scheme: AuthScheme,
+    pub timeout_ms: Option<u32>,
+    pub retry: RetryPolicy,
+    pub max_response_bytes: Option<u32>,
+}
+
+impl Config {
+    /// A config with the vendor URLs and default settings.
+    pub fn new(customer_id: impl Into<String>, auth: Auth) -> Config {
+        Config {
+            api_url: None,
+            auth_url: None,
+            customer_id: customer_id.into(),
+            auth,
+            auth_scheme: AuthScheme::Bearer,
+            timeout_ms: None,
+            retry: RetryPolicy::default(),
+            max_response_bytes: None,
+        }
+    }
+}
+
+fn check_url(field: &str, url: &str, problems: &mut Vec<Problem>) {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let valid = rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !r.contains(char::is_whitespace)
+    });
+    if !valid {
+        problems.push(Problem {
+            index: None,
+            field: field.into(),
+            message: format!("{url:?} is not an http:// or https:// URL"),
+        });
+    }
+}
+
+/// A config whose values have been checked.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) api_url: String,
+    pub(crate) auth_url: String,
+    pub(crate) auth: Auth,
+    pub(crate) auth_scheme: AuthScheme,
+    pub(crate) timeout_ms: u32,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_response_bytes: u32,
+}
+
+impl Config {
+    pub(crate) fn settings(&self) -> Result<Settings, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let api_url = self
+            .api_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_API_URL.into());
+        let auth_url = self
+            .auth_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_AUTH_URL.into());
+        check_url("api_url", &api_url, &mut problems);
+        check_url("auth_url", &auth_url, &mut problems);
+        let mut require = |field: &str, value: &str| {
+            if value.trim().is_empty() {
+                problems.push(Problem {
+                    index: None,
+                    field: field.into(),
+                    message: "is required and must not be empty".into(),
+                });
+            }
+        };
+        require("customer_id", &self.customer_id);
+        match &self.auth {
+            Auth::Credentials { username, password } => {
+                require("username", username);
+                require("password", password);
+            }
+            Auth::Token(token) => require("token", token),
+        }
+        for (field, value) in [
+            ("timeout_ms", self.timeout_ms),
+            ("retry.max_attempts", Some(self.retry.max_attempts)),
+            ("max_response_bytes", self.max_response_bytes),
+        ] {
+            if value == Some(0) {
+                problems.push(Problem {
+                    index: None,
+                    field: field.into(),
+                    message: "must be more than 0".into(),
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Settings {
+            api_url: api_url.trim_end_matches('/').to_string(),
+            auth_url,
+            auth: self.auth.clone(),
+            auth_scheme: self.auth_scheme,
+            timeout_ms: self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+            retry: self.retry,
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        })
+    }
+}
+
+/// The environment variables of each setting.
+pub mod var {
+    pub const API_URL: &str = "SMARTCOMM_API_URL";
+    pub const AUTH_URL: &str = "SMARTCOMM_AUTH_URL";
+    pub const CUSTOMER_ID: &str = "SMARTCOMM_CUSTOMER_ID";
+    pub const USERNAME: &str = "SMARTCOMM_USERNAME";
+    pub const PASSWORD: &str = "SMARTCOMM_PASSWORD";
+    pub const TOKEN: &str = "SMARTCOMM_TOKEN";
+    pub const AUTH_SCHEME: &str = "SMARTCOMM_AUTH_SCHEME";
+    pub const TIMEOUT_MS: &str = "SMARTCOMM_TIMEOUT_MS";
+    pub const MAX_ATTEMPTS: &str = "SMARTCOMM_MAX_ATTEMPTS";
+    pub const RETRY_BASE_DELAY_MS: &str = "SMARTCOMM_RETRY_BASE_DELAY_MS";
+    pub const RETRY_MAX_DELAY_MS: &str = "SMARTCOMM_RETRY_MAX_DELAY_MS";
+    pub const RETRY_BUDGET_MS: &str = "SMARTCOMM_RETRY_BUDGET_MS";
+    pub const MAX_RESPONSE_BYTES: &str = "SMARTCOMM_MAX_RESPONSE_BYTES";
+}
+
+/// Where a numeric setting lives in the config.
+type NumberField = fn(&mut Config) -> NumberSlot<'_>;
+
+/// The numeric settings: variable, smallest accepted value, and the field.
+const NUMBERS: [(&str, u32, NumberField); 6] = [
+    (var::TIMEOUT_MS, 1, |c| {
+        NumberSlot::Optional(&mut c.timeout_ms)
+    }),
+    (var::MAX_ATTEMPTS, 1, |c| {
+        NumberSlot::Set(&mut c.retry.max_attempts)
+    }),
+    (var::RETRY_BASE_DELAY_MS, 0, |c| {
+        NumberSlot::Set(&mut c.retry.base_delay_ms)
+    }),
+    (var::RETRY_MAX_DELAY_MS, 0, |c| {
+        NumberSlot::Set(&mut c.retry.max_delay_ms)
+    }),
+    (var::RETRY_BUDGET_MS, 0, |c| {
+        NumberSlot::Set(&mut c.retry.budget_ms)
+    }),
+    (var::MAX_RESPONSE_BYTES, 1, |c| {
+        NumberSlot::Optional(&mut c.max_response_bytes)
+    }),
+];
+
+enum NumberSlot<'a> {
+    Optional(&'a mut Option<u32>),
+    Set(&'a mut u32),
+}
+
+fn problem(variable: &str, message: impl Into<String>) -> Problem {
+    Problem {
+        index: None,
+        field: variable.into(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads a config through `get` (the environment); every problem names its variable.
+    /// Empty values count as unset; unset numbers keep their defaults.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<Problem>> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let mut problems = Vec::new();
+        let customer_id = get(var::CUSTOMER_ID).unwrap_or_else(|| {
+            problems.push(problem(var::CUSTOMER_ID, "is required"));
+            String::new()
+        });
+        let auth = match (get(var::TOKEN), get(var::USERNAME), get(var::PASSWORD)) {
+            (Some(token), _, _) => Auth::Token(token),
+            (None, Some(username), Some(password)) => Auth::Credentials { username, password },
+            (None, None, _) => {
+                problems.push(problem(
+                    var::USERNAME,
+                    format!(
+                        "is required (with {}), or set {}",
+                        var::PASSWORD,
+                        var::TOKEN
+                    ),
+                ));
+                Auth::Token(String::new())
+            }
+            (None, Some(_), None) => {
+                problems.push(problem(
+                    var::PASSWORD,
+                    format!("is required with {}", var::USERNAME),
+                ));
+                Auth::Token(String::new())
+            }
+        };
+        let mut config = Config::new(customer_id, auth);
+        for (variable, slot) in [
+            (var::API_URL, &mut config.api_url),
+            (var::AUTH_URL, &mut config.auth_url),
+        ] {
+            if let Some(url) = get(variable) {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    problems.push(problem(
+                        variable,
+                        format!("{url:?} is not an http:// or https:// URL"),
+                    ));
+                }
+                *slot = Some(url);
+            }
+        }
+        match get(var::AUTH_SCHEME).as_deref() {
+            None | Some("bearer") => {}
+            Some("bare") => config.auth_scheme = AuthScheme::Bare,
+            Some(other) => problems.push(problem(
+                var::AUTH_SCHEME,
+                format!("{other:?} is not bearer or bare"),
+            )),
+        }
+        for (variable, least, slot) in NUMBERS {
+            let Some(value) = get(variable) else { continue };
+            match value.trim().parse::<u32>() {
+                Ok(n) if n >= least => match slot(&mut config) {
+                    NumberSlot::Optional(field) => *field = Some(n),
+                    NumberSlot::Set(field) => *field = n,
+                },
+                _ => problems.push(problem(
+                    variable,
+                    format!("{value:?} is not a whole number of at least {least}"),
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The variables that carry this config, every field included: what a host sets for the
+    /// step functions. `Config::from_env` reads them back to an equal config.
+    pub fn to_env(&self) -> Vec<(String, String)> {
+        let mut vars = vec![(var::CUSTOMER_ID, self.customer_id.clone())];
+        match &self.auth {
+            Auth::Credentials { username, password } => {
+                vars.push((var::USERNAME, username.clone()));
+                vars.push((var::PASSWORD, password.clone()));
+            }
+            Auth::Token(token) => vars.push((var::TOKEN, token.clone())),
+        }
+        if let Some(url) = &self.api_url {
+            vars.push((var::API_URL, url.clone()));
+        }
+        if let Some(url) = &self.auth_url {
+            vars.push((var::AUTH_URL, url.clone()));
+        }
+        let scheme = match self.auth_scheme {
+            AuthScheme::Bearer => "bearer",
+            AuthScheme::Bare => "bare",
+        };
+        vars.push((var::AUTH_SCHEME, scheme.into()));
+        let mut copy = self.clone();
+        for (variable, _, slot) in NUMBERS {
+            let value = match slot(&mut copy) {
+                NumberSlot::Optional(field) => *field,
+                NumberSlot::Set(field) => Some(*field),
+            };
+            if let Some(n) = value {
+                vars.push((variable, n.to_string()));
+            }
+        }
+        vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::var::*;
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(vars: &[(&str, &str)]) -> Result<Config, Vec<Problem>> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(|name| map.get(name).cloned())
+    }
+
+    fn fields(result: Result<Config, Vec<Problem>>) -> Vec<String> {
+        result
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.field)
+            .collect()
+    }
+
+    #[test]
+    fn credentials_or_a_token_and_a_customer_id_are_enough() {
+        let config = read(&[(CUSTOMER_ID, "1"), (USERNAME, "u"), (PASSWORD, "p")]).unwrap();
+        assert_eq!(config.api_url, None, "the vendor URL by default");
+        assert!(matches!(config.auth, Auth::Credentials { .. }));
+        let config = read(&[(CUSTOMER_ID, "1"), (TOKEN, "t"), (USERNAME, "u")]).unwrap();
+        assert_eq!(config.auth, Auth::Token("t".into()), "a token wins");
+    }
+
+    #[test]
+    fn each_missing_or_malformed_setting_names_its_variable() {
+        assert_eq!(fields(read(&[])), [CUSTOMER_ID, USERNAME]);
+        assert_eq!(
+            fields(read(&[(CUSTOMER_ID, " "), (USERNAME, "u")])),
+            [CUSTOMER_ID, PASSWORD]
+        );
+        assert_eq!(
+            fields(read(&[
+                (CUSTOMER_ID, "1"),
+                (TOKEN, "t"),
+                (API_URL, "ftp://x"),
+                (AUTH_SCHEME, "basic"),
+                (TIMEOUT_MS, "soon"),
+                (MAX_ATTEMPTS, "0"),
+            ])),
+            [API_URL, AUTH_SCHEME, TIMEOUT_MS, MAX_ATTEMPTS]
+        );
+    }
+
+    /// Every field set to a value other than its default.
+    pub(crate) fn config_with_every_field_set() -> Config {
+        Config {
+            api_url: Some("http://127.0.0.1:1".into()),
+            auth_url: Some("http://127.0.0.1:2/rest/v1/authenticate".into()),
+            customer_id: "c".into(),
+            auth: Auth::Credentials {
+                username: "u".into(),
+                password: "p".into(),
+            },
+            auth_scheme: AuthScheme::Bare,
+            timeout_ms: Some(1500),
+            retry: RetryPolicy {
+                max_attempts: 5,
+                base_delay_ms: 7,
+                max_delay_ms: 900,
+                budget_ms: 4000,
+            },
+            max_response_bytes: Some(65536),
+        }
+    }
+
+    #[test]
+    fn a_config_with_every_field_set_survives_the_round_trip_through_variables() {
+        let config = config_with_every_field_set();
+        let vars = config.to_env();
+        assert!(vars.iter().all(|(k, _)| k.starts_with("SMARTCOMM_")));
+        let back =
+            Config::from_env(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+                .unwrap();
+        assert_eq!(back, config);
+        let token = Config {
+            auth: Auth::Token("t".into()),
+            ..config
+        };
+        let vars = token.to_env();
+        let back =
+            Config::from_env(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+                .unwrap();
+        assert_eq!(back, token);
+    }
+
+    #[test]
+    fn zero_retry_delays_are_accepted_and_a_zero_size_limit_is_refused() {
+        let config = read(&[
+            (CUSTOMER_ID, "1"),
+            (TOKEN, "t"),
+            (RETRY_BASE_DELAY_MS, "0"),
+            (RETRY_BUDGET_MS, "0"),
+        ])
+        .unwrap();
+        assert_eq!((config.retry.base_delay_ms, config.retry.budget_ms), (0, 0));
+        assert_eq!(
+            fields(read(&[
+                (CUSTOMER_ID, "1"),
+                (TOKEN, "t"),
+                (MAX_RESPONSE_BYTES, "0"),
+                (RETRY_MAX_DELAY_MS, "-1"),
+            ])),
+            [RETRY_MAX_DELAY_MS, MAX_RESPONSE_BYTES]
+        );
+    }
+}

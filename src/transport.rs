@@ -1,0 +1,41 @@
+//! What the client needs from the outside world: one HTTP exchange, clocks, sleep and
+//! randomness. The component implements it with wasi:http (`http`); tests script it.
+
+use crate::error::ApiError;
+use crate::request::Method;
+use crate::response::RawResponse;
+use std::fmt;
+
+/// One HTTP exchange as the transport performs it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+    /// Connect timeout, and the longest wait for the head and between body chunks.
+    pub timeout_ms: u32,
+    /// A larger body is an `UnexpectedResponse`.
+    pub max_response_bytes: u32,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Headers carry the token and bodies may carry the password: neither is shown.
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+pub trait Transport {
+    fn send(&mut self, request: &HttpRequest) -> Result<RawResponse, ApiError>;
+    /// Seconds since the Unix epoch.
+    fn now_unix(&self) -> u64;
+    /// Milliseconds on a clock that only moves forward.
+    fn now_ms(&self) -> u64;
+    fn sleep_ms(&mut self, ms: u64);
+    /// A random number in `0..=max` (backoff jitter).
+    fn random_up_to(&mut self, max: u64) -> u64;
+}
