@@ -21,6 +21,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 
+    ensure_wasm_target(&root);
+
     // A target directory of its own: the outer build holds the lock on its own one.
     // It sits next to the outer profile directories so it survives `OUT_DIR` changes.
     let target_dir = component_target_dir(&out_dir);
@@ -38,7 +40,8 @@ fn main() {
             "--lib",
             "--target",
             "wasm32-wasip2",
-            "--release",
+            "--profile",
+            "component",
         ])
         .arg("--target-dir")
         .arg(&target_dir);
@@ -76,7 +79,7 @@ fn main() {
             out_dir.join("misbehaving.wasm"),
         ),
     ] {
-        let built = target_dir.join("wasm32-wasip2/release").join(built);
+        let built = target_dir.join("wasm32-wasip2/component").join(built);
         std::fs::copy(&built, &copy)
             .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
     }
@@ -85,6 +88,46 @@ fn main() {
         "cargo:rustc-env=SMARTCOMM_EMBEDDED_SHA256={}",
         sha256_hex(&embedded)
     );
+}
+
+/// Adds the wasm32-wasip2 standard library when the toolchain lacks it and rustup is there to
+/// add it: `rust-toolchain.toml` lists the target, but rustup installs listed targets only
+/// where it may install on its own (not with `RUSTUP_AUTO_INSTALL=0`, nor for a toolchain that
+/// was already installed without it).
+fn ensure_wasm_target(root: &Path) {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let has_target = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", "wasm32-wasip2"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        .is_some_and(|libdir| has_std(&libdir));
+    if has_target {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup
+        .current_dir(root)
+        .args(["target", "add", "wasm32-wasip2"]);
+    if let Some(toolchain) = std::env::var_os("RUSTUP_TOOLCHAIN") {
+        rustup.arg("--toolchain").arg(toolchain);
+    }
+    match rustup.status() {
+        Ok(status) if status.success() => {}
+        _ => println!(
+            "cargo:warning=the wasm32-wasip2 target is missing and `rustup target add \
+             wasm32-wasip2` did not add it; install it to build the component"
+        ),
+    }
+}
+
+fn has_std(libdir: &Path) -> bool {
+    std::fs::read_dir(libdir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+    })
 }
 
 fn sha256_hex(path: &Path) -> String {

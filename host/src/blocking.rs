@@ -3,10 +3,19 @@
 
 use crate::{Config, Runtime};
 
-/// A [`crate::Session`] that blocks on each call. It has the same methods.
+/// A [`crate::Session`] on a runtime of its own: each [`Session::call`] blocks until the
+/// session's call is done.
+///
+/// ```no_run
+/// # fn demo(runtime: &smartcomm_host::Runtime, config: smartcomm_host::Config) -> anyhow::Result<()> {
+/// use smartcomm_host::Operations;
+/// let mut session = smartcomm_host::blocking::Session::new(runtime, config)?;
+/// let numbers = session.call(async |s| s.list_numbers(None, None).await)?;
+/// # Ok(()) }
+/// ```
 pub struct Session {
-    pub(crate) runtime: tokio::runtime::Runtime,
-    pub(crate) session: crate::Session,
+    runtime: tokio::runtime::Runtime,
+    session: crate::Session,
 }
 
 impl Session {
@@ -17,5 +26,11 @@ impl Session {
                 .build()?,
             session: runtime.session(config),
         })
+    }
+
+    /// Runs `call` on the session and waits for its result: any method of the session, or
+    /// several in a row.
+    pub fn call<T>(&mut self, call: impl AsyncFnOnce(&mut crate::Session) -> T) -> T {
+        self.runtime.block_on(call(&mut self.session))
     }
 }

@@ -1,11 +1,11 @@
 //! Between the API's JSON (the `smartcomm::model` types, as files and output use it) and the
 //! WIT types the component takes and returns.
 
-use crate::{agents, inboxes, numbers, steps, types};
+use crate::{CallError, StepCallError, client, steps, types};
 use serde_json::{Value, json};
 use smartcomm::model;
 
-smartcomm::model_conversions!(types: types, agents: agents, inboxes: inboxes, numbers: numbers);
+smartcomm::model_conversions!(types: types, client: client);
 
 fn tries(attempts: u32) -> String {
     if attempts > 1 {
@@ -118,16 +118,16 @@ pub fn error_json(e: &types::Error) -> Value {
 pub fn item_outcome_json(index: usize, outcome: &types::ItemOutcome) -> Value {
     use types::ItemOutcome as O;
     match outcome {
-        O::Succeeded(None) => json!({"index": index, "outcome": "succeeded"}),
-        O::Succeeded(Some(note)) => json!({"index": index, "outcome": "succeeded", "note": note}),
+        O::Succeeded => json!({"index": index, "outcome": "succeeded"}),
+        O::AlreadyDone(found) => json!({"index": index, "outcome": "already_done", "note": found}),
         O::Rejected(errors) => json!({"index": index, "outcome": "rejected", "errors": errors}),
         O::Failed(e) => json!({"index": index, "outcome": "failed", "error": error_json(e)}),
         O::NotAttempted => json!({"index": index, "outcome": "not_attempted"}),
     }
 }
 
-pub fn update_outcome_json(index: usize, outcome: &agents::UpdateOutcome) -> Value {
-    use agents::UpdateOutcome as O;
+pub fn update_outcome_json(index: usize, outcome: &types::UpdateOutcome) -> Value {
+    use types::UpdateOutcome as O;
     match outcome {
         O::Updated(agent) => json!({
             "index": index,
@@ -157,7 +157,7 @@ impl StepAnswer for Vec<types::ItemOutcome> {
     }
 }
 
-impl StepAnswer for Vec<agents::UpdateOutcome> {
+impl StepAnswer for Vec<types::UpdateOutcome> {
     fn from_incomplete(e: steps::StepError) -> Result<Self, steps::StepError> {
         match e {
             steps::StepError::IncompleteUpdates(outcomes) => Ok(outcomes),
@@ -166,38 +166,53 @@ impl StepAnswer for Vec<agents::UpdateOutcome> {
     }
 }
 
-impl StepAnswer for agents::Agent {}
-impl StepAnswer for Vec<agents::Agent> {}
-impl StepAnswer for Vec<numbers::NumberInfo> {}
+impl StepAnswer for types::Agent {}
+impl StepAnswer for Vec<types::Agent> {}
+impl StepAnswer for Vec<types::NumberInfo> {}
 impl StepAnswer for String {}
 
-pub fn step_as_call<T: StepAnswer>(
-    result: Result<T, crate::StepCallError>,
-) -> Result<T, crate::CallError> {
-    use steps::StepError as S;
-    use types::Error as E;
-    let error = match result {
-        Ok(value) => return Ok(value),
-        Err(crate::StepCallError::Host(e)) => return Err(crate::CallError::Host(e)),
-        Err(crate::StepCallError::Step(e)) => e,
-    };
-    let error = match T::from_incomplete(error) {
-        Ok(value) => return Ok(value),
-        Err(e) => e,
-    };
-    Err(crate::CallError::Api(match error {
-        S::PermanentBadSetting(p) | S::PermanentInvalidInput(p) => E::InvalidInput(p),
-        S::PermanentUnauthorized(m) => E::Unauthorized(m),
-        S::PermanentNotFound(m) => E::NotFound(m),
-        S::PermanentRejected(r) => E::Rejected(r),
-        S::RateLimited(r) => E::RateLimited(r),
-        S::ServerError(s) => E::ServerError(s),
-        S::Timeout(f) => E::Timeout(f),
-        S::Transport(f) => E::Transport(f),
-        S::UnexpectedResponse(u) => E::UnexpectedResponse(u),
-        S::Incomplete(_) | S::IncompleteUpdates(_) => E::Transport(types::Failure {
-            message: "the batch did not complete".into(),
-            attempts: 1,
-        }),
-    }))
+/// An operation's error, as code that runs sessions and steps alike (the CLI) handles it.
+pub trait OperationError: Sized {
+    /// The answer in a session's terms: a step's `incomplete` batch becomes its outcomes,
+    /// every other step error its `error` case.
+    fn settle<T: StepAnswer>(result: Result<T, Self>) -> Result<T, CallError>;
+}
+
+impl OperationError for CallError {
+    fn settle<T: StepAnswer>(result: Result<T, Self>) -> Result<T, CallError> {
+        result
+    }
+}
+
+impl OperationError for StepCallError {
+    fn settle<T: StepAnswer>(result: Result<T, Self>) -> Result<T, CallError> {
+        use steps::StepError as S;
+        use types::Error as E;
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(StepCallError::Host(e)) => return Err(CallError::Host(e)),
+            Err(StepCallError::Step(e)) => e,
+        };
+        let error = match T::from_incomplete(error) {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        Err(CallError::Api(match error {
+            S::PermanentBadSetting(p) | S::PermanentInvalidInput(p) => E::InvalidInput(p),
+            S::PermanentUnauthorized(m) => E::Unauthorized(m),
+            S::PermanentNotFound(m) => E::NotFound(m),
+            S::PermanentRejected(r) => E::Rejected(r),
+            S::RateLimited(r) => E::RateLimited(r),
+            S::ServerError(s) => E::ServerError(s),
+            S::Timeout(f) => E::Timeout(f),
+            S::Transport(f) => E::Transport(f),
+            S::UnexpectedResponse(u) => E::UnexpectedResponse(u),
+            S::Incomplete(_) | S::IncompleteUpdates(_) | S::ExecutionFailed => {
+                E::Transport(types::Failure {
+                    message: "the batch did not complete".into(),
+                    attempts: 1,
+                })
+            }
+        }))
+    }
 }

@@ -1,9 +1,10 @@
 //! Runs the smartcomm component (the IntelePeer SmartCommunicator User Management API as a
-//! WebAssembly component) in wasmtime, and a stateful emulator of the API to run it against.
+//! WebAssembly component) in wasmtime: compiled once and cached, each instance confined, its
+//! HTTP requests passed through one outbound policy.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use smartcomm_host::{Runtime, RuntimeOptions, Config, Auth};
+//! use smartcomm_host::{Auth, Config, Operations, Runtime, RuntimeOptions};
 //! let runtime = Runtime::new(RuntimeOptions::default())?;
 //! let mut session = runtime.session(Config::new(
 //!     "12345678",
@@ -15,19 +16,22 @@
 //! ```
 
 pub mod blocking;
+mod cache;
 pub mod convert;
-pub mod demo;
-pub mod emulator;
+mod operations;
 mod policy;
 mod pool;
 mod runtime;
+mod session;
+mod step_calls;
 
+pub use cache::{Compilation, default_cache_dir};
+pub use operations::Operations;
 pub use policy::{Origin, OutboundPolicy, is_loopback};
-pub use runtime::{
-    CallError, Compilation, ComponentSource, EMBEDDED_COMPONENT, Runtime, RuntimeOptions, Session,
-    StepCallError, Steps, default_cache_dir,
-};
-pub use smartcomm::client::{Auth, AuthScheme, Config};
+pub use runtime::{ComponentSource, EMBEDDED_COMPONENT, Runtime, RuntimeOptions};
+pub use session::{CallError, Session};
+pub use smartcomm::config::{Auth, AuthScheme, Config, RetryPolicy};
+pub use step_calls::{StepCallError, Steps};
 
 /// Rust types and bindings generated from `wit/`.
 pub mod bindings {
@@ -39,10 +43,9 @@ pub mod bindings {
     });
 }
 
-/// The WIT types of each interface, for callers.
-pub use bindings::exports::intelepeer::smartcommunicator::{
-    agents, inboxes, numbers, steps, types,
-};
+/// The WIT types (`types`: the data of every area; `client`: the connection's settings) and
+/// the step error, for callers.
+pub use bindings::exports::intelepeer::smartcommunicator::{client, steps, types};
 
 /// For this crate's own tests.
 #[doc(hidden)]

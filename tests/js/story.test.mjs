@@ -38,7 +38,7 @@ after(() => {
 });
 
 function client() {
-  return new smartcomm.types.Client({
+  return new smartcomm.client.Client({
     apiUrl: settings.SMARTCOMM_API_URL,
     authUrl: settings.SMARTCOMM_AUTH_URL,
     customerId: 'js-customer',
@@ -53,10 +53,10 @@ function agent(id, numbers = []) {
 test('a whole story: onboard with numbers, list, update, assign to an inbox, numbers, offboard', () => {
   const { agents, inboxes, numbers } = smartcomm;
   const c = client();
-  const free = numbers.list(c, 'active', undefined).map((n) => n.number);
+  const free = numbers.listNumbers(c, 'active', undefined).map((n) => n.number);
   assert.equal(free.length, 100);
 
-  const outcomes = agents.onboard(
+  const outcomes = agents.onboardAgents(
     c,
     [
       agent('ada', [
@@ -69,22 +69,22 @@ test('a whole story: onboard with numbers, list, update, assign to an inbox, num
   );
   assert.deepEqual(outcomes.map((o) => o.tag), ['succeeded', 'succeeded']);
 
-  const listed = agents.list(c, { tenantId: 't' });
+  const listed = agents.listAgents(c, { tenantId: 't' });
   assert.deepEqual(listed.map((a) => a.userObjectId).sort(), ['ada', 'grace']);
-  const ada = agents.get(c, 'ada@example.com', 'upn', undefined);
+  const ada = agents.getAgent(c, 'ada@example.com', 'upn', undefined);
   assert.deepEqual(ada.phoneNumbers.map((p) => p.type), ['messaging', 'supervised']);
 
-  const updated = agents.update(c, 'grace', undefined, { department: 'Support', roles: { assign: ['manager'], remove: [] } });
+  const updated = agents.updateAgent(c, 'grace', undefined, { department: 'Support', roles: { assign: ['manager'], remove: [] } });
   assert.equal(updated.department, 'Support');
   assert.deepEqual(updated.roles, ['member', 'manager']);
 
-  const created = inboxes.create(
+  const created = inboxes.createInboxes(
     c,
     [{ name: 'Desk', type: 'shared', phoneNumber: free[2], users: { identifier: 'user-object-id', values: ['ada'] } }],
-    undefined,
+    {},
   );
   assert.equal(created[0].tag, 'succeeded');
-  const assigned = inboxes.assign(c, [
+  const assigned = inboxes.assignInboxes(c, [
     {
       inbox: { type: 'shared', identifier: 'phone-number', value: free[2] },
       agents: { identifier: 'upn', values: ['grace@example.com'] },
@@ -92,19 +92,19 @@ test('a whole story: onboard with numbers, list, update, assign to an inbox, num
     },
   ]);
   assert.equal(assigned[0].tag, 'succeeded');
-  assert.equal(agents.get(c, 'grace', undefined, undefined).sharedInboxes[0].phoneNumber, free[2]);
+  assert.equal(agents.getAgent(c, 'grace', undefined, undefined).sharedInboxes[0].phoneNumber, free[2]);
 
-  assert.equal(numbers.list(c, 'assigned', undefined).length, 3);
-  const gone = agents.offboardMany(c, [{ identifier: 'user-object-id', values: ['ada', 'grace'] }], { deprovisionSupervisedInbox: true });
+  assert.equal(numbers.listNumbers(c, 'assigned', undefined).length, 3);
+  const gone = agents.offboardAgents(c, [{ identifier: 'user-object-id', values: ['ada', 'grace'] }], { deprovisionSupervisedInbox: true });
   assert.equal(gone[0].tag, 'succeeded');
-  assert.deepEqual(agents.list(c, {}), []);
+  assert.deepEqual(agents.listAgents(c, {}), []);
 });
 
 test('errors arrive as the WIT variant: invalid input names item and field, not-found is its own case', () => {
   const { agents } = smartcomm;
   const c = client();
   assert.throws(
-    () => agents.onboard(c, [agent('x', [{ type: 'messaging', phoneNumber: '555-0100' }])], {}),
+    () => agents.onboardAgents(c, [agent('x', [{ type: 'messaging', phoneNumber: '555-0100' }])], {}),
     (e) => {
       assert.equal(e.payload.tag, 'invalid-input');
       assert.equal(e.payload.val[0].index, 0);
@@ -113,7 +113,7 @@ test('errors arrive as the WIT variant: invalid input names item and field, not-
     },
   );
   assert.throws(
-    () => agents.get(c, 'nobody', undefined, undefined),
+    () => agents.getAgent(c, 'nobody', undefined, undefined),
     (e) => e.payload.tag === 'not-found',
   );
 });

@@ -35,7 +35,7 @@ class Smartcomm:
         self.instance = linker.instantiate(self.store, Component.from_file(self.engine, wasm_path))
 
     def func(self, interface, name):
-        index = self.instance.get_export_index(self.store, f"intelepeer:smartcommunicator/{interface}@0.1.0")
+        index = self.instance.get_export_index(self.store, f"intelepeer:smartcommunicator/{interface}@0.2.0")
         return self.instance.get_func(self.store, self.instance.get_export_index(self.store, name, index))
 
     def call(self, interface, name, *args):
@@ -73,9 +73,9 @@ def main(binary, wasm):
             retry=None,
             max_response_bytes=None,
         )
-        client = sc.call("types", "[constructor]client", config)
+        client = sc.call("client", "[constructor]client", config)
 
-        free = [field(n, "number") for n in sc.call("numbers", "list", client, "active", None)]
+        free = [field(n, "number") for n in sc.call("numbers", "list-numbers", client, "active", None)]
         assert len(free) == 100, free
 
         def agent(uid, numbers):
@@ -90,37 +90,37 @@ def main(binary, wasm):
             return record(type=kind, phone_number=value, supervisors=None)
 
         outcomes = sc.call(
-            "agents", "onboard", client,
+            "agents", "onboard-agents", client,
             [agent("ada", [number("messaging", free[0]), number("supervised", free[1])]), agent("grace", [])],
             record(continue_on_error=None, reassign_inbox=None),
         )
         # wasmtime-py gives variants as Variant(tag, payload) here: every case name survives.
         assert [o.tag for o in outcomes] == ["succeeded", "succeeded"], outcomes
 
-        ada = sc.call("agents", "get", client, "ada@example.com", "upn", None)
+        ada = sc.call("agents", "get-agent", client, "ada@example.com", "upn", None)
         assert [field(p, "type") for p in field(ada, "phone_numbers")] == ["messaging", "supervised"]
-        listed = sc.call("agents", "list", client, record(user_object_id=None, tenant_id="t", consistency_id=None, phone_number=None, upn=None))
+        listed = sc.call("agents", "list-agents", client, record(user_object_id=None, tenant_id="t", consistency_id=None, phone_number=None, upn=None))
         assert sorted(field(a, "user_object_id") for a in listed) == ["ada", "grace"]
 
         changes = record(**{k: None for k in [
             "user_object_id", "tenant_id", "name", "upn", "consistency_id", "brand_name", "region", "state",
             "district", "store", "city", "zip_code", "phone_numbers", "enabled_services", "active"]},
             department="Support", roles=record(assign=["manager"], remove=[]))
-        updated = sc.call("agents", "update", client, "grace", None, changes)
+        updated = sc.call("agents", "update-agent", client, "grace", None, changes)
         assert field(updated, "department") == "Support" and field(updated, "roles") == ["member", "manager"]
 
         inbox = record(name="Desk", type="shared", phone_number=free[2], owner=None,
                        users=record(identifier="user-object-id", values=["ada"]))
-        assert [o.tag for o in sc.call("inboxes", "create", client, [inbox], None)] == ["succeeded"]
+        assert [o.tag for o in sc.call("inboxes", "create-inboxes", client, [inbox], record(continue_on_error=None))] == ["succeeded"]
         assignment = record(
             inbox=record(type="shared", identifier="phone-number", value=free[2]),
             agents=record(identifier="upn", values=["grace@example.com"]),
             operation="add",
         )
-        assert [o.tag for o in sc.call("inboxes", "assign", client, [assignment])] == ["succeeded"]
-        assert len(sc.call("numbers", "list", client, "assigned", None)) == 3
+        assert [o.tag for o in sc.call("inboxes", "assign-inboxes", client, [assignment])] == ["succeeded"]
+        assert len(sc.call("numbers", "list-numbers", client, "assigned", None)) == 3
 
-        gone = sc.call("agents", "offboard-many", client,
+        gone = sc.call("agents", "offboard-agents", client,
                        [record(identifier="user-object-id", values=["ada", "grace"])],
                        record(continue_on_error=None, deprovision_supervised_inbox=True))
         assert [o.tag for o in gone] == ["succeeded"]
@@ -128,9 +128,9 @@ def main(binary, wasm):
         # A result's ok and error carry different types, so wasmtime-py returns either one as
         # it is: an error is a `Variant` (the `error` variant's cases share payload types, so
         # they keep their tags); an ok value is a record, a list or a string.
-        missing = sc.call("agents", "get", client, "nobody", None, None)
+        missing = sc.call("agents", "get-agent", client, "nobody", None, None)
         assert isinstance(missing, Variant) and missing.tag == "not-found", missing
-        bad = sc.call("agents", "onboard", client, [agent("x", [number("messaging", "555-0100")])],
+        bad = sc.call("agents", "onboard-agents", client, [agent("x", [number("messaging", "555-0100")])],
                       record(continue_on_error=None, reassign_inbox=None))
         assert isinstance(bad, Variant) and bad.tag == "invalid-input", bad
         problem = bad.payload[0]

@@ -1,0 +1,282 @@
+//! The command line: every command, flag and argument, with its help.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use smartcomm_host::types;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "smartcomm",
+    version,
+    about = "Manage IntelePeer SmartCommunicator users through the smartcomm WebAssembly component",
+    long_about = "Manage IntelePeer SmartCommunicator users through the smartcomm WebAssembly \
+                  component. Each API operation is a command of the same name as its WIT \
+                  function. Output is JSON on stdout; problems go to stderr."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Connection")]
+pub struct Global {
+    /// Base URL of the users API.
+    #[arg(long, env = "SMARTCOMM_API_URL", global = true, default_value = smartcomm::config::DEFAULT_API_URL)]
+    pub api_url: String,
+    /// The authenticate endpoint.
+    #[arg(long, env = "SMARTCOMM_AUTH_URL", global = true, default_value = smartcomm::config::DEFAULT_AUTH_URL)]
+    pub auth_url: String,
+    /// Your account id: the first path segment of every users-API request.
+    #[arg(long, env = "SMARTCOMM_CUSTOMER_ID", global = true)]
+    pub customer_id: Option<String>,
+    /// Username with API access; the password comes from SMARTCOMM_PASSWORD or a prompt, and
+    /// SMARTCOMM_TOKEN (a ready token) replaces both.
+    #[arg(long, env = "SMARTCOMM_USERNAME", global = true)]
+    pub username: Option<String>,
+    /// How the token is sent in the Authorization header.
+    #[arg(long, value_enum, global = true, default_value = "bearer")]
+    pub auth_scheme: Scheme,
+    /// Connect timeout of each request, and the longest wait for its answer, in seconds
+    /// (default 30).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub timeout: Option<u32>,
+    /// Attempts per request, the first included (1 turns retries off; default 3).
+    #[arg(long, global = true, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Check the input and print the requests that would be sent (method, path, query, body);
+    /// send nothing, not even authenticate.
+    #[arg(long, global = true, help_heading = "Running")]
+    pub dry_run: bool,
+    /// Call the component's step functions instead of a client resource: each call on a fresh
+    /// instance, configured only through its environment, as a workflow engine runs it.
+    #[arg(long, global = true, help_heading = "Running")]
+    pub steps: bool,
+    /// Run this component (.wasm) instead of the embedded one.
+    #[arg(long, global = true, value_name = "PATH", help_heading = "Running")]
+    pub component: Option<PathBuf>,
+    /// Log each request and response line (-vv for more); secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Running")]
+    pub verbose: u8,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Scheme {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `Authorization: <token>`.
+    Bare,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Onboard the agents in FILE (POST /agents, ten per request).
+    #[command(
+        long_about = "Onboard the agents in FILE (POST /agents, ten per request). FILE \
+        is the POST body (a JSON array, or one object), or a CSV with a header row: \
+        user_object_id, tenant_id, name (required); upn, consistency_id, brand_name, \
+        department, region, state, district, store, city, zip_code; roles (member;manager); \
+        messaging_number; supervised_number with supervisors and supervisors_identifier; \
+        messages, supervised_inbox, calls, shared_inbox (true/false). Lists inside a cell are \
+        separated by `;`."
+    )]
+    OnboardAgents {
+        /// The agents: a JSON or CSV file, or `-` for stdin.
+        file: PathBuf,
+        /// The file's format; default: by its extension (`.csv`), else JSON.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Keep going past agents the API rejects (continueOnError=true); otherwise the first
+        /// request with a rejected agent ends the batch.
+        #[arg(long)]
+        continue_on_error: bool,
+        /// Let a new agent take over the supervised inbox of an offboarded or deactivated
+        /// agent that holds its number (reassignInbox=true).
+        #[arg(long)]
+        reassign_inbox: bool,
+    },
+    /// Show one agent (GET /agents/{id}).
+    GetAgent {
+        /// The agent's user_object_id, or the field --key-id names.
+        id: String,
+        /// Which field ID is.
+        #[arg(long, value_enum)]
+        key_id: Option<GetKey>,
+        /// Also require the agent's upn to be this.
+        #[arg(long)]
+        upn: Option<String>,
+    },
+    /// List the agents matching every given filter (GET /agents).
+    ListAgents {
+        /// Only the agent with this Entra ID object id.
+        #[arg(long)]
+        user_object_id: Option<String>,
+        /// Only agents of this Entra ID tenant.
+        #[arg(long)]
+        tenant_id: Option<String>,
+        /// Only the agent with this consistency id.
+        #[arg(long)]
+        consistency_id: Option<String>,
+        /// Only the agent holding this messaging or supervised-inbox number (E.164).
+        #[arg(long)]
+        phone_number: Option<String>,
+        /// Only the agent with this user principal name.
+        #[arg(long)]
+        upn: Option<String>,
+    },
+    /// Update one agent with the PATCH body in FILE (PATCH /agents/{id}).
+    UpdateAgent {
+        /// The agent's user_object_id, or the field --key-id names.
+        id: String,
+        /// The changes: the PATCH body as JSON, or `-` for stdin.
+        file: PathBuf,
+        /// Which field ID is.
+        #[arg(long, value_enum)]
+        key_id: Option<ChangeKey>,
+    },
+    /// Update the agents targeted in FILE, the bulk PATCH body (PATCH /agents).
+    UpdateAgents {
+        /// The updates: a JSON array of {identifier, value, updates}, or `-` for stdin.
+        file: PathBuf,
+        /// Keep going past updates the API rejects (continueOnError=true).
+        #[arg(long)]
+        continue_on_error: bool,
+    },
+    /// Offboard one agent (DELETE /agents/{id}).
+    OffboardAgent {
+        /// The agent's user_object_id, or the field --key-id names.
+        id: String,
+        /// Which field ID is.
+        #[arg(long, value_enum)]
+        key_id: Option<ChangeKey>,
+        /// Also deprovision the agent's supervised inbox and release its number.
+        #[arg(long)]
+        deprovision_supervised_inbox: bool,
+    },
+    /// Offboard the agents named in FILE (POST /agents/offboard, ten per request).
+    #[command(
+        long_about = "Offboard the agents named in FILE (POST /agents/offboard, ten per \
+        request). FILE is the bulk offboard body, or a CSV with the columns identifier \
+        (user_object_id, tenant_id, consistency_id, upn) and value (values separated by `;`)."
+    )]
+    OffboardAgents {
+        /// The selectors: a JSON or CSV file, or `-` for stdin.
+        file: PathBuf,
+        /// The file's format; default: by its extension (`.csv`), else JSON.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Keep going past selectors the API rejects (continueOnError=true).
+        #[arg(long)]
+        continue_on_error: bool,
+        /// Also deprovision each agent's supervised inbox and release its number.
+        #[arg(long)]
+        deprovision_supervised_inbox: bool,
+    },
+    /// Create the inboxes in FILE (POST /inboxes, ten per request).
+    CreateInboxes {
+        /// The inboxes: the POST body as JSON, or `-` for stdin.
+        file: PathBuf,
+        /// Keep going past inboxes the API rejects (continueOnError=true).
+        #[arg(long)]
+        continue_on_error: bool,
+    },
+    /// Add agents to or remove them from inboxes, as FILE says (POST /inboxes/assignments).
+    AssignInboxes {
+        /// The assignments: the POST body as JSON, or `-` for stdin.
+        file: PathBuf,
+    },
+    /// List registered phone numbers (GET /numbers).
+    ListNumbers {
+        /// Only assigned numbers, or only free (active) ones.
+        #[arg(long, value_enum)]
+        status: Option<Status>,
+        /// 1 to 11 digits the number must contain.
+        #[arg(long = "match", value_name = "DIGITS")]
+        digits: Option<String>,
+    },
+    /// Authenticate and print the token's expiry (never the token).
+    Authenticate,
+    /// Serve a stateful emulator of the API on loopback.
+    Emulator {
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Added before every answer, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Phone numbers each new account starts with.
+        #[arg(long, default_value_t = 100)]
+        numbers: usize,
+        /// How long an issued token is valid, in seconds.
+        #[arg(long, default_value_t = 86400)]
+        token_lifetime_secs: u64,
+    },
+    /// Start an emulator in-process and walk through every operation with the real component.
+    Demo,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum GetKey {
+    UserObjectId,
+    ConsistencyId,
+    Upn,
+}
+
+impl From<GetKey> for types::KeyId {
+    fn from(key: GetKey) -> Self {
+        match key {
+            GetKey::UserObjectId => types::KeyId::UserObjectId,
+            GetKey::ConsistencyId => types::KeyId::ConsistencyId,
+            GetKey::Upn => types::KeyId::Upn,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ChangeKey {
+    UserObjectId,
+    ConsistencyId,
+    Id,
+}
+
+impl From<ChangeKey> for types::KeyId {
+    fn from(key: ChangeKey) -> Self {
+        match key {
+            ChangeKey::UserObjectId => types::KeyId::UserObjectId,
+            ChangeKey::ConsistencyId => types::KeyId::ConsistencyId,
+            ChangeKey::Id => types::KeyId::Id,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Status {
+    /// Assigned to an agent or an inbox.
+    Assigned,
+    /// Free.
+    Active,
+}
+
+impl From<Status> for types::NumberStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Assigned => types::NumberStatus::Assigned,
+            Status::Active => types::NumberStatus::Active,
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! `onboard-agents`, `get-agent`, `list-agents`, `update-agent`, `update-agents`,
+//! `offboard-agent`, `offboard-agents`.
+
+use crate::batches::{plan, request_json, run_in_chunks};
+use crate::cli::{ChangeKey, Format, GetKey, Global};
+use crate::connection::{Failure, customer_id, settle, with_operations};
+use crate::csv_input;
+use crate::input::{checked, flag, list, parse_batch, parse_file, read_batch};
+use crate::output::{dry_run, item_outcomes, print, update_outcomes};
+use serde_json::json;
+use smartcomm::{model, validate};
+use smartcomm_host::{Operations, types};
+use std::path::Path;
+
+pub async fn onboard_agents(
+    global: &Global,
+    file: &Path,
+    format: Option<Format>,
+    continue_on_error: bool,
+    reassign_inbox: bool,
+) -> Result<u8, Failure> {
+    let agents: Vec<model::NewAgent> = read_batch(file, format, csv_input::onboard)?;
+    checked(validate::onboard_agents(&agents))?;
+    let options = types::OnboardOptions {
+        continue_on_error: flag(continue_on_error),
+        reassign_inbox: flag(reassign_inbox),
+    };
+    if global.dry_run {
+        return Ok(dry_run(&customer_id(global)?, |r| {
+            plan(&agents, |chunk| {
+                r.onboard_agents(chunk, options.continue_on_error, options.reassign_inbox)
+            })
+        }));
+    }
+    with_operations!(global, |ops| {
+        let outcomes = run_in_chunks(list(agents), continue_on_error, "onboard", async |chunk| {
+            settle(ops.onboard_agents(chunk, options).await)
+        })
+        .await?;
+        Ok(item_outcomes(outcomes))
+    })
+}
+
+pub async fn get_agent(
+    global: &Global,
+    id: String,
+    key_id: Option<GetKey>,
+    upn: Option<String>,
+) -> Result<u8, Failure> {
+    let key_id = key_id.map(types::KeyId::from);
+    let agent = with_operations!(global, |ops| settle(ops.get_agent(id, key_id, upn).await)?);
+    print(&json!(model::Agent::from(agent)));
+    Ok(0)
+}
+
+pub async fn list_agents(global: &Global, filter: model::AgentFilter) -> Result<u8, Failure> {
+    let agents = with_operations!(global, |ops| settle(ops.list_agents(filter.into()).await)?);
+    let agents: Vec<model::Agent> = list(agents);
+    print(&json!(agents));
+    Ok(0)
+}
+
+pub async fn update_agent(
+    global: &Global,
+    id: String,
+    file: &Path,
+    key_id: Option<ChangeKey>,
+) -> Result<u8, Failure> {
+    let changes: model::AgentChanges = parse_file(file)?;
+    let key_id = key_id.map(types::KeyId::from);
+    let model_key = key_id.map(model::KeyId::from);
+    checked(validate::update_agent(&id, model_key, &changes))?;
+    if global.dry_run {
+        return Ok(dry_run(&customer_id(global)?, |r| {
+            request_json(&r.update_agent(&id, model_key, &changes))
+        }));
+    }
+    let agent = with_operations!(global, |ops| settle(
+        ops.update_agent(id, key_id, changes.into()).await
+    )?);
+    print(&json!(model::Agent::from(agent)));
+    Ok(0)
+}
+
+pub async fn update_agents(
+    global: &Global,
+    file: &Path,
+    continue_on_error: bool,
+) -> Result<u8, Failure> {
+    let updates: Vec<model::AgentUpdate> = parse_batch(file)?;
+    checked(validate::update_agents(&updates))?;
+    let options = types::UpdateOptions {
+        continue_on_error: flag(continue_on_error),
+    };
+    if global.dry_run {
+        return Ok(dry_run(&customer_id(global)?, |r| {
+            plan(&updates, |chunk| {
+                r.update_agents(chunk, options.continue_on_error)
+            })
+        }));
+    }
+    with_operations!(global, |ops| {
+        let outcomes = run_in_chunks(list(updates), continue_on_error, "update", async |chunk| {
+            settle(ops.update_agents(chunk, options).await)
+        })
+        .await?;
+        Ok(update_outcomes(outcomes))
+    })
+}
+
+pub async fn offboard_agent(
+    global: &Global,
+    id: String,
+    key_id: Option<ChangeKey>,
+    deprovision_supervised_inbox: bool,
+) -> Result<u8, Failure> {
+    let key_id = key_id.map(types::KeyId::from);
+    let model_key = key_id.map(model::KeyId::from);
+    let deprovision = flag(deprovision_supervised_inbox);
+    checked(validate::offboard_agent(&id, model_key))?;
+    if global.dry_run {
+        return Ok(dry_run(&customer_id(global)?, |r| {
+            request_json(&r.offboard_agent(&id, model_key, deprovision))
+        }));
+    }
+    let message = with_operations!(global, |ops| settle(
+        ops.offboard_agent(id, key_id, deprovision).await
+    )?);
+    print(&json!({"message": message}));
+    Ok(0)
+}
+
+pub async fn offboard_agents(
+    global: &Global,
+    file: &Path,
+    format: Option<Format>,
+    continue_on_error: bool,
+    deprovision_supervised_inbox: bool,
+) -> Result<u8, Failure> {
+    let items: Vec<model::OffboardItem> = read_batch(file, format, csv_input::offboard)?;
+    checked(validate::offboard_agents(&items))?;
+    let options = types::OffboardOptions {
+        continue_on_error: flag(continue_on_error),
+        deprovision_supervised_inbox: flag(deprovision_supervised_inbox),
+    };
+    if global.dry_run {
+        return Ok(dry_run(&customer_id(global)?, |r| {
+            plan(&items, |chunk| {
+                r.offboard_agents(
+                    chunk,
+                    options.continue_on_error,
+                    options.deprovision_supervised_inbox,
+                )
+            })
+        }));
+    }
+    with_operations!(global, |ops| {
+        let outcomes = run_in_chunks(list(items), continue_on_error, "offboard", async |chunk| {
+            settle(ops.offboard_agents(chunk, options).await)
+        })
+        .await?;
+        Ok(item_outcomes(outcomes))
+    })
+}

@@ -1,0 +1,47 @@
+//! `emulator`: serves the emulator on loopback until Ctrl-C, and prints the settings that
+//! point smartcomm at it.
+
+use crate::connection::{EXIT_FAILED, Failure};
+use smartcomm_emulator::{CONTROL_PREFIX, Emulator, EmulatorOptions};
+use std::time::Duration;
+
+pub async fn serve(options: EmulatorOptions) -> Result<u8, Failure> {
+    let port = options.port;
+    let emulator = Emulator::start(options)
+        .await
+        .map_err(|e| Failure(format!("cannot listen on port {port}: {e}"), EXIT_FAILED))?;
+    println!(
+        "SmartCommunicator emulator on {}; every customer id is an account of its own.",
+        emulator.base_url()
+    );
+    println!("Settings for smartcomm (paste into a shell):");
+    println!("export SMARTCOMM_API_URL={}", emulator.base_url());
+    println!("export SMARTCOMM_AUTH_URL={}", emulator.auth_url());
+    println!("export SMARTCOMM_CUSTOMER_ID=12345678");
+    println!("export SMARTCOMM_USERNAME={}", emulator.username());
+    println!("export SMARTCOMM_PASSWORD={}", emulator.password());
+    println!(
+        "Control API: {}{CONTROL_PREFIX} (reset, state, requests, faults, latency, revoke-tokens, numbers)",
+        emulator.base_url()
+    );
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILED))?;
+    Ok(0)
+}
+
+pub fn options(
+    port: u16,
+    latency_ms: u64,
+    numbers: usize,
+    token_lifetime_secs: u64,
+) -> EmulatorOptions {
+    EmulatorOptions {
+        port,
+        latency: Duration::from_millis(latency_ms),
+        numbers,
+        token_lifetime: Duration::from_secs(token_lifetime_secs),
+        ..Default::default()
+    }
+}

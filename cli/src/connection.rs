@@ -1,0 +1,137 @@
+//! From the global flags to a session or the steps: the config, the loaded component, and
+//! the exit codes of failures.
+
+use crate::cli::{Global, Scheme};
+use smartcomm_host::convert::{OperationError, StepAnswer};
+use smartcomm_host::{
+    Auth, AuthScheme, CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, Steps,
+    types,
+};
+use std::io::IsTerminal;
+
+/// Exit code for invalid input or usage (clap uses it for usage errors too).
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code for an API or transport error, or a batch with an item not applied.
+pub const EXIT_FAILED: u8 = 1;
+
+/// A failure to report: the message, and the exit code.
+pub struct Failure(pub String, pub u8);
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure(format!("{e:#}"), EXIT_FAILED)
+    }
+}
+
+impl From<CallError> for Failure {
+    fn from(e: CallError) -> Self {
+        let code = match &e {
+            CallError::Api(types::Error::InvalidInput(_)) => EXIT_INVALID,
+            _ => EXIT_FAILED,
+        };
+        Failure(e.to_string(), code)
+    }
+}
+
+pub fn invalid(message: String) -> Failure {
+    Failure(message, EXIT_INVALID)
+}
+
+pub fn customer_id(global: &Global) -> Result<String, Failure> {
+    global
+        .customer_id
+        .clone()
+        .ok_or_else(|| invalid("--customer-id (or SMARTCOMM_CUSTOMER_ID) is required".into()))
+}
+
+pub fn load_runtime(global: &Global) -> Result<Runtime, Failure> {
+    let options = RuntimeOptions {
+        component: match &global.component {
+            Some(path) => ComponentSource::Path(path.clone()),
+            None => ComponentSource::Embedded,
+        },
+        ..Default::default()
+    };
+    let runtime = Runtime::new(options)?;
+    tracing::debug!(compilation = ?runtime.compilation(), "component loaded");
+    Ok(runtime)
+}
+
+fn password(username: &str) -> Result<String, Failure> {
+    match std::env::var("SMARTCOMM_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => Ok(p),
+        None if std::io::stdin().is_terminal() => {
+            rpassword::prompt_password(format!("Password for {username}: "))
+                .map_err(|e| invalid(format!("could not read the password: {e}")))
+        }
+        None => Err(invalid(
+            "set SMARTCOMM_PASSWORD (the password is never taken as a flag)".into(),
+        )),
+    }
+}
+
+pub fn config(global: &Global) -> Result<Config, Failure> {
+    let customer_id = customer_id(global)?;
+    let auth = match std::env::var("SMARTCOMM_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        Some(token) => Auth::Token(token),
+        None => {
+            let username = global.username.clone().ok_or_else(|| {
+                invalid(
+                    "--username (or SMARTCOMM_USERNAME) is required, or set SMARTCOMM_TOKEN".into(),
+                )
+            })?;
+            let password = password(&username)?;
+            Auth::Credentials { username, password }
+        }
+    };
+    let mut config = Config::new(customer_id, auth);
+    config.api_url = Some(global.api_url.clone());
+    config.auth_url = Some(global.auth_url.clone());
+    config.auth_scheme = match global.auth_scheme {
+        Scheme::Bearer => AuthScheme::Bearer,
+        Scheme::Bare => AuthScheme::Bare,
+    };
+    config.timeout_ms = global.timeout.map(|s| s.saturating_mul(1000));
+    if let Some(attempts) = global.max_attempts {
+        config.retry.max_attempts = attempts;
+    }
+    Ok(config)
+}
+
+/// A client resource in one instance, or the step functions (`--steps`).
+pub enum Connection {
+    Session(Box<Session>),
+    Steps(Steps),
+}
+
+pub fn connect(global: &Global) -> Result<Connection, Failure> {
+    let config = config(global)?;
+    let runtime = load_runtime(global)?;
+    Ok(if global.steps {
+        Connection::Steps(runtime.steps(&config))
+    } else {
+        Connection::Session(Box::new(runtime.session(config)))
+    })
+}
+
+/// Runs `$body` with `$ops` bound to whichever `Operations` the global flags chose.
+macro_rules! with_operations {
+    ($global:expr, |$ops:ident| $body:expr) => {
+        match $crate::connection::connect($global)? {
+            $crate::connection::Connection::Session(mut $ops) => $body,
+            $crate::connection::Connection::Steps(mut $ops) => $body,
+        }
+    };
+}
+pub(crate) use with_operations;
+
+/// An operation's answer in a session's terms, whichever ran it.
+pub fn settle<T: StepAnswer, E: OperationError>(result: Result<T, E>) -> Result<T, CallError> {
+    E::settle(result)
+}

@@ -1,0 +1,328 @@
+//! A session: one component instance holding one `client` resource (and its token).
+
+use crate::bindings::Smartcomm;
+use crate::bindings::exports::intelepeer::smartcommunicator::client as wit_client;
+use crate::operations::Operations;
+use crate::policy::Origin;
+use crate::runtime::{HostState, Runtime, configured_origins, deadline_ticks};
+use crate::types;
+use smartcomm::config::Config;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+/// Why a call did not return the component's answer.
+#[derive(Debug)]
+pub enum CallError {
+    /// The component's own error: invalid input, an API error, a transport failure.
+    Api(types::Error),
+    /// The host stopped the call (deadline, memory limit, trap) or could not instantiate
+    /// the component. The session starts a fresh instance on its next call.
+    Host(anyhow::Error),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Api(e) => f.write_str(&crate::convert::describe_error(e)),
+            CallError::Host(e) => write!(f, "the host stopped the call: {e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+struct Instance {
+    store: Store<HostState>,
+    bindings: Smartcomm,
+    client: ResourceAny,
+}
+
+/// One account's connection: a component instance holding a `client` (and its token),
+/// made on the first call. Calls are sequential (`&mut self`).
+pub struct Session {
+    runtime: Runtime,
+    config: Config,
+    allowed: Vec<Origin>,
+    instance: Option<Instance>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("config", &self.config)
+            .field("allowed", &self.allowed)
+            .field("instantiated", &self.instance.is_some())
+            .finish()
+    }
+}
+
+/// Runs `call` within `deadline`: the epoch deadline stops guest code that runs too long,
+/// this timeout a call that waits too long in the host (for example on a slow response).
+pub(crate) async fn within<T>(
+    deadline: Duration,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    tokio::time::timeout(deadline, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(wasmtime::Error::msg(format!(
+                "the call exceeded its deadline of {deadline:?}"
+            )))
+        })
+}
+
+impl Session {
+    pub(crate) fn new(runtime: Runtime, config: Config) -> Session {
+        Session {
+            runtime,
+            allowed: configured_origins(&config),
+            config,
+            instance: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Narrows the origins this session may reach (by default the API and authenticate URLs'
+    /// origins); requests anywhere else are denied by the host.
+    pub fn restrict_origins(mut self, allowed: Vec<Origin>) -> Session {
+        self.allowed.retain(|origin| allowed.contains(origin));
+        self.instance = None;
+        self
+    }
+
+    /// The instance, made on first use, with a fresh epoch deadline for the next call.
+    async fn enter(&mut self) -> Result<&mut Instance, CallError> {
+        if self.instance.is_none() {
+            let (mut store, bindings) = self
+                .runtime
+                .new_instance(&[], self.allowed.clone(), self.config.timeout_ms)
+                .await
+                .map_err(CallError::Host)?;
+            let config = wit_client::ClientConfig::from(self.config.clone());
+            let client = bindings
+                .intelepeer_smartcommunicator_client()
+                .client()
+                .call_constructor(&mut store, &config)
+                .await
+                .map_err(|e| CallError::Host(e.into()))?;
+            self.instance = Some(Instance {
+                store,
+                bindings,
+                client,
+            });
+        }
+        let instance = self.instance.as_mut().expect("just set");
+        instance
+            .store
+            .set_epoch_deadline(deadline_ticks(self.runtime.call_deadline()));
+        Ok(instance)
+    }
+
+    /// Runs one export on the instance (made on first use) within the call deadline.
+    async fn run<T>(
+        &mut self,
+        operation: &'static str,
+        call: impl for<'a> FnOnce(&'a mut Instance) -> ExportCall<'a, T>,
+    ) -> Result<T, CallError> {
+        let (deadline, started) = (self.runtime.call_deadline(), Instant::now());
+        let instance = self.enter().await?;
+        let outcome = within(deadline, call(instance)).await;
+        tracing::debug!(
+            operation,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "call finished"
+        );
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(CallError::Api(e)),
+            Err(trap) => {
+                // A trapped instance cannot be entered again: the next call starts afresh.
+                self.instance = None;
+                tracing::warn!(error = %format!("{trap:#}"), "the component was stopped");
+                Err(CallError::Host(trap.into()))
+            }
+        }
+    }
+
+    /// Authenticates now and returns the token's expiry (never the token).
+    pub async fn authenticate(&mut self) -> Result<wit_client::TokenInfo, CallError> {
+        self.run("authenticate", |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_client().client();
+                api.call_authenticate(&mut i.store, i.client).await
+            })
+        })
+        .await
+    }
+}
+
+/// One export's call on an instance, as wasmtime returns it.
+type ExportCall<'a, T> =
+    Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, types::Error>>> + Send + 'a>>;
+
+impl Operations for Session {
+    type Error = CallError;
+
+    async fn onboard_agents(
+        &mut self,
+        agents: Vec<types::NewAgent>,
+        options: types::OnboardOptions,
+    ) -> Result<Vec<types::ItemOutcome>, CallError> {
+        self.run("onboard-agents", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_agents();
+                api.call_onboard_agents(&mut i.store, i.client, &agents, options)
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn get_agent(
+        &mut self,
+        id: String,
+        key_id: Option<types::KeyId>,
+        upn: Option<String>,
+    ) -> Result<types::Agent, CallError> {
+        self.run("get-agent", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_agents();
+                api.call_get_agent(&mut i.store, i.client, &id, key_id, upn.as_deref())
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn list_agents(
+        &mut self,
+        filter: types::AgentFilter,
+    ) -> Result<Vec<types::Agent>, CallError> {
+        self.run("list-agents", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_agents();
+                api.call_list_agents(&mut i.store, i.client, &filter).await
+            })
+        })
+        .await
+    }
+
+    async fn update_agent(
+        &mut self,
+        id: String,
+        key_id: Option<types::KeyId>,
+        changes: types::AgentChanges,
+    ) -> Result<types::Agent, CallError> {
+        self.run("update-agent", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_agents();
+                api.call_update_agent(&mut i.store, i.client, &id, key_id, &changes)
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn update_agents(
+        &mut self,
+        updates: Vec<types::AgentUpdate>,
+        options: types::UpdateOptions,
+    ) -> Result<Vec<types::UpdateOutcome>, CallError> {
+        self.run("update-agents", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_agents();
+                api.call_update_agents(&mut i.store, i.client, &updates, options)
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn offboard_agent(
+        &mut self,
+        id: String,
+        key_id: Option<types::KeyId>,
+        deprovision_supervised_inbox: Option<bool>,
+    ) -> Result<String, CallError> {
+        self.run("offboard-agent", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_agents();
+                api.call_offboard_agent(
+                    &mut i.store,
+                    i.client,
+                    &id,
+                    key_id,
+                    deprovision_supervised_inbox,
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn offboard_agents(
+        &mut self,
+        selectors: Vec<types::AgentSelector>,
+        options: types::OffboardOptions,
+    ) -> Result<Vec<types::ItemOutcome>, CallError> {
+        self.run("offboard-agents", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_agents();
+                api.call_offboard_agents(&mut i.store, i.client, &selectors, options)
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn create_inboxes(
+        &mut self,
+        inboxes: Vec<types::NewInbox>,
+        options: types::CreateInboxesOptions,
+    ) -> Result<Vec<types::ItemOutcome>, CallError> {
+        self.run("create-inboxes", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_inboxes();
+                api.call_create_inboxes(&mut i.store, i.client, &inboxes, options)
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn assign_inboxes(
+        &mut self,
+        assignments: Vec<types::Assignment>,
+    ) -> Result<Vec<types::ItemOutcome>, CallError> {
+        self.run("assign-inboxes", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_inboxes();
+                api.call_assign_inboxes(&mut i.store, i.client, &assignments)
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn list_numbers(
+        &mut self,
+        status: Option<types::NumberStatus>,
+        digits: Option<String>,
+    ) -> Result<Vec<types::NumberInfo>, CallError> {
+        self.run("list-numbers", move |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_numbers();
+                api.call_list_numbers(&mut i.store, i.client, status, digits.as_deref())
+                    .await
+            })
+        })
+        .await
+    }
+}

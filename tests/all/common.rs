@@ -1,0 +1,127 @@
+//! Shared set-up of the end-to-end tests: the real component in the real host, talking HTTP
+//! over loopback to an emulator started per test.
+
+use smartcomm_emulator::{Emulator, EmulatorOptions};
+use smartcomm_host::{Auth, Config, Runtime, RuntimeOptions, Session, types};
+use std::sync::OnceLock;
+
+/// Every test module calls operations on sessions and steps.
+pub use smartcomm_host::Operations;
+
+pub const CUSTOMER: &str = "12345678";
+
+/// One loaded component per test binary (compiled once, then from the disk cache).
+pub fn runtime() -> Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| Runtime::new(RuntimeOptions::default()).expect("the component loads"))
+        .clone()
+}
+
+pub async fn emulator() -> Emulator {
+    Emulator::start(EmulatorOptions::default())
+        .await
+        .expect("the emulator starts")
+}
+
+/// A client config for `customer_id` on `emulator`, with its credentials.
+pub fn config(emulator: &Emulator, customer_id: &str) -> Config {
+    let mut config = Config::new(
+        customer_id,
+        Auth::Credentials {
+            username: emulator.username().into(),
+            password: emulator.password().into(),
+        },
+    );
+    config.api_url = Some(emulator.base_url());
+    config.auth_url = Some(emulator.auth_url());
+    config
+}
+
+/// An emulator and a session on it.
+pub async fn setup() -> (Emulator, Session) {
+    let emulator = emulator().await;
+    let session = runtime().session(config(&emulator, CUSTOMER));
+    (emulator, session)
+}
+
+/// Changes that change nothing, to fill in with `..`.
+pub fn empty_changes() -> types::AgentChanges {
+    smartcomm::model::AgentChanges::default().into()
+}
+
+pub fn new_agent(uoid: &str) -> types::NewAgent {
+    types::NewAgent {
+        user_object_id: uoid.into(),
+        tenant_id: "tenant-1".into(),
+        name: format!("Agent {uoid}"),
+        upn: Some(format!("{uoid}@example.com")),
+        consistency_id: Some(format!("cid-{uoid}")),
+        brand_name: None,
+        department: None,
+        region: None,
+        state: None,
+        district: None,
+        store: None,
+        city: None,
+        zip_code: None,
+        roles: None,
+        number_provisioning: vec![],
+        enabled_services: None,
+    }
+}
+
+pub fn provision(type_: types::NumberType, number: &str) -> types::NumberProvisioning {
+    types::NumberProvisioning {
+        type_,
+        phone_number: number.into(),
+        supervisors: None,
+    }
+}
+
+pub fn onboard_options(continue_on_error: Option<bool>) -> types::OnboardOptions {
+    types::OnboardOptions {
+        continue_on_error,
+        reassign_inbox: None,
+    }
+}
+
+pub fn selector(identifier: types::IdentifierKind, values: &[&str]) -> types::AgentSelector {
+    types::AgentSelector {
+        identifier,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+pub fn no_filter() -> types::AgentFilter {
+    types::AgentFilter {
+        user_object_id: None,
+        tenant_id: None,
+        consistency_id: None,
+        phone_number: None,
+        upn: None,
+    }
+}
+
+pub fn seeded_number(i: usize) -> String {
+    smartcomm_emulator::seed_numbers(i + 1).pop().unwrap()
+}
+
+/// Requests the emulator received on users-API routes (authenticate excluded).
+pub fn api_requests(emulator: &Emulator) -> Vec<smartcomm_emulator::LoggedRequest> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| !r.route.ends_with("/authenticate"))
+        .collect()
+}
+
+/// Every item is in the requested state: applied now, or found already done.
+pub fn succeeded(outcomes: &[types::ItemOutcome]) -> bool {
+    outcomes.iter().all(|o| {
+        matches!(
+            o,
+            types::ItemOutcome::Succeeded | types::ItemOutcome::AlreadyDone(_)
+        )
+    })
+}

@@ -1,0 +1,190 @@
+//! The host's confinement of the component: outbound allow-list, memory limit, call deadline.
+
+use crate::common::*;
+use smartcomm_host::{CallError, ComponentSource, Origin, Runtime, RuntimeOptions, types};
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_request_to_a_host_outside_the_allow_list_is_denied_before_it_leaves() {
+    let (emulator, session) = setup().await;
+    let elsewhere = emulator_origin(&crate::common::emulator().await);
+    let mut session = session.restrict_origins(vec![elsewhere]);
+    match session.list_numbers(None, None).await {
+        Err(CallError::Api(types::Error::Transport(failure))) => {
+            assert!(failure.message.contains("denied"), "{failure:?}");
+            assert_eq!(failure.attempts, 1, "a denial is not retried");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(emulator.requests().is_empty());
+}
+
+fn emulator_origin(emulator: &smartcomm_emulator::Emulator) -> Origin {
+    Origin::of(&emulator.base_url()).unwrap()
+}
+
+#[tokio::test]
+async fn a_call_past_its_deadline_is_stopped_and_the_session_recovers() {
+    let runtime = Runtime::new(RuntimeOptions {
+        call_deadline: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = crate::common::emulator().await;
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    session.authenticate().await.unwrap();
+    emulator.set_latency("GET /numbers", Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    match session.list_numbers(None, None).await {
+        Err(CallError::Host(e)) => assert!(format!("{e:#}").contains("deadline"), "{e:#}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the call was cut short"
+    );
+    emulator.set_latency("GET /numbers", Duration::ZERO);
+    assert_eq!(session.list_numbers(None, None).await.unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn a_guest_that_outgrows_its_memory_limit_is_stopped_and_the_session_recovers() {
+    let runtime = Runtime::new(RuntimeOptions {
+        memory_limit: 16 << 20,
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = crate::common::emulator().await;
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    let mut huge = new_agent("huge");
+    huge.name = "x".repeat(32 << 20);
+    match session
+        .onboard_agents(vec![huge], onboard_options(None))
+        .await
+    {
+        Err(CallError::Host(_)) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert!(emulator.requests().is_empty());
+    let outcomes = session
+        .onboard_agents(vec![new_agent("small")], onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes));
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
+    let policy = smartcomm_host::OutboundPolicy {
+        allowed: [
+            "http://127.0.0.1:8080",
+            "https://api.example.com",
+            "http://api.example.com",
+        ]
+        .into_iter()
+        .filter_map(Origin::of)
+        .collect(),
+        connect_timeout: Duration::from_secs(1),
+        response_timeout: Duration::from_secs(1),
+        pool: None,
+    };
+    let refusal = |uri: &str| policy.refusal(&uri.parse().unwrap());
+    assert_eq!(refusal("http://127.0.0.1:8080/x/agents"), None);
+    assert_eq!(refusal("https://api.example.com/x"), None);
+    assert!(
+        refusal("http://api.example.com/x")
+            .unwrap()
+            .contains("loopback")
+    );
+    assert!(
+        refusal("https://other.example.com/x")
+            .unwrap()
+            .contains("not one of")
+    );
+    assert!(
+        refusal("http://127.0.0.1:8081/x")
+            .unwrap()
+            .contains("not one of")
+    );
+}
+
+fn misbehaving(call_deadline: Duration, memory_limit: usize) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        component: ComponentSource::Path(smartcomm_host::testing::MISBEHAVING_COMPONENT.into()),
+        call_deadline,
+        memory_limit,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_guest_that_spins_forever_is_stopped_at_the_deadline_and_the_host_goes_on() {
+    let runtime = misbehaving(Duration::from_millis(500), 64 << 20);
+    let emulator = crate::common::emulator().await;
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        match session.authenticate().await {
+            Err(CallError::Host(e)) => assert!(format!("{e:#}").contains("interrupt"), "{e:#}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    // The host itself is unharmed: a well-behaved component still runs in this process.
+    let (_emulator, mut good) = setup().await;
+    assert_eq!(good.list_numbers(None, None).await.unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn a_guest_that_allocates_without_bound_is_stopped_at_its_memory_limit() {
+    let runtime = misbehaving(Duration::from_secs(60), 32 << 20);
+    let emulator = crate::common::emulator().await;
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    let started = std::time::Instant::now();
+    match session.get_agent("a".into(), None, None).await {
+        Err(CallError::Host(_)) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped by the limit, not the deadline"
+    );
+    // A trapped instance is replaced: the session can be used again (and traps again).
+    assert!(matches!(
+        session.get_agent("a".into(), None, None).await,
+        Err(CallError::Host(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_runtime_started_after_another_loads_compiled_code_from_the_cache_without_compiling() {
+    // The shared runtime has compiled the component (or loaded it) and filled the cache.
+    runtime();
+    let second = Runtime::new(RuntimeOptions::default()).unwrap();
+    assert_eq!(second.compilation(), smartcomm_host::Compilation::Cached);
+    let emulator = emulator().await;
+    let numbers = second
+        .session(config(&emulator, CUSTOMER))
+        .list_numbers(None, None)
+        .await
+        .unwrap();
+    assert!(!numbers.is_empty());
+}
+
+#[tokio::test]
+async fn instances_from_the_pooling_allocator_run_calls_and_are_reused_after_they_end() {
+    let runtime = Runtime::new(RuntimeOptions {
+        pooled_instances: Some(2),
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = emulator().await;
+    // More step calls than slots: each call's instance returns its slot when it ends.
+    let mut steps = runtime.steps(&config(&emulator, CUSTOMER));
+    for _ in 0..5 {
+        assert!(!steps.list_numbers(None, None).await.unwrap().is_empty());
+    }
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    assert!(!session.list_numbers(None, None).await.unwrap().is_empty());
+}

@@ -1,0 +1,19 @@
+//! The end-to-end tests: the real component in the real host, over HTTP on loopback, against
+//! the emulator. One binary, one module per area, so wasmtime is linked once.
+
+mod common;
+
+mod agents;
+mod auth;
+mod cli;
+mod connections;
+mod emulator;
+mod host_policy;
+mod inboxes;
+mod numbers;
+mod polyglot;
+mod reliability;
+mod secrets;
+mod step_environment;
+mod steps;
+mod validation;
