@@ -1,8 +1,9 @@
 //! The client: token handling, retries and every operation, over any `Transport`.
 
-use crate::batch::{self, Outcome};
+use crate::batch::Outcome;
 use crate::config::{Auth, AuthScheme, Config, RENEW_BEFORE_EXPIRY_SECS, Settings};
 use crate::converge;
+use crate::converge::Verdict;
 use crate::error::{ApiError, Problem};
 use crate::model::*;
 use crate::request::{ApiRequest, Method, Requests};
@@ -19,7 +20,7 @@ struct Token {
 
 pub struct Client<T> {
     settings: Result<Settings, Vec<Problem>>,
-    requests: Requests,
+    pub(crate) requests: Requests,
     token: Option<Token>,
     transport: T,
 }
@@ -31,16 +32,6 @@ impl<T> fmt::Debug for Client<T> {
             .field("has_token", &self.token.is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// What reading the state back says about an item the API refused.
-enum Verdict<O> {
-    /// It is already in the requested state.
-    Done(O),
-    /// The state differs: a genuine conflict, with what differs.
-    Conflict(String),
-    /// Nothing to conclude (not a "exists"/"missing" refusal, or the read failed).
-    Unknown,
 }
 
 /// What a batch item's success says: `None` when this call applied it, else a note that it
@@ -80,23 +71,22 @@ impl<T: Transport> Client<T> {
         &mut self.transport
     }
 
-    fn settings(&self) -> Result<&Settings, ApiError> {
+    pub(crate) fn settings(&self) -> Result<&Settings, ApiError> {
         self.settings
             .as_ref()
             .map_err(|problems| ApiError::InvalidInput(problems.clone()))
     }
 
-    fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         self.transport.now_unix()
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy is spent.
-    /// 429 and 503 mean the request was not processed: always retried. 500, 502, 504,
-    /// timeouts and dropped connections are retried only when the request is `safe` to repeat.
+    /// 429 and 503 mean the request was not processed; 500, 502, 504, timeouts and dropped
+    /// connections leave it unknown, and every operation converges on a repeat: all retried.
     /// An error status left at the end becomes its `ApiError`, counting the attempts.
     fn with_retries(
         &mut self,
-        safe: bool,
         mut attempt: impl FnMut(&mut Self) -> Attempt,
     ) -> Result<RawResponse, ApiError> {
         let policy = self.settings()?.retry;
@@ -110,8 +100,8 @@ impl<T: Transport> Client<T> {
                     true,
                     response::retry_after_seconds(r.retry_after.as_deref(), self.now()),
                 ),
-                Ok(r) if matches!(r.status, 500 | 502 | 504) => (safe, None),
-                Err((ApiError::Timeout { .. } | ApiError::Transport { .. }, false)) => (safe, None),
+                Ok(r) if matches!(r.status, 500 | 502 | 504) => (true, None),
+                Err((ApiError::Timeout { .. } | ApiError::Transport { .. }, false)) => (true, None),
                 _ => (false, None),
             };
             if retryable && attempts < policy.max_attempts {
@@ -165,9 +155,8 @@ impl<T: Transport> Client<T> {
                     timeout_ms: settings.timeout_ms,
                     max_response_bytes: settings.max_response_bytes,
                 };
-                let resp = self.with_retries(true, |this| {
-                    this.transport.send(&request).map_err(|e| (e, false))
-                })?;
+                let resp = self
+                    .with_retries(|this| this.transport.send(&request).map_err(|e| (e, false)))?;
                 let value = response::token(&resp, self.now())?;
                 Token {
                     expires_at: response::jwt_expiry(&value),
@@ -180,7 +169,7 @@ impl<T: Transport> Client<T> {
         Ok(expires_at)
     }
 
-    fn current_token(&mut self) -> Result<String, ApiError> {
+    pub(crate) fn current_token(&mut self) -> Result<String, ApiError> {
         let now = self.now();
         let fresh = self.token.as_ref().is_some_and(|t| {
             t.expires_at
@@ -237,114 +226,11 @@ impl<T: Transport> Client<T> {
             .map_err(|e| (e, false))
     }
 
-    /// Sends a users-API request with retries; `safe` says whether repeating it after an
-    /// unknown outcome (5xx, timeout, dropped connection) is harmless.
-    fn execute(&mut self, request: &ApiRequest, safe: bool) -> Result<RawResponse, ApiError> {
+    /// Sends a users-API request with retries. Every request is repeated after an unknown
+    /// outcome (5xx, timeout, dropped connection): each operation converges on a repeat.
+    pub(crate) fn execute(&mut self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
         let settings = self.settings()?.clone();
-        self.with_retries(safe, |this| this.send_once(&settings, request))
-    }
-
-    /// The agent `id` names under `key`, or `None` when there is none.
-    fn read_agent(&mut self, id: &str, key: KeyId) -> Result<Option<Agent>, ApiError> {
-        let request = self.requests.get_agent(id, Some(key), None);
-        match self
-            .execute(&request, true)
-            .and_then(|resp| response::agent(&resp, self.now()))
-        {
-            Ok(agent) => Ok(Some(agent)),
-            Err(ApiError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The agents whose `kind` field is `value`.
-    fn find_agents(&mut self, kind: IdentifierKind, value: &str) -> Result<Vec<Agent>, ApiError> {
-        let mut filter = AgentFilter::default();
-        let slot = match kind {
-            IdentifierKind::UserObjectId => &mut filter.user_object_id,
-            IdentifierKind::TenantId => &mut filter.tenant_id,
-            IdentifierKind::ConsistencyId => &mut filter.consistency_id,
-            IdentifierKind::Upn => &mut filter.upn,
-            IdentifierKind::PhoneNumber => &mut filter.phone_number,
-        };
-        *slot = Some(value.to_string());
-        let request = self.requests.list_agents(&filter);
-        let resp = self.execute(&request, true)?;
-        response::agent_list(&resp, self.now())
-    }
-
-    /// Sends a batch in requests of at most ten, in order, and maps every item's outcome back
-    /// to its index. An item the API refuses is checked with `verify`: when the state read
-    /// back shows it already done (a repeat of a call that took effect), it counts as
-    /// succeeded, and items the API skipped only because of it are sent again.
-    fn run_batch<I: Clone, O>(
-        &mut self,
-        items: &[I],
-        continue_on_error: Option<bool>,
-        build: impl Fn(&Requests, &[I]) -> ApiRequest,
-        succeeded: impl Fn(&response::BatchAnswer, usize) -> O,
-        mut verify: impl FnMut(&mut Self, &I, &[String]) -> Verdict<O>,
-    ) -> Result<Vec<Outcome<O>>, ApiError> {
-        self.settings()?;
-        // A failure to get a token before anything was sent fails the call as a whole.
-        self.current_token()?;
-        let keep_going = continue_on_error.unwrap_or(false);
-        let mut outcomes: Vec<Outcome<O>> = Vec::with_capacity(items.len());
-        for (_, chunk) in batch::chunks(items) {
-            let mut slots: Vec<Option<Outcome<O>>> = (0..chunk.len()).map(|_| None).collect();
-            let mut pending: Vec<usize> = (0..chunk.len()).collect();
-            while !pending.is_empty() {
-                let sending: Vec<I> = pending.iter().map(|&i| chunk[i].clone()).collect();
-                let request = build(&self.requests, &sending);
-                let answer = self.execute(&request, true);
-                let (results, _) = batch::chunk_outcomes(
-                    sending.len(),
-                    answer,
-                    keep_going,
-                    self.now(),
-                    &succeeded,
-                );
-                let mut resend = Vec::new();
-                let mut all_done_so_far = true;
-                for (k, result) in results.into_iter().enumerate() {
-                    let local = pending[k];
-                    let result = match result {
-                        Outcome::Rejected(messages) => match verify(self, &chunk[local], &messages)
-                        {
-                            Verdict::Done(value) => Outcome::Succeeded(value),
-                            Verdict::Conflict(why) => {
-                                Outcome::Rejected(messages.into_iter().chain([why]).collect())
-                            }
-                            Verdict::Unknown => Outcome::Rejected(messages),
-                        },
-                        other => other,
-                    };
-                    match &result {
-                        Outcome::NotAttempted if all_done_so_far => resend.push(local),
-                        Outcome::Succeeded(_) => {}
-                        _ => all_done_so_far = false,
-                    }
-                    slots[local] = Some(result);
-                }
-                if resend.len() >= pending.len() {
-                    break;
-                }
-                pending = resend;
-            }
-            let failed = slots
-                .iter()
-                .any(|s| !matches!(s, Some(Outcome::Succeeded(_))));
-            outcomes.extend(
-                slots
-                    .into_iter()
-                    .map(|s| s.unwrap_or(Outcome::NotAttempted)),
-            );
-            if batch::ends_batch(keep_going, !failed) {
-                break;
-            }
-        }
-        outcomes.resize_with(items.len(), || Outcome::NotAttempted);
-        Ok(outcomes)
+        self.with_retries(|this| this.send_once(&settings, request))
     }
 
     pub fn onboard_agents(
@@ -391,7 +277,7 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::get_agent(id, key_id, upn))?;
         let request = self.requests.get_agent(id, key_id, upn);
-        let resp = self.execute(&request, true)?;
+        let resp = self.execute(&request)?;
         response::agent(&resp, self.now())
     }
 
@@ -399,7 +285,7 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::list_agents(filter))?;
         let request = self.requests.list_agents(filter);
-        let resp = self.execute(&request, true)?;
+        let resp = self.execute(&request)?;
         response::agent_list(&resp, self.now())
     }
 
@@ -415,7 +301,7 @@ impl<T: Transport> Client<T> {
         invalid(validate::update_agent(id, key_id, changes))?;
         let request = self.requests.update_agent(id, key_id, changes);
         let now = self.now();
-        let resp = match self.execute(&request, true) {
+        let resp = match self.execute(&request) {
             Ok(resp) => resp,
             Err(ApiError::NotFound(message)) => {
                 let key = key_id.unwrap_or(KeyId::UserObjectId);
@@ -493,7 +379,7 @@ impl<T: Transport> Client<T> {
         invalid(validate::offboard_agent(id, key_id))?;
         let request = self.requests.offboard_agent(id, key_id, deprovision);
         let outcome = self
-            .execute(&request, true)
+            .execute(&request)
             .and_then(|resp| response::message(&resp, self.now()));
         let key = key_id.unwrap_or(KeyId::UserObjectId);
         let missing = match &outcome {
@@ -566,41 +452,6 @@ impl<T: Transport> Client<T> {
         )
     }
 
-    /// Whether the agents show `inbox` as created: each user sees the shared inbox, or the
-    /// owner holds the supervised number.
-    fn inbox_in_place(&mut self, inbox: &NewInbox) -> Result<bool, ApiError> {
-        match (inbox.inbox_type, &inbox.owner) {
-            (InboxType::Supervised, Some(owner)) => {
-                let Some(key) = converge::key_for(owner.identifier) else {
-                    return Ok(false);
-                };
-                Ok(self.read_agent(&owner.value, key)?.is_some_and(|agent| {
-                    agent.phone_number.iter().any(|p| {
-                        p.number_type == NumberType::Supervised && p.value == inbox.phone_number
-                    })
-                }))
-            }
-            (InboxType::Shared, _) => {
-                let Some(key) = converge::key_for(inbox.users.identifier) else {
-                    return Ok(false);
-                };
-                for user in &inbox.users.values {
-                    let member = self.read_agent(user, key)?.is_some_and(|agent| {
-                        agent.shared_inbox.iter().any(|s| {
-                            s.phone_number.as_deref() == Some(inbox.phone_number.as_str())
-                                && s.name.as_deref().is_none_or(|n| n == inbox.name)
-                        })
-                    });
-                    if !member {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-            (InboxType::Supervised, None) => Ok(false),
-        }
-    }
-
     pub fn assign_inboxes(
         &mut self,
         assignments: &[Assignment],
@@ -627,50 +478,6 @@ impl<T: Transport> Client<T> {
         )
     }
 
-    /// Whether every agent of `assignment` is (add) or is not (remove) in its inbox.
-    fn members_in_place(&mut self, assignment: &Assignment) -> Result<bool, ApiError> {
-        let want = assignment.operation == Operation::Add;
-        let Some(agent_key) = converge::key_for(assignment.agents.identifier) else {
-            return Ok(false);
-        };
-        match assignment.inbox.inbox_type {
-            InboxType::Shared => {
-                for value in &assignment.agents.values {
-                    let Some(agent) = self.read_agent(value, agent_key)? else {
-                        return Ok(false);
-                    };
-                    let member = agent.shared_inbox.iter().any(|s| {
-                        s.phone_number.as_deref() == Some(assignment.inbox.value.as_str())
-                    });
-                    if member != want {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-            InboxType::Supervised => {
-                let Some(owner_key) = converge::key_for(assignment.inbox.identifier) else {
-                    return Ok(false);
-                };
-                let Some(owner) = self.read_agent(&assignment.inbox.value, owner_key)? else {
-                    return Ok(false);
-                };
-                for value in &assignment.agents.values {
-                    let Some(agent) = self.read_agent(value, agent_key)? else {
-                        return Ok(false);
-                    };
-                    let member = owner.supervisors.iter().any(|s| {
-                        s.user_object_id.is_some() && s.user_object_id == agent.user_object_id
-                    });
-                    if member != want {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-        }
-    }
-
     pub fn list_numbers(
         &mut self,
         status: Option<NumberStatus>,
@@ -679,7 +486,7 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::list_numbers(matching))?;
         let request = self.requests.list_numbers(status, matching);
-        let resp = self.execute(&request, true)?;
+        let resp = self.execute(&request)?;
         response::numbers(&resp, self.now())
     }
 }

@@ -3,7 +3,11 @@
 //! engine's retry of a whole step) meets "already exists" or "not found"; reading the state
 //! back tells a request that already took effect from a genuine conflict.
 
+use crate::client::Client;
+use crate::error::ApiError;
 use crate::model::*;
+use crate::response;
+use crate::transport::Transport;
 
 /// The fields of `existing` that differ from what `wanted` onboards; empty when it matches.
 pub fn onboarded_differences(existing: &Agent, wanted: &NewAgent) -> Vec<&'static str> {
@@ -144,17 +148,6 @@ fn services_match(wanted: &EnabledServices, have: Option<&EnabledServices>) -> b
         && same(wanted.shared_inbox, have.shared_inbox)
 }
 
-/// The field of an agent that an identifier kind names.
-pub fn identifier_value(agent: &Agent, kind: IdentifierKind) -> Option<&str> {
-    match kind {
-        IdentifierKind::UserObjectId => agent.user_object_id.as_deref(),
-        IdentifierKind::ConsistencyId => agent.consistency_id.as_deref(),
-        IdentifierKind::Upn => agent.upn.as_deref(),
-        IdentifierKind::TenantId => agent.tenant_id.as_deref(),
-        IdentifierKind::PhoneNumber => None,
-    }
-}
-
 /// The `key_id` that looks an agent up by this identifier kind (GET accepts three).
 pub fn key_for(kind: IdentifierKind) -> Option<KeyId> {
     match kind {
@@ -196,4 +189,129 @@ pub fn says_membership(messages: &[String]) -> bool {
         let m = m.to_ascii_lowercase();
         m.contains("already") || m.contains("not assigned") || m.contains("not a member")
     })
+}
+
+/// What reading the state back says about an item the API refused.
+pub(crate) enum Verdict<O> {
+    /// It is already in the requested state.
+    Done(O),
+    /// The state differs: a genuine conflict, with what differs.
+    Conflict(String),
+    /// Nothing to conclude (not a "exists"/"missing" refusal, or the read failed).
+    Unknown,
+}
+
+/// Reading the state back, to tell a refused repeat from a genuine conflict.
+impl<T: Transport> Client<T> {
+    /// The agent `id` names under `key`, or `None` when there is none.
+    pub(crate) fn read_agent(&mut self, id: &str, key: KeyId) -> Result<Option<Agent>, ApiError> {
+        let request = self.requests.get_agent(id, Some(key), None);
+        match self
+            .execute(&request)
+            .and_then(|resp| response::agent(&resp, self.now()))
+        {
+            Ok(agent) => Ok(Some(agent)),
+            Err(ApiError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The agents whose `kind` field is `value`.
+    pub(crate) fn find_agents(
+        &mut self,
+        kind: IdentifierKind,
+        value: &str,
+    ) -> Result<Vec<Agent>, ApiError> {
+        let mut filter = AgentFilter::default();
+        let slot = match kind {
+            IdentifierKind::UserObjectId => &mut filter.user_object_id,
+            IdentifierKind::TenantId => &mut filter.tenant_id,
+            IdentifierKind::ConsistencyId => &mut filter.consistency_id,
+            IdentifierKind::Upn => &mut filter.upn,
+            IdentifierKind::PhoneNumber => &mut filter.phone_number,
+        };
+        *slot = Some(value.to_string());
+        let request = self.requests.list_agents(&filter);
+        let resp = self.execute(&request)?;
+        response::agent_list(&resp, self.now())
+    }
+
+    /// Whether the agents show `inbox` as created: each user sees the shared inbox, or the
+    /// owner holds the supervised number.
+    pub(crate) fn inbox_in_place(&mut self, inbox: &NewInbox) -> Result<bool, ApiError> {
+        match (inbox.inbox_type, &inbox.owner) {
+            (InboxType::Supervised, Some(owner)) => {
+                let Some(key) = key_for(owner.identifier) else {
+                    return Ok(false);
+                };
+                Ok(self.read_agent(&owner.value, key)?.is_some_and(|agent| {
+                    agent.phone_number.iter().any(|p| {
+                        p.number_type == NumberType::Supervised && p.value == inbox.phone_number
+                    })
+                }))
+            }
+            (InboxType::Shared, _) => {
+                let Some(key) = key_for(inbox.users.identifier) else {
+                    return Ok(false);
+                };
+                for user in &inbox.users.values {
+                    let member = self.read_agent(user, key)?.is_some_and(|agent| {
+                        agent.shared_inbox.iter().any(|s| {
+                            s.phone_number.as_deref() == Some(inbox.phone_number.as_str())
+                                && s.name.as_deref().is_none_or(|n| n == inbox.name)
+                        })
+                    });
+                    if !member {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            (InboxType::Supervised, None) => Ok(false),
+        }
+    }
+
+    /// Whether every agent of `assignment` is (add) or is not (remove) in its inbox.
+    pub(crate) fn members_in_place(&mut self, assignment: &Assignment) -> Result<bool, ApiError> {
+        let want = assignment.operation == Operation::Add;
+        let Some(agent_key) = key_for(assignment.agents.identifier) else {
+            return Ok(false);
+        };
+        match assignment.inbox.inbox_type {
+            InboxType::Shared => {
+                for value in &assignment.agents.values {
+                    let Some(agent) = self.read_agent(value, agent_key)? else {
+                        return Ok(false);
+                    };
+                    let member = agent.shared_inbox.iter().any(|s| {
+                        s.phone_number.as_deref() == Some(assignment.inbox.value.as_str())
+                    });
+                    if member != want {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            InboxType::Supervised => {
+                let Some(owner_key) = key_for(assignment.inbox.identifier) else {
+                    return Ok(false);
+                };
+                let Some(owner) = self.read_agent(&assignment.inbox.value, owner_key)? else {
+                    return Ok(false);
+                };
+                for value in &assignment.agents.values {
+                    let Some(agent) = self.read_agent(value, agent_key)? else {
+                        return Ok(false);
+                    };
+                    let member = owner.supervisors.iter().any(|s| {
+                        s.user_object_id.is_some() && s.user_object_id == agent.user_object_id
+                    });
+                    if member != want {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
 }

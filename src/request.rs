@@ -46,11 +46,6 @@ impl ApiRequest {
         }
         out
     }
-
-    /// Whether sending this request twice has the effect of sending it once.
-    pub fn is_idempotent(&self) -> bool {
-        matches!(self.method, Method::Get)
-    }
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, so a value is safe both as a
