@@ -61,126 +61,19 @@ fn item_outcome(o: Outcome<Note>) -> wt::ItemOutcome {
     }
 }
 
-type Api = Client<WasiHttp>;
+fn update_outcome(o: Outcome<Option<crate::model::Agent>>) -> wt::UpdateOutcome {
+    match o {
+        Outcome::Succeeded(agent) => wt::UpdateOutcome::Updated(agent.map(Into::into)),
+        Outcome::Rejected(m) => wt::UpdateOutcome::Rejected(m),
+        Outcome::Failed(e) => wt::UpdateOutcome::Failed(e.into()),
+        Outcome::NotAttempted => wt::UpdateOutcome::NotAttempted,
+    }
+}
 
-// Each operation once, from WIT values to WIT values; the `client` resource and the step
-// functions both call these. They are kept out of line (`inline(never)`) so that the two
-// exports of an operation share one copy instead of each inlining its own: a third of the
-// component's code was such duplicates.
+type Api = Client<WasiHttp>;
 
 fn list_of<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
     items.into_iter().map(Into::into).collect()
-}
-
-#[inline(never)]
-fn onboard_agents(
-    c: &mut Api,
-    agents: Vec<wt::NewAgent>,
-    options: wt::OnboardOptions,
-) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    let options = BatchOptions {
-        continue_on_error: options.continue_on_error,
-        flag: options.reassign_inbox,
-    };
-    c.onboard_agents(&list_of(agents), options)
-        .map(|list| outcomes(list, item_outcome))
-}
-
-#[inline(never)]
-fn get_agent(
-    c: &mut Api,
-    id: String,
-    key_id: Option<wt::KeyId>,
-    upn: Option<String>,
-) -> Result<wt::Agent, ApiError> {
-    c.get_agent(&id, key_id.map(Into::into), upn.as_deref())
-        .map(Into::into)
-}
-
-#[inline(never)]
-fn list_agents(c: &mut Api, filter: wt::AgentFilter) -> Result<Vec<wt::Agent>, ApiError> {
-    c.list_agents(&filter.into()).map(list_of)
-}
-
-#[inline(never)]
-fn update_agent(
-    c: &mut Api,
-    id: String,
-    key_id: Option<wt::KeyId>,
-    changes: wt::AgentChanges,
-) -> Result<wt::Agent, ApiError> {
-    c.update_agent(&id, key_id.map(Into::into), &changes.into())
-        .map(Into::into)
-}
-
-#[inline(never)]
-fn update_agents(
-    c: &mut Api,
-    updates: Vec<wt::AgentUpdate>,
-    options: wt::UpdateOptions,
-) -> Result<Vec<wt::UpdateOutcome>, ApiError> {
-    c.update_agents(&list_of(updates), options.continue_on_error)
-        .map(|list| {
-            outcomes(list, |o| match o {
-                Outcome::Succeeded(agent) => wt::UpdateOutcome::Updated(agent.map(Into::into)),
-                Outcome::Rejected(m) => wt::UpdateOutcome::Rejected(m),
-                Outcome::Failed(e) => wt::UpdateOutcome::Failed(e.into()),
-                Outcome::NotAttempted => wt::UpdateOutcome::NotAttempted,
-            })
-        })
-}
-
-#[inline(never)]
-fn offboard_agent(
-    c: &mut Api,
-    id: String,
-    key_id: Option<wt::KeyId>,
-    deprovision: Option<bool>,
-) -> Result<String, ApiError> {
-    c.offboard_agent(&id, key_id.map(Into::into), deprovision)
-}
-
-#[inline(never)]
-fn offboard_agents(
-    c: &mut Api,
-    selectors: Vec<wt::AgentSelector>,
-    options: wt::OffboardOptions,
-) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    let options = BatchOptions {
-        continue_on_error: options.continue_on_error,
-        flag: options.deprovision_supervised_inbox,
-    };
-    c.offboard_agents(&list_of(selectors), options)
-        .map(|list| outcomes(list, item_outcome))
-}
-
-#[inline(never)]
-fn create_inboxes(
-    c: &mut Api,
-    inboxes: Vec<wt::NewInbox>,
-    options: wt::CreateInboxesOptions,
-) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    c.create_inboxes(&list_of(inboxes), options.continue_on_error)
-        .map(|list| outcomes(list, item_outcome))
-}
-
-#[inline(never)]
-fn assign_inboxes(
-    c: &mut Api,
-    assignments: Vec<wt::Assignment>,
-) -> Result<Vec<wt::ItemOutcome>, ApiError> {
-    c.assign_inboxes(&list_of(assignments))
-        .map(|list| outcomes(list, item_outcome))
-}
-
-#[inline(never)]
-fn list_numbers(
-    c: &mut Api,
-    status: Option<wt::NumberStatus>,
-    digits: Option<String>,
-) -> Result<Vec<wt::NumberInfo>, ApiError> {
-    c.list_numbers(status.map(Into::into), digits.as_deref())
-        .map(list_of)
 }
 
 /// Runs one step: a client configured from the environment, used once.
@@ -243,15 +136,23 @@ impl From<wt::Error> for ws::StepError {
     }
 }
 
-/// Both faces of each operation, from one list: the function of its area's interface (on the
-/// `client` the caller passes) and the step of the same name (on a client configured from the
-/// environment) call the same function above.
+/// Each operation once, from one list: the function that converts between WIT and model
+/// values and calls the client, and both faces of it — the function of its area's interface
+/// (on the `client` the caller passes) and the step of the same name (on a client configured
+/// from the environment). The shared function is kept out of line (`inline(never)`) so that
+/// the two exports share one copy instead of each inlining its own.
 macro_rules! exports {
     ($(
         $area:ident {$(
-            $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(=> $finish:ident)?;
+            $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(=> $finish:ident)?
+                = |$client:ident| $body:block;
         )*}
     )*) => {
+        $($(
+            #[inline(never)]
+            fn $name($client: &mut Api, $($arg: $ty),*) -> Result<$ret, ApiError> $body
+        )*)*
+
         $(impl $area::Guest for Component {$(
             fn $name(client: wc::ClientBorrow<'_>, $($arg: $ty),*) -> Result<$ret, wt::Error> {
                 client.get::<ClientResource>().with(|c| $name(c, $($arg),*))
@@ -268,20 +169,56 @@ macro_rules! exports {
 
 exports! {
     wa {
-        onboard_agents(agents: Vec<wt::NewAgent>, options: wt::OnboardOptions) -> Vec<wt::ItemOutcome> => finished;
-        get_agent(id: String, key_id: Option<wt::KeyId>, upn: Option<String>) -> wt::Agent;
-        list_agents(filter: wt::AgentFilter) -> Vec<wt::Agent>;
-        update_agent(id: String, key_id: Option<wt::KeyId>, changes: wt::AgentChanges) -> wt::Agent;
-        update_agents(updates: Vec<wt::AgentUpdate>, options: wt::UpdateOptions) -> Vec<wt::UpdateOutcome> => finished_updates;
-        offboard_agent(id: String, key_id: Option<wt::KeyId>, deprovision_supervised_inbox: Option<bool>) -> String;
-        offboard_agents(selectors: Vec<wt::AgentSelector>, options: wt::OffboardOptions) -> Vec<wt::ItemOutcome> => finished;
+        onboard_agents(agents: Vec<wt::NewAgent>, options: wt::OnboardOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
+            let options = BatchOptions {
+                continue_on_error: options.continue_on_error,
+                flag: options.reassign_inbox,
+            };
+            c.onboard_agents(&list_of(agents), options)
+                .map(|list| outcomes(list, item_outcome))
+        };
+        get_agent(id: String, key_id: Option<wt::KeyId>, upn: Option<String>) -> wt::Agent = |c| {
+            c.get_agent(&id, key_id.map(Into::into), upn.as_deref())
+                .map(Into::into)
+        };
+        list_agents(filter: wt::AgentFilter) -> Vec<wt::Agent> = |c| {
+            c.list_agents(&filter.into()).map(list_of)
+        };
+        update_agent(id: String, key_id: Option<wt::KeyId>, changes: wt::AgentChanges) -> wt::Agent = |c| {
+            c.update_agent(&id, key_id.map(Into::into), &changes.into())
+                .map(Into::into)
+        };
+        update_agents(updates: Vec<wt::AgentUpdate>, options: wt::UpdateOptions) -> Vec<wt::UpdateOutcome> => finished_updates = |c| {
+            c.update_agents(&list_of(updates), options.continue_on_error)
+                .map(|list| outcomes(list, update_outcome))
+        };
+        offboard_agent(id: String, key_id: Option<wt::KeyId>, deprovision_supervised_inbox: Option<bool>) -> String = |c| {
+            c.offboard_agent(&id, key_id.map(Into::into), deprovision_supervised_inbox)
+        };
+        offboard_agents(selectors: Vec<wt::AgentSelector>, options: wt::OffboardOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
+            let options = BatchOptions {
+                continue_on_error: options.continue_on_error,
+                flag: options.deprovision_supervised_inbox,
+            };
+            c.offboard_agents(&list_of(selectors), options)
+                .map(|list| outcomes(list, item_outcome))
+        };
     }
     wi {
-        create_inboxes(inboxes: Vec<wt::NewInbox>, options: wt::CreateInboxesOptions) -> Vec<wt::ItemOutcome> => finished;
-        assign_inboxes(assignments: Vec<wt::Assignment>) -> Vec<wt::ItemOutcome> => finished;
+        create_inboxes(inboxes: Vec<wt::NewInbox>, options: wt::CreateInboxesOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
+            c.create_inboxes(&list_of(inboxes), options.continue_on_error)
+                .map(|list| outcomes(list, item_outcome))
+        };
+        assign_inboxes(assignments: Vec<wt::Assignment>) -> Vec<wt::ItemOutcome> => finished = |c| {
+            c.assign_inboxes(&list_of(assignments))
+                .map(|list| outcomes(list, item_outcome))
+        };
     }
     wn {
-        list_numbers(status: Option<wt::NumberStatus>, digits: Option<String>) -> Vec<wt::NumberInfo>;
+        list_numbers(status: Option<wt::NumberStatus>, digits: Option<String>) -> Vec<wt::NumberInfo> = |c| {
+            c.list_numbers(status.map(Into::into), digits.as_deref())
+                .map(list_of)
+        };
     }
 }
 

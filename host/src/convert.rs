@@ -216,3 +216,49 @@ impl OperationError for StepCallError {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::client::ClientConfig;
+    use smartcomm::config::{Auth, AuthScheme, Config, RetryPolicy};
+
+    /// Every field set to a value other than its default.
+    fn config_with_every_field_set(auth: Auth) -> Config {
+        Config {
+            api_url: Some("http://127.0.0.1:1".into()),
+            auth_url: Some("http://127.0.0.1:2/rest/v1/authenticate".into()),
+            customer_id: "c".into(),
+            auth,
+            auth_scheme: AuthScheme::Bare,
+            timeout_ms: Some(1500),
+            retry: RetryPolicy {
+                max_attempts: 5,
+                base_delay_ms: 7,
+                max_delay_ms: 900,
+                budget_ms: 4000,
+            },
+            max_response_bytes: Some(65536),
+        }
+    }
+
+    #[test]
+    fn a_config_survives_the_wit_record_and_the_environment_with_every_field_set() {
+        for auth in [
+            Auth::Credentials {
+                username: "u".into(),
+                password: "p".into(),
+            },
+            Auth::Token("t".into()),
+        ] {
+            let config = config_with_every_field_set(auth);
+            let through_wit = Config::from(ClientConfig::from(config.clone()));
+            assert_eq!(through_wit, config);
+            let vars = through_wit.to_env();
+            let through_env = Config::from_env(|name| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            })
+            .unwrap();
+            assert_eq!(through_env, config);
+        }
+    }
+}

@@ -1,16 +1,62 @@
 //! The component's operations, one method each, named as their WIT functions are. `Session`
 //! (a `client` resource in one instance) and `Steps` (the step functions, a fresh instance
-//! per call) both implement it, so code written against it runs either way.
+//! per call) both implement it, so code written against it runs either way. Each method says
+//! once how both faces call its export.
 
-use crate::types;
+use crate::bindings::Smartcomm;
+use crate::runtime::HostState;
+use crate::{steps, types};
 use std::future::Future;
+use std::pin::Pin;
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+/// The instance an operation runs on: a session's, with its `client`, or a step's.
+#[doc(hidden)]
+pub enum Face<'a> {
+    Client {
+        bindings: &'a Smartcomm,
+        store: &'a mut Store<HostState>,
+        client: ResourceAny,
+    },
+    Step {
+        bindings: &'a Smartcomm,
+        store: &'a mut Store<HostState>,
+    },
+}
+
+/// What an export returned, in the error type of the face that called it.
+#[doc(hidden)]
+pub enum Answer<T> {
+    Client(Result<T, types::Error>),
+    Step(Result<T, steps::StepError>),
+}
+
+/// One operation's call on its face, as wasmtime returns it.
+#[doc(hidden)]
+pub type Call<'a, T> = Pin<Box<dyn Future<Output = wasmtime::Result<Answer<T>>> + Send + 'a>>;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+impl sealed::Sealed for crate::Session {}
+impl sealed::Sealed for crate::Steps {}
 
 /// Every operation of `agents`, `inboxes` and `numbers` (and of `steps`, which has the same
 /// functions). Each method's documentation in WIT says what it sends, returns and what a
 /// repeat does.
-pub trait Operations {
+pub trait Operations: sealed::Sealed + Send {
     /// `CallError` for a session, `StepCallError` for steps.
     type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Runs `call` on this face's instance, within the call deadline.
+    #[doc(hidden)]
+    fn run<T: Send + 'static>(
+        &mut self,
+        operation: &'static str,
+        call: impl for<'a> FnOnce(Face<'a>) -> Call<'a, T> + Send,
+    ) -> impl Future<Output = Result<T, Self::Error>> + Send;
 
     /// `onboard-agents`: `POST /{customer_id}/agents`, 10 agents per request; one outcome per
     /// agent, at its index.
@@ -18,7 +64,30 @@ pub trait Operations {
         &mut self,
         agents: Vec<types::NewAgent>,
         options: types::OnboardOptions,
-    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
+        self.run("onboard-agents", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_agents()
+                            .call_onboard_agents(store, client, &agents, options)
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_onboard_agents(store, &agents, options)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `get-agent`: `GET /{customer_id}/agents/{id}`.
     fn get_agent(
@@ -26,13 +95,59 @@ pub trait Operations {
         id: String,
         key_id: Option<types::KeyId>,
         upn: Option<String>,
-    ) -> impl Future<Output = Result<types::Agent, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<types::Agent, Self::Error>> + Send {
+        self.run("get-agent", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_agents()
+                            .call_get_agent(store, client, &id, key_id, upn.as_deref())
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_get_agent(store, &id, key_id, upn.as_deref())
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `list-agents`: `GET /{customer_id}/agents`, every given filter matching.
     fn list_agents(
         &mut self,
         filter: types::AgentFilter,
-    ) -> impl Future<Output = Result<Vec<types::Agent>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<types::Agent>, Self::Error>> + Send {
+        self.run("list-agents", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_agents()
+                            .call_list_agents(store, client, &filter)
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_list_agents(store, &filter)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `update-agent`: `PATCH /{customer_id}/agents/{id}`.
     fn update_agent(
@@ -40,14 +155,60 @@ pub trait Operations {
         id: String,
         key_id: Option<types::KeyId>,
         changes: types::AgentChanges,
-    ) -> impl Future<Output = Result<types::Agent, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<types::Agent, Self::Error>> + Send {
+        self.run("update-agent", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_agents()
+                            .call_update_agent(store, client, &id, key_id, &changes)
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_update_agent(store, &id, key_id, &changes)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `update-agents`: `PATCH /{customer_id}/agents`, 10 updates per request.
     fn update_agents(
         &mut self,
         updates: Vec<types::AgentUpdate>,
         options: types::UpdateOptions,
-    ) -> impl Future<Output = Result<Vec<types::UpdateOutcome>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<types::UpdateOutcome>, Self::Error>> + Send {
+        self.run("update-agents", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_agents()
+                            .call_update_agents(store, client, &updates, options)
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_update_agents(store, &updates, options)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `offboard-agent`: `DELETE /{customer_id}/agents/{id}`; the API's message.
     fn offboard_agent(
@@ -55,32 +216,153 @@ pub trait Operations {
         id: String,
         key_id: Option<types::KeyId>,
         deprovision_supervised_inbox: Option<bool>,
-    ) -> impl Future<Output = Result<String, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send {
+        self.run("offboard-agent", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_agents()
+                            .call_offboard_agent(
+                                store,
+                                client,
+                                &id,
+                                key_id,
+                                deprovision_supervised_inbox,
+                            )
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_offboard_agent(store, &id, key_id, deprovision_supervised_inbox)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `offboard-agents`: `POST /{customer_id}/agents/offboard`, 10 selectors per request.
     fn offboard_agents(
         &mut self,
         selectors: Vec<types::AgentSelector>,
         options: types::OffboardOptions,
-    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
+        self.run("offboard-agents", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_agents()
+                            .call_offboard_agents(store, client, &selectors, options)
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_offboard_agents(store, &selectors, options)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `create-inboxes`: `POST /{customer_id}/inboxes`, 10 inboxes per request.
     fn create_inboxes(
         &mut self,
         inboxes: Vec<types::NewInbox>,
         options: types::CreateInboxesOptions,
-    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
+        self.run("create-inboxes", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_inboxes()
+                            .call_create_inboxes(store, client, &inboxes, options)
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_create_inboxes(store, &inboxes, options)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `assign-inboxes`: `POST /{customer_id}/inboxes/assignments`, 10 per request.
     fn assign_inboxes(
         &mut self,
         assignments: Vec<types::Assignment>,
-    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
+        self.run("assign-inboxes", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_inboxes()
+                            .call_assign_inboxes(store, client, &assignments)
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_assign_inboxes(store, &assignments)
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 
     /// `list-numbers`: `GET /{customer_id}/numbers`.
     fn list_numbers(
         &mut self,
         status: Option<types::NumberStatus>,
         digits: Option<String>,
-    ) -> impl Future<Output = Result<Vec<types::NumberInfo>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<types::NumberInfo>, Self::Error>> + Send {
+        self.run("list-numbers", move |face| {
+            Box::pin(async move {
+                Ok(match face {
+                    Face::Client {
+                        bindings,
+                        store,
+                        client,
+                    } => Answer::Client(
+                        bindings
+                            .intelepeer_smartcommunicator_numbers()
+                            .call_list_numbers(store, client, status, digits.as_deref())
+                            .await?,
+                    ),
+                    Face::Step { bindings, store } => Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_steps()
+                            .call_list_numbers(store, status, digits.as_deref())
+                            .await?,
+                    ),
+                })
+            })
+        })
+    }
 }

@@ -273,7 +273,7 @@ pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
 
 /// The state of one store: the WASI and wasi-http contexts the guest sees, and the outbound
 /// policy that every one of its HTTP requests passes through.
-pub(crate) struct HostState {
+pub struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,

@@ -2,7 +2,7 @@
 
 use crate::bindings::Smartcomm;
 use crate::bindings::exports::intelepeer::smartcommunicator::client as wit_client;
-use crate::operations::Operations;
+use crate::operations::{Answer, Call, Face, Operations};
 use crate::policy::Origin;
 use crate::runtime::{HostState, Runtime, configured_origins, deadline_ticks};
 use crate::types;
@@ -126,7 +126,7 @@ impl Session {
     }
 
     /// Runs one export on the instance (made on first use) within the call deadline.
-    async fn run<T>(
+    async fn run_on_instance<T>(
         &mut self,
         operation: &'static str,
         call: impl for<'a> FnOnce(&'a mut Instance) -> ExportCall<'a, T>,
@@ -153,7 +153,7 @@ impl Session {
 
     /// Authenticates now and returns the token's expiry (never the token).
     pub async fn authenticate(&mut self) -> Result<wit_client::TokenInfo, CallError> {
-        self.run("authenticate", |i| {
+        self.run_on_instance("authenticate", |i| {
             Box::pin(async move {
                 let api = i.bindings.intelepeer_smartcommunicator_client().client();
                 api.call_authenticate(&mut i.store, i.client).await
@@ -170,157 +170,23 @@ type ExportCall<'a, T> =
 impl Operations for Session {
     type Error = CallError;
 
-    async fn onboard_agents(
+    async fn run<T: Send + 'static>(
         &mut self,
-        agents: Vec<types::NewAgent>,
-        options: types::OnboardOptions,
-    ) -> Result<Vec<types::ItemOutcome>, CallError> {
-        self.run("onboard-agents", move |i| {
+        operation: &'static str,
+        call: impl for<'a> FnOnce(Face<'a>) -> Call<'a, T> + Send,
+    ) -> Result<T, CallError> {
+        self.run_on_instance(operation, move |i| {
+            let face = Face::Client {
+                bindings: &i.bindings,
+                store: &mut i.store,
+                client: i.client,
+            };
+            let answer = call(face);
             Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_agents();
-                api.call_onboard_agents(&mut i.store, i.client, &agents, options)
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn get_agent(
-        &mut self,
-        id: String,
-        key_id: Option<types::KeyId>,
-        upn: Option<String>,
-    ) -> Result<types::Agent, CallError> {
-        self.run("get-agent", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_agents();
-                api.call_get_agent(&mut i.store, i.client, &id, key_id, upn.as_deref())
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn list_agents(
-        &mut self,
-        filter: types::AgentFilter,
-    ) -> Result<Vec<types::Agent>, CallError> {
-        self.run("list-agents", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_agents();
-                api.call_list_agents(&mut i.store, i.client, &filter).await
-            })
-        })
-        .await
-    }
-
-    async fn update_agent(
-        &mut self,
-        id: String,
-        key_id: Option<types::KeyId>,
-        changes: types::AgentChanges,
-    ) -> Result<types::Agent, CallError> {
-        self.run("update-agent", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_agents();
-                api.call_update_agent(&mut i.store, i.client, &id, key_id, &changes)
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn update_agents(
-        &mut self,
-        updates: Vec<types::AgentUpdate>,
-        options: types::UpdateOptions,
-    ) -> Result<Vec<types::UpdateOutcome>, CallError> {
-        self.run("update-agents", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_agents();
-                api.call_update_agents(&mut i.store, i.client, &updates, options)
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn offboard_agent(
-        &mut self,
-        id: String,
-        key_id: Option<types::KeyId>,
-        deprovision_supervised_inbox: Option<bool>,
-    ) -> Result<String, CallError> {
-        self.run("offboard-agent", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_agents();
-                api.call_offboard_agent(
-                    &mut i.store,
-                    i.client,
-                    &id,
-                    key_id,
-                    deprovision_supervised_inbox,
-                )
-                .await
-            })
-        })
-        .await
-    }
-
-    async fn offboard_agents(
-        &mut self,
-        selectors: Vec<types::AgentSelector>,
-        options: types::OffboardOptions,
-    ) -> Result<Vec<types::ItemOutcome>, CallError> {
-        self.run("offboard-agents", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_agents();
-                api.call_offboard_agents(&mut i.store, i.client, &selectors, options)
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn create_inboxes(
-        &mut self,
-        inboxes: Vec<types::NewInbox>,
-        options: types::CreateInboxesOptions,
-    ) -> Result<Vec<types::ItemOutcome>, CallError> {
-        self.run("create-inboxes", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_inboxes();
-                api.call_create_inboxes(&mut i.store, i.client, &inboxes, options)
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn assign_inboxes(
-        &mut self,
-        assignments: Vec<types::Assignment>,
-    ) -> Result<Vec<types::ItemOutcome>, CallError> {
-        self.run("assign-inboxes", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_inboxes();
-                api.call_assign_inboxes(&mut i.store, i.client, &assignments)
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn list_numbers(
-        &mut self,
-        status: Option<types::NumberStatus>,
-        digits: Option<String>,
-    ) -> Result<Vec<types::NumberInfo>, CallError> {
-        self.run("list-numbers", move |i| {
-            Box::pin(async move {
-                let api = i.bindings.intelepeer_smartcommunicator_numbers();
-                api.call_list_numbers(&mut i.store, i.client, status, digits.as_deref())
-                    .await
+                match answer.await? {
+                    Answer::Client(answer) => Ok(answer),
+                    Answer::Step(_) => unreachable!("a session's instance answers as a client"),
+                }
             })
         })
         .await

@@ -1,15 +1,11 @@
 //! The resource-free step functions, as a workflow engine calls them.
 
-use crate::bindings::Smartcomm;
-use crate::operations::Operations;
+use crate::operations::{Answer, Call, Face, Operations};
 use crate::policy::Origin;
-use crate::runtime::{HostState, Runtime};
+use crate::runtime::Runtime;
 use crate::session::within;
-use crate::{steps, types};
+use crate::steps;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use wasmtime::Store;
 
 /// Why a step call did not return the step's own answer.
 #[derive(Debug)]
@@ -51,10 +47,6 @@ impl fmt::Debug for Steps {
     }
 }
 
-/// One step export's call on a fresh instance, as wasmtime returns it.
-type StepCall<'a, T> =
-    Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, steps::StepError>>> + Send + 'a>>;
-
 impl Steps {
     pub(crate) fn new(
         runtime: Runtime,
@@ -69,11 +61,15 @@ impl Steps {
             timeout_ms,
         }
     }
+}
 
-    /// Runs one step export on a fresh instance within the call deadline.
-    async fn run<T>(
-        &self,
-        call: impl for<'a> FnOnce(&'a Smartcomm, &'a mut Store<HostState>) -> StepCall<'a, T>,
+impl Operations for Steps {
+    type Error = StepCallError;
+
+    async fn run<T: Send + 'static>(
+        &mut self,
+        _operation: &'static str,
+        call: impl for<'a> FnOnce(Face<'a>) -> Call<'a, T> + Send,
     ) -> Result<T, StepCallError> {
         let deadline = self.runtime.call_deadline();
         let (mut store, bindings) = self
@@ -81,161 +77,15 @@ impl Steps {
             .new_instance(&self.env, self.allowed.clone(), self.timeout_ms)
             .await
             .map_err(StepCallError::Host)?;
-        match within(deadline, call(&bindings, &mut store)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(StepCallError::Step(e)),
+        let face = Face::Step {
+            bindings: &bindings,
+            store: &mut store,
+        };
+        match within(deadline, call(face)).await {
+            Ok(Answer::Step(Ok(value))) => Ok(value),
+            Ok(Answer::Step(Err(e))) => Err(StepCallError::Step(e)),
+            Ok(Answer::Client(_)) => unreachable!("a step's instance answers as a step"),
             Err(trap) => Err(StepCallError::Host(trap.into())),
         }
-    }
-}
-
-impl Operations for Steps {
-    type Error = StepCallError;
-
-    async fn onboard_agents(
-        &mut self,
-        agents: Vec<types::NewAgent>,
-        options: types::OnboardOptions,
-    ) -> Result<Vec<types::ItemOutcome>, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps.call_onboard_agents(store, &agents, options).await
-            })
-        })
-        .await
-    }
-
-    async fn get_agent(
-        &mut self,
-        id: String,
-        key_id: Option<types::KeyId>,
-        upn: Option<String>,
-    ) -> Result<types::Agent, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps
-                    .call_get_agent(store, &id, key_id, upn.as_deref())
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn list_agents(
-        &mut self,
-        filter: types::AgentFilter,
-    ) -> Result<Vec<types::Agent>, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps.call_list_agents(store, &filter).await
-            })
-        })
-        .await
-    }
-
-    async fn update_agent(
-        &mut self,
-        id: String,
-        key_id: Option<types::KeyId>,
-        changes: types::AgentChanges,
-    ) -> Result<types::Agent, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps.call_update_agent(store, &id, key_id, &changes).await
-            })
-        })
-        .await
-    }
-
-    async fn update_agents(
-        &mut self,
-        updates: Vec<types::AgentUpdate>,
-        options: types::UpdateOptions,
-    ) -> Result<Vec<types::UpdateOutcome>, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps.call_update_agents(store, &updates, options).await
-            })
-        })
-        .await
-    }
-
-    async fn offboard_agent(
-        &mut self,
-        id: String,
-        key_id: Option<types::KeyId>,
-        deprovision_supervised_inbox: Option<bool>,
-    ) -> Result<String, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps
-                    .call_offboard_agent(store, &id, key_id, deprovision_supervised_inbox)
-                    .await
-            })
-        })
-        .await
-    }
-
-    async fn offboard_agents(
-        &mut self,
-        selectors: Vec<types::AgentSelector>,
-        options: types::OffboardOptions,
-    ) -> Result<Vec<types::ItemOutcome>, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps.call_offboard_agents(store, &selectors, options).await
-            })
-        })
-        .await
-    }
-
-    async fn create_inboxes(
-        &mut self,
-        inboxes: Vec<types::NewInbox>,
-        options: types::CreateInboxesOptions,
-    ) -> Result<Vec<types::ItemOutcome>, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps.call_create_inboxes(store, &inboxes, options).await
-            })
-        })
-        .await
-    }
-
-    async fn assign_inboxes(
-        &mut self,
-        assignments: Vec<types::Assignment>,
-    ) -> Result<Vec<types::ItemOutcome>, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps.call_assign_inboxes(store, &assignments).await
-            })
-        })
-        .await
-    }
-
-    async fn list_numbers(
-        &mut self,
-        status: Option<types::NumberStatus>,
-        digits: Option<String>,
-    ) -> Result<Vec<types::NumberInfo>, StepCallError> {
-        self.run(move |bindings, store| {
-            Box::pin(async move {
-                let steps = bindings.intelepeer_smartcommunicator_steps();
-                steps
-                    .call_list_numbers(store, status, digits.as_deref())
-                    .await
-            })
-        })
-        .await
     }
 }
