@@ -145,7 +145,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert!(matches!(outcomes[..], [types::ItemOutcome::Succeeded]));
 
-    // 1 and 2: one `agents get` per call, warm instance, against the native client.
+    // 1 and 2: one `get-agent` per call, warm instance, against the native client.
     let mut native = NativeClient::connect(&emulator).await?;
     native.authenticate().await?;
     let mut default_sender =
@@ -207,20 +207,20 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     });
     let (n, c, d, p) = (stats(&mut n), stats(&mut c), stats(&mut d), stats(&mut p));
     println!(
-        "agents get in-process with the pooling allocator: median {} p99 {} ({:.2}x)",
+        "get-agent in-process with the pooling allocator: median {} p99 {} ({:.2}x)",
         us(p.median),
         us(p.p99),
         ratio(p.median, n.median)
     );
     rows.push(Row::compared(
-        "`agents get` in-process, median, pooling allocator",
+        "`get-agent` in-process, median, pooling allocator",
         p.median,
         n.median,
         us,
         "",
     ));
     println!(
-        "agents get in-process: native median {} p99 {}; smartcomm median {} p99 {} ({:.2}x, p99 {:.2}x); \
+        "get-agent in-process: native median {} p99 {}; smartcomm median {} p99 {} ({:.2}x, p99 {:.2}x); \
          with the default sender median {} ({:.2}x)",
         us(n.median),
         us(n.p99),
@@ -232,21 +232,21 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         ratio(d.median, n.median),
     );
     rows.push(Row::compared(
-        "`agents get` in-process, median",
+        "`get-agent` in-process, median",
         c.median,
         n.median,
         us,
         "≤ 1.10",
     ));
     rows.push(Row::compared(
-        "`agents get` in-process, p99",
+        "`get-agent` in-process, p99",
         c.p99,
         n.p99,
         us,
         "",
     ));
     rows.push(Row::compared(
-        "`agents get` in-process, median, default sender",
+        "`get-agent` in-process, median, default sender",
         d.median,
         n.median,
         us,
@@ -301,7 +301,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         stats(&mut cold).median,
     );
     println!(
-        "whole process `agents get`: native {}; smartcomm warm cache {} ({:.2}x), cold cache {} ({:.2}x)",
+        "whole process `get-agent`: native {}; smartcomm warm cache {} ({:.2}x), cold cache {} ({:.2}x)",
         ms(n),
         ms(w),
         ratio(w, n),
@@ -309,14 +309,14 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         ratio(k, n)
     );
     rows.push(Row::compared(
-        "`smartcomm agents get` process, warm cache, median",
+        "`smartcomm get-agent` process, warm cache, median",
         w,
         n,
         ms,
         "≤ 1.50",
     ));
     rows.push(Row::compared(
-        "`smartcomm agents get` process, cold cache, median",
+        "`smartcomm get-agent` process, cold cache, median",
         k,
         n,
         ms,
@@ -681,7 +681,7 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The native whole-process baseline: what `smartcomm agents get ID` does, without wasm.
+/// The native whole-process baseline: what `smartcomm get-agent ID` does, without wasm.
 fn native_process(id: &str) -> anyhow::Result<()> {
     let var = |name: &str| std::env::var(name).map_err(|_| anyhow::anyhow!("{name} is not set"));
     let (api, auth, customer, username, password) = (

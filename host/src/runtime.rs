@@ -172,6 +172,11 @@ impl Runtime {
         self.shared.options.call_deadline
     }
 
+    /// The loaded component: its imports, exports and their types.
+    pub fn component(&self) -> &wasmtime::component::Component {
+        self.shared.pre.instance_pre().component()
+    }
+
     pub fn compilation(&self) -> Compilation {
         self.shared.compilation
     }

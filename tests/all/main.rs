@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod connections;
 mod emulator;
+mod engine_contract;
 mod host_policy;
 mod inboxes;
 mod numbers;

@@ -1,0 +1,134 @@
+//! The `steps` exports meet the rules by which Obelisk accepts an activity's functions, so a
+//! change that would make the engine skip a step fails here: every function returns a
+//! `result` whose error is a `variant` with a payload-free `execution-failed` case (or no
+//! error, or a `string`), no resource appears anywhere in a signature, and no name ends with
+//! a suffix the engine reserves for its own generated functions.
+
+use crate::common::*;
+use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
+
+const STEPS: &str = "intelepeer:smartcommunicator/steps@0.2.0";
+const RESERVED_SUFFIXES: [&str; 5] = ["-submit", "-await-next", "-schedule", "-stub", "-get"];
+
+/// Where a resource occurs inside `ty`, as a path of field and case names.
+fn resource_in(ty: &Type, path: &str) -> Option<String> {
+    let inner = |ty: &Type, step: &str| resource_in(ty, &format!("{path}{step}"));
+    match ty {
+        Type::Own(_) | Type::Borrow(_) => Some(path.to_string()),
+        Type::List(list) => inner(&list.ty(), "[]"),
+        Type::Option(option) => inner(&option.ty(), "?"),
+        Type::Result(result) => result
+            .ok()
+            .and_then(|ok| inner(&ok, ".ok"))
+            .or_else(|| result.err().and_then(|err| inner(&err, ".err"))),
+        Type::Record(record) => record
+            .fields()
+            .find_map(|field| inner(&field.ty, &format!(".{}", field.name))),
+        Type::Variant(variant) => variant.cases().find_map(|case| {
+            case.ty
+                .and_then(|ty| inner(&ty, &format!(".{}", case.name)))
+        }),
+        Type::Tuple(tuple) => tuple.types().find_map(|ty| inner(&ty, ".item")),
+        _ => None,
+    }
+}
+
+/// Why Obelisk would not accept `func` as an activity, if it would not.
+fn obelisk_refusal(name: &str, func: &ComponentFunc) -> Option<String> {
+    if let Some(suffix) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
+        return Some(format!("the name ends with the reserved suffix {suffix}"));
+    }
+    for (param, ty) in func.params() {
+        if let Some(path) = resource_in(&ty, param) {
+            return Some(format!("a resource in parameter {path}"));
+        }
+    }
+    let results: Vec<Type> = func.results().collect();
+    let [Type::Result(result)] = results.as_slice() else {
+        return Some("it does not return a single result".into());
+    };
+    if let Some(path) = resource_in(&results[0], "return") {
+        return Some(format!("a resource in {path}"));
+    }
+    match result.err() {
+        None | Some(Type::String) => None,
+        Some(Type::Variant(variant)) => {
+            let accepted = variant
+                .cases()
+                .any(|case| case.name == "execution-failed" && case.ty.is_none());
+            (!accepted).then(|| "its error variant has no payload-free execution-failed".into())
+        }
+        Some(other) => Some(format!("its error is a {other:?}, not a variant")),
+    }
+}
+
+#[test]
+fn every_step_meets_obelisks_rules_for_activities() {
+    let runtime = runtime();
+    let component_type = runtime.component().component_type();
+    let engine = runtime.engine();
+    let steps = component_type
+        .get_export(engine, STEPS)
+        .expect("the component exports the steps interface");
+    let ComponentItem::ComponentInstance(instance) = steps.ty else {
+        panic!("{STEPS} is not an instance");
+    };
+    let mut checked = Vec::new();
+    let mut refused = Vec::new();
+    for (name, export) in instance.exports(engine) {
+        if let ComponentItem::ComponentFunc(func) = export.ty {
+            if let Some(why) = obelisk_refusal(name, &func) {
+                refused.push(format!("{name}: {why}"));
+            }
+            checked.push(name.to_string());
+        }
+    }
+    assert!(refused.is_empty(), "{refused:#?}");
+    checked.sort();
+    assert_eq!(
+        checked,
+        [
+            "assign-inboxes",
+            "create-inboxes",
+            "get-agent",
+            "list-agents",
+            "list-numbers",
+            "offboard-agent",
+            "offboard-agents",
+            "onboard-agents",
+            "update-agent",
+            "update-agents",
+        ]
+    );
+}
+
+#[test]
+fn the_rules_refuse_what_obelisk_refuses() {
+    // The resource functions of `agents` take a `borrow<client>` and return the plain
+    // `error` variant: both are reasons Obelisk would skip them, and the check says so.
+    let runtime = runtime();
+    let component_type = runtime.component().component_type();
+    let engine = runtime.engine();
+    let agents = component_type
+        .get_export(engine, "intelepeer:smartcommunicator/agents@0.2.0")
+        .expect("the component exports the agents interface");
+    let ComponentItem::ComponentInstance(instance) = agents.ty else {
+        panic!("agents is not an instance");
+    };
+    let (name, export) = instance
+        .exports(engine)
+        .find(|(name, _)| *name == "get-agent")
+        .expect("agents exports get-agent");
+    let ComponentItem::ComponentFunc(func) = export.ty else {
+        panic!("get-agent is not a function");
+    };
+    assert_eq!(
+        obelisk_refusal(name, &func).as_deref(),
+        Some("a resource in parameter client")
+    );
+    assert!(
+        RESERVED_SUFFIXES
+            .iter()
+            .any(|s| "list-numbers-submit".ends_with(s))
+    );
+}
