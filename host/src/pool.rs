@@ -386,11 +386,14 @@ mod tests {
         let pool = Arc::new(ConnectionPool::default());
         for wait in [100, 600, 100] {
             let uri = format!("https://127.0.0.1:{port}/");
+            let started = std::time::Instant::now();
             match send(&pool, &uri, options(wait, 5000)).await {
                 Err(HttpError::ConnectionTimeout) => {}
                 Err(other) => panic!("{other}"),
                 Ok(_) => panic!("answered"),
             }
+            // A tokio timeout never fires early: each request waited at least its own bound.
+            assert!(started.elapsed() >= ms(wait), "{wait} ms");
         }
         assert_eq!(pool.connections_opened(), 3);
     }

@@ -266,9 +266,7 @@ async fn bulk_update_of_25_sends_3_requests_and_returns_each_updated_agent() {
     let outcomes = session
         .update_agents(
             ids.iter().map(|id| update(id, "Support")).collect(),
-            types::UpdateOptions {
-                continue_on_error: None,
-            },
+            update_options(None),
         )
         .await
         .unwrap();
@@ -302,12 +300,7 @@ async fn bulk_update_without_continue_on_error_stops_at_the_unknown_agent() {
     let mut updates: Vec<_> = (0..12).map(|i| update(&format!("u{i}"), "X")).collect();
     updates[4] = update("ghost", "X");
     let outcomes = session
-        .update_agents(
-            updates.clone(),
-            types::UpdateOptions {
-                continue_on_error: None,
-            },
-        )
+        .update_agents(updates.clone(), update_options(None))
         .await
         .unwrap();
     assert!(
@@ -339,12 +332,7 @@ async fn bulk_update_without_continue_on_error_stops_at_the_unknown_agent() {
     );
 
     let outcomes = session
-        .update_agents(
-            updates,
-            types::UpdateOptions {
-                continue_on_error: Some(true),
-            },
-        )
+        .update_agents(updates, update_options(Some(true)))
         .await
         .unwrap();
     assert!(matches!(&outcomes[4], types::UpdateOutcome::Rejected(_)));

@@ -86,6 +86,14 @@ pub fn onboard_options(continue_on_error: Option<bool>) -> types::OnboardOptions
     }
 }
 
+pub fn update_options(continue_on_error: Option<bool>) -> types::UpdateOptions {
+    types::UpdateOptions { continue_on_error }
+}
+
+pub fn create_options(continue_on_error: Option<bool>) -> types::CreateInboxesOptions {
+    types::CreateInboxesOptions { continue_on_error }
+}
+
 pub fn selector(identifier: types::IdentifierKind, values: &[&str]) -> types::AgentSelector {
     types::AgentSelector {
         identifier,

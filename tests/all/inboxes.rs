@@ -43,12 +43,7 @@ async fn a_shared_inbox_shows_on_its_members_a_repeat_converges_and_a_clash_is_r
         .unwrap();
     let inbox = shared_inbox("Front desk", &seeded_number(9), &["a", "b"]);
     let outcomes = session
-        .create_inboxes(
-            vec![inbox.clone()],
-            types::CreateInboxesOptions {
-                continue_on_error: None,
-            },
-        )
+        .create_inboxes(vec![inbox.clone()], create_options(None))
         .await
         .unwrap();
     assert_eq!(outcomes, vec![ItemOutcome::Succeeded]);
@@ -70,12 +65,7 @@ async fn a_shared_inbox_shows_on_its_members_a_repeat_converges_and_a_clash_is_r
 
     // The same inbox again: the API says it exists, the members show it: already done.
     let again = session
-        .create_inboxes(
-            vec![inbox.clone()],
-            types::CreateInboxesOptions {
-                continue_on_error: None,
-            },
-        )
+        .create_inboxes(vec![inbox.clone()], create_options(None))
         .await
         .unwrap();
     assert_eq!(
@@ -88,12 +78,7 @@ async fn a_shared_inbox_shows_on_its_members_a_repeat_converges_and_a_clash_is_r
     let mut clash = inbox;
     clash.name = "Back office".into();
     let outcome = session
-        .create_inboxes(
-            vec![clash],
-            types::CreateInboxesOptions {
-                continue_on_error: None,
-            },
-        )
+        .create_inboxes(vec![clash], create_options(None))
         .await
         .unwrap();
     match &outcome[0] {
@@ -124,12 +109,7 @@ async fn a_supervised_inbox_has_its_owner_and_the_owner_sees_the_supervisors() {
     };
     assert!(succeeded(
         &session
-            .create_inboxes(
-                vec![inbox],
-                types::CreateInboxesOptions {
-                    continue_on_error: None
-                }
-            )
+            .create_inboxes(vec![inbox], create_options(None))
             .await
             .unwrap()
     ));
@@ -154,12 +134,7 @@ async fn create_without_continue_on_error_stops_at_the_first_rejected_inbox() {
         shared_inbox("Three", &seeded_number(3), &["a"]),
     ];
     let outcomes = session
-        .create_inboxes(
-            batch.clone(),
-            types::CreateInboxesOptions {
-                continue_on_error: None,
-            },
-        )
+        .create_inboxes(batch.clone(), create_options(None))
         .await
         .unwrap();
     assert_eq!(outcomes[0], ItemOutcome::Succeeded);
@@ -168,12 +143,7 @@ async fn create_without_continue_on_error_stops_at_the_first_rejected_inbox() {
     assert_eq!(emulator.account(CUSTOMER).inboxes.len(), 1);
 
     let outcomes = session
-        .create_inboxes(
-            batch[1..].to_vec(),
-            types::CreateInboxesOptions {
-                continue_on_error: Some(true),
-            },
-        )
+        .create_inboxes(batch[1..].to_vec(), create_options(Some(true)))
         .await
         .unwrap();
     assert!(matches!(outcomes[0], ItemOutcome::Rejected(_)));
@@ -196,9 +166,7 @@ async fn assignments_add_and_remove_members_of_shared_and_supervised_inboxes() {
     session
         .create_inboxes(
             vec![shared_inbox("Desk", &seeded_number(8), &["a"])],
-            types::CreateInboxesOptions {
-                continue_on_error: None,
-            },
+            create_options(None),
         )
         .await
         .unwrap();

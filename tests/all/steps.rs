@@ -46,9 +46,7 @@ async fn the_whole_story_runs_through_steps_each_on_a_fresh_instance() {
                 },
                 updates: changes,
             }],
-            types::UpdateOptions {
-                continue_on_error: None,
-            },
+            update_options(None),
         )
         .await
         .unwrap();
@@ -65,12 +63,7 @@ async fn the_whole_story_runs_through_steps_each_on_a_fresh_instance() {
     };
     assert!(succeeded(
         &steps
-            .create_inboxes(
-                vec![inbox],
-                types::CreateInboxesOptions {
-                    continue_on_error: None
-                }
-            )
+            .create_inboxes(vec![inbox], create_options(None))
             .await
             .unwrap()
     ));

@@ -76,12 +76,7 @@ async fn every_operation_refuses_bad_input_without_sending_anything() {
     assert_eq!(
         problems(
             session
-                .update_agents(
-                    vec![update],
-                    types::UpdateOptions {
-                        continue_on_error: None
-                    }
-                )
+                .update_agents(vec![update], update_options(None))
                 .await
         ),
         vec![
@@ -116,12 +111,7 @@ async fn every_operation_refuses_bad_input_without_sending_anything() {
     assert_eq!(
         problems(
             session
-                .create_inboxes(
-                    vec![supervised_without_owner],
-                    types::CreateInboxesOptions {
-                        continue_on_error: None
-                    }
-                )
+                .create_inboxes(vec![supervised_without_owner], create_options(None))
                 .await
         ),
         vec![(Some(0), "owner".into())]
