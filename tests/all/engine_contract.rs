@@ -126,9 +126,22 @@ fn the_rules_refuse_what_obelisk_refuses() {
         obelisk_refusal(name, &func).as_deref(),
         Some("a resource in parameter client")
     );
-    assert!(
-        RESERVED_SUFFIXES
-            .iter()
-            .any(|s| "list-numbers-submit".ends_with(s))
+    // A step whose name ends in a suffix the engine generates for itself is refused too.
+    let steps = component_type
+        .get_export(engine, STEPS)
+        .expect("the component exports the steps interface");
+    let ComponentItem::ComponentInstance(steps) = steps.ty else {
+        panic!("{STEPS} is not an instance");
+    };
+    let (_, export) = steps
+        .exports(engine)
+        .find(|(name, _)| *name == "list-numbers")
+        .expect("steps exports list-numbers");
+    let ComponentItem::ComponentFunc(func) = export.ty else {
+        panic!("list-numbers is not a function");
+    };
+    assert_eq!(
+        obelisk_refusal("list-numbers-submit", &func).as_deref(),
+        Some("the name ends with the reserved suffix -submit")
     );
 }
