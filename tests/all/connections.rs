@@ -5,6 +5,18 @@ use crate::common::*;
 use smartcomm_emulator::{Emulator, EmulatorOptions};
 use smartcomm_host::{Runtime, RuntimeOptions};
 
+/// The most connections that requests sent one after another open. hyper-util takes a connection
+/// back into its pool on a task of its own after the response has been read, so the next request
+/// can come first and open a second; by the time that one is answered, the first is back.
+const SEQUENTIAL_CONNECTIONS: u64 = 2;
+
+fn assert_reused(connections: u64, requests: usize) {
+    assert!(
+        (1..=SEQUENTIAL_CONNECTIONS).contains(&connections),
+        "{requests} sequential requests opened {connections} connections"
+    );
+}
+
 fn runtime_with(reuse_connections: bool) -> Runtime {
     Runtime::new(RuntimeOptions {
         reuse_connections,
@@ -14,7 +26,7 @@ fn runtime_with(reuse_connections: bool) -> Runtime {
 }
 
 #[tokio::test]
-async fn the_requests_of_a_session_share_one_connection() {
+async fn the_requests_of_a_session_share_pooled_connections() {
     let emulator = emulator().await;
     let runtime = runtime_with(true);
     let mut session = runtime.session(config(&emulator, CUSTOMER));
@@ -29,8 +41,8 @@ async fn the_requests_of_a_session_share_one_connection() {
 
     // authenticate, 3 onboard batches, get, numbers
     assert_eq!(emulator.requests().len(), 6);
-    assert_eq!(emulator.connections_accepted(), 1);
-    assert_eq!(runtime.connections_opened(), 1);
+    assert_reused(emulator.connections_accepted(), 6);
+    assert_eq!(runtime.connections_opened(), emulator.connections_accepted());
 }
 
 #[tokio::test]
@@ -60,7 +72,7 @@ async fn steps_on_fresh_instances_reuse_the_runtimes_connections() {
     }
     // Each step authenticates on its own instance: 4 tokens and 4 lists, on one connection.
     assert_eq!(emulator.requests().len(), 8);
-    assert_eq!(emulator.connections_accepted(), 1);
+    assert_reused(emulator.connections_accepted(), 8);
 }
 
 #[tokio::test]
@@ -71,15 +83,20 @@ async fn an_idle_connection_the_server_closed_is_replaced_and_the_call_still_suc
     let config = config(&emulator, CUSTOMER);
     let mut session = runtime.session(config.clone());
     session.list_numbers(None, None).await.unwrap();
-    assert_eq!(runtime.connections_opened(), 1);
+    let opened_before_restart = runtime.connections_opened();
+    assert_eq!(opened_before_restart, emulator.connections_accepted());
 
     // A server restart on the same address closes the idle pooled connection.
     drop(emulator);
     let emulator = restart_on(port).await;
     let numbers = session.list_numbers(None, None).await.unwrap();
     assert!(!numbers.is_empty());
-    assert_eq!(emulator.connections_accepted(), 1);
-    assert_eq!(runtime.connections_opened(), 2);
+    // The call after the restart ran on connections opened anew, none left from before.
+    assert_reused(emulator.connections_accepted(), emulator.requests().len());
+    assert_eq!(
+        runtime.connections_opened(),
+        opened_before_restart + emulator.connections_accepted()
+    );
 }
 
 async fn restart_on(port: u16) -> Emulator {
@@ -116,6 +133,8 @@ fn blocking_sessions_with_runtimes_of_their_own_share_connections_without_stalli
             .call(async |s| s.list_numbers(None, None).await)
             .unwrap();
     }
-    assert_eq!(emulator.connections_accepted(), 1);
+    // Two tokens and six lists.
+    assert_eq!(emulator.requests().len(), 8);
+    assert_reused(emulator.connections_accepted(), 8);
     drop(server);
 }
