@@ -42,7 +42,10 @@ async fn the_requests_of_a_session_share_pooled_connections() {
     // authenticate, 3 onboard batches, get, numbers
     assert_eq!(emulator.requests().len(), 6);
     assert_reused(emulator.connections_accepted(), 6);
-    assert_eq!(runtime.connections_opened(), emulator.connections_accepted());
+    assert_eq!(
+        runtime.connections_opened(),
+        emulator.connections_accepted()
+    );
 }
 
 #[tokio::test]
