@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 use smartcomm::batch::chunks;
 use smartcomm::error::Problem;
 use smartcomm::request::ApiRequest;
-use smartcomm_host::{CallError, types};
+use smartcomm_host::ProgressHook;
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The problems, as the component would report them.
 pub fn problems_text(problems: &[Problem]) -> String {
@@ -38,43 +39,8 @@ pub fn plan<T>(items: &[T], build: impl Fn(&[T]) -> ApiRequest) -> Value {
     )
 }
 
-/// What the batch loop needs to know of an outcome type.
-pub trait Outcome: Sized {
-    /// The item is in the requested state (this call applied it, or it already was).
-    fn done(&self) -> bool;
-    fn failed(error: types::Error) -> Self;
-    fn not_attempted() -> Self;
-}
-
-impl Outcome for types::ItemOutcome {
-    fn done(&self) -> bool {
-        matches!(
-            self,
-            types::ItemOutcome::Succeeded | types::ItemOutcome::AlreadyDone(_)
-        )
-    }
-    fn failed(error: types::Error) -> Self {
-        types::ItemOutcome::Failed(error)
-    }
-    fn not_attempted() -> Self {
-        types::ItemOutcome::NotAttempted
-    }
-}
-
-impl Outcome for types::UpdateOutcome {
-    fn done(&self) -> bool {
-        matches!(self, types::UpdateOutcome::Updated(_))
-    }
-    fn failed(error: types::Error) -> Self {
-        types::UpdateOutcome::Failed(error)
-    }
-    fn not_attempted() -> Self {
-        types::UpdateOutcome::NotAttempted
-    }
-}
-
-/// Progress on stderr: a bar on a terminal, a line per call otherwise; nothing for batches of
-/// ten or fewer.
+/// Progress on stderr: a bar on a terminal, a line per request otherwise; nothing for batches
+/// of ten or fewer. One batch runs at a time in a command, so the bar is the process's.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: usize,
@@ -82,26 +48,22 @@ struct Progress {
     label: &'static str,
 }
 
-impl Progress {
-    fn new(total: usize, label: &'static str) -> Progress {
-        let bar = (total > 10 && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            );
-            bar.set_message(label);
-            bar
-        });
-        Progress {
-            bar,
-            total,
-            done: 0,
-            label,
-        }
-    }
+static PROGRESS: Mutex<Option<Progress>> = Mutex::new(None);
 
+fn progress() -> MutexGuard<'static, Option<Progress>> {
+    PROGRESS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a session calls as each request of a batch finishes.
+pub fn progress_hook() -> ProgressHook {
+    Arc::new(|items| {
+        if let Some(progress) = progress().as_mut() {
+            progress.advance(items);
+        }
+    })
+}
+
+impl Progress {
     fn advance(&mut self, n: usize) {
         self.done += n;
         match &self.bar {
@@ -110,50 +72,33 @@ impl Progress {
             None => {}
         }
     }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
-        }
-    }
 }
 
-/// Sends `items` ten per call (the component would split them the same way) so progress can
-/// be shown, and keeps every item's outcome at its index. Without `keep_going` the first call
-/// with an item not done ends the batch. A failure of a later call is kept as its items'
-/// outcome; only a failure of the first call, before anything was applied, is returned.
-pub async fn run_in_chunks<I: Clone, O: Outcome>(
-    items: Vec<I>,
-    keep_going: bool,
+/// Runs one bulk call of `items` with progress shown as its requests finish.
+pub async fn with_progress<T>(
+    total: usize,
     label: &'static str,
-    mut call: impl AsyncFnMut(Vec<I>) -> Result<Vec<O>, CallError>,
-) -> Result<Vec<O>, CallError> {
-    let mut progress = Progress::new(items.len(), label);
-    let mut outcomes: Vec<O> = Vec::with_capacity(items.len());
-    for (offset, chunk) in chunks(&items) {
-        match call(chunk.to_vec()).await {
-            Ok(chunk_outcomes) => outcomes.extend(chunk_outcomes),
-            Err(e) if offset == 0 => {
-                progress.finish();
-                return Err(e);
-            }
-            Err(e) => {
-                let error = match e {
-                    CallError::Api(error) => error,
-                    CallError::Host(e) => types::Error::Transport(types::Failure {
-                        message: format!("the host stopped the call: {e:#}"),
-                        attempts: 1,
-                    }),
-                };
-                outcomes.extend(chunk.iter().map(|_| O::failed(error.clone())));
-            }
-        }
-        progress.advance(chunk.len());
-        if smartcomm::batch::ends_batch(keep_going, outcomes.iter().all(Outcome::done)) {
-            break;
-        }
+    call: impl AsyncFnOnce() -> T,
+) -> T {
+    let bar = (total > 10 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(label);
+        bar
+    });
+    *progress() = Some(Progress {
+        bar,
+        total,
+        done: 0,
+        label,
+    });
+    let result = call().await;
+    if let Some(Progress { bar: Some(bar), .. }) = progress().take() {
+        bar.finish();
     }
-    progress.finish();
-    outcomes.resize_with(items.len(), O::not_attempted);
-    Ok(outcomes)
+    result
 }

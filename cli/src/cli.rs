@@ -54,6 +54,11 @@ pub struct Global {
     /// instance, configured only through its environment, as a workflow engine runs it.
     #[arg(long, global = true, help_heading = "Running")]
     pub steps: bool,
+    /// Requests a bulk command keeps in flight at most, each on an instance of its own. The
+    /// client halves it when the API answers 429 or 503 and waits out Retry-After, then
+    /// raises it again by one after a run of successes. Steps (--steps) run one at a time.
+    #[arg(long, env = "SMARTCOMM_CONCURRENCY", global = true, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Running")]
+    pub concurrency: u16,
     /// Run this component (.wasm) instead of the embedded one.
     #[arg(long, global = true, value_name = "PATH", help_heading = "Running")]
     pub component: Option<PathBuf>,

@@ -116,7 +116,12 @@ pub fn connect(global: &Global) -> Result<Connection, Failure> {
     Ok(if global.steps {
         Connection::Steps(runtime.steps(&config))
     } else {
-        Connection::Session(Box::new(runtime.session(config)))
+        Connection::Session(Box::new(
+            runtime
+                .session(config)
+                .with_concurrency(global.concurrency.into())
+                .on_progress(crate::batches::progress_hook()),
+        ))
     })
 }
 

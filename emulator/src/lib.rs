@@ -57,6 +57,11 @@ pub struct EmulatorOptions {
     pub numbers: usize,
     pub username: String,
     pub password: String,
+    /// Answer `429 Too Many Requests` with `Retry-After: 1`, applying nothing, to a users-API
+    /// request that finds this many requests of its customer already in flight; `None` takes
+    /// any number. The reference publishes no limit; this lets a client's backing off be
+    /// tested and measured.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for EmulatorOptions {
@@ -68,6 +73,7 @@ impl Default for EmulatorOptions {
             numbers: 100,
             username: DEMO_USERNAME.into(),
             password: DEMO_PASSWORD.into(),
+            max_in_flight: None,
         }
     }
 }
@@ -94,6 +100,24 @@ struct Shared {
     tokens: Tokens,
     /// TCP connections accepted since start, to tell reused connections from new ones.
     connections: AtomicU64,
+    /// Users-API requests being answered, by customer id.
+    in_flight: Mutex<HashMap<String, usize>>,
+    /// Requests answered 429 because of `max_in_flight`.
+    throttled: AtomicU64,
+}
+
+/// One request counted in its customer's `in_flight` until it is answered.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    customer: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = lock(&self.shared.in_flight).get_mut(&self.customer) {
+            *n -= 1;
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -127,6 +151,8 @@ impl Emulator {
             latency: Mutex::default(),
             tokens: Tokens::new(&seed, options.token_lifetime),
             connections: AtomicU64::new(0),
+            in_flight: Mutex::default(),
+            throttled: AtomicU64::new(0),
             options,
         });
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -198,6 +224,11 @@ impl Emulator {
     /// TCP connections accepted since the emulator started.
     pub fn connections_accepted(&self) -> u64 {
         self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered 429 because more than `max_in_flight` were in flight.
+    pub fn throttled(&self) -> u64 {
+        self.shared.throttled.load(Ordering::Relaxed)
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {
@@ -308,6 +339,15 @@ impl Shared {
     }
 }
 
+fn throttled() -> Response<Body> {
+    let mut response = json_response(429, &json!({"message": "Too many requests"}));
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
+    response
+}
+
 fn redacted_body(route: &str, body: &[u8]) -> Value {
     if body.is_empty() {
         return Value::Null;
@@ -370,6 +410,23 @@ async fn handle(
         body: redacted_body(&route, &body),
     });
 
+    let _in_flight = match segments.first() {
+        Some(customer) if !route.ends_with(AUTH_PATH) => {
+            let mut in_flight = lock(&shared.in_flight);
+            let n = in_flight.entry(customer.clone()).or_default();
+            if shared.options.max_in_flight.is_some_and(|max| *n >= max) {
+                drop(in_flight);
+                shared.throttled.fetch_add(1, Ordering::Relaxed);
+                return Ok(throttled());
+            }
+            *n += 1;
+            Some(InFlight {
+                shared: &shared,
+                customer: customer.clone(),
+            })
+        }
+        _ => None,
+    };
     let latency = shared.latency(&route);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

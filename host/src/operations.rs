@@ -4,8 +4,10 @@
 //! once how both faces call its export.
 
 use crate::bindings::Smartcomm;
+use crate::fanout::{self, Batch, Outcome};
 use crate::runtime::HostState;
 use crate::{steps, types};
+use smartcomm::{model, validate};
 use std::future::Future;
 use std::pin::Pin;
 use wasmtime::Store;
@@ -58,6 +60,25 @@ pub trait Operations: sealed::Sealed + Send {
         call: impl for<'a> FnOnce(Face<'a>) -> Call<'a, T> + Send,
     ) -> impl Future<Output = Result<T, Self::Error>> + Send;
 
+    /// Runs a bulk operation, `call` making one call of the component with some of the
+    /// batch's items. By default that is one call with all of them (the component sends them
+    /// ten per request, one request after another); a session with a concurrency above 1
+    /// runs the requests' chunks on several instances at once.
+    #[doc(hidden)]
+    fn run_batch<I, O>(
+        &mut self,
+        operation: &'static str,
+        batch: Batch<I>,
+        call: impl for<'a> Fn(Face<'a>, Vec<I>) -> Call<'a, Vec<O>> + Send + Sync,
+    ) -> impl Future<Output = Result<Vec<O>, Self::Error>> + Send
+    where
+        I: Clone + Send + Sync + 'static,
+        O: Outcome,
+    {
+        let items = batch.items;
+        self.run(operation, move |face| call(face, items))
+    }
+
     /// `onboard-agents`: `POST /{customer_id}/agents`, 10 agents per request; one outcome per
     /// agent, at its index.
     fn onboard_agents(
@@ -65,7 +86,13 @@ pub trait Operations: sealed::Sealed + Send {
         agents: Vec<types::NewAgent>,
         options: types::OnboardOptions,
     ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
-        self.run("onboard-agents", move |face| {
+        let batch = Batch {
+            keep_going: options.continue_on_error == Some(true),
+            check: |agents| validate::onboard_agents(&models::<_, model::NewAgent>(agents)),
+            waits_for: fanout::supervisors_first,
+            items: agents,
+        };
+        self.run_batch("onboard-agents", batch, move |face, agents| {
             Box::pin(async move {
                 Ok(match face {
                     Face::Client {
@@ -186,7 +213,10 @@ pub trait Operations: sealed::Sealed + Send {
         updates: Vec<types::AgentUpdate>,
         options: types::UpdateOptions,
     ) -> impl Future<Output = Result<Vec<types::UpdateOutcome>, Self::Error>> + Send {
-        self.run("update-agents", move |face| {
+        let batch = Batch::independent(updates, options.continue_on_error == Some(true), |u| {
+            validate::update_agents(&models::<_, model::AgentUpdate>(u))
+        });
+        self.run_batch("update-agents", batch, move |face, updates| {
             Box::pin(async move {
                 Ok(match face {
                     Face::Client {
@@ -253,7 +283,10 @@ pub trait Operations: sealed::Sealed + Send {
         selectors: Vec<types::AgentSelector>,
         options: types::OffboardOptions,
     ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
-        self.run("offboard-agents", move |face| {
+        let batch = Batch::independent(selectors, options.continue_on_error == Some(true), |s| {
+            validate::offboard_agents(&models::<_, model::OffboardItem>(s))
+        });
+        self.run_batch("offboard-agents", batch, move |face, selectors| {
             Box::pin(async move {
                 Ok(match face {
                     Face::Client {
@@ -283,7 +316,10 @@ pub trait Operations: sealed::Sealed + Send {
         inboxes: Vec<types::NewInbox>,
         options: types::CreateInboxesOptions,
     ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
-        self.run("create-inboxes", move |face| {
+        let batch = Batch::independent(inboxes, options.continue_on_error == Some(true), |i| {
+            validate::create_inboxes(&models::<_, model::NewInbox>(i))
+        });
+        self.run_batch("create-inboxes", batch, move |face, inboxes| {
             Box::pin(async move {
                 Ok(match face {
                     Face::Client {
@@ -312,7 +348,11 @@ pub trait Operations: sealed::Sealed + Send {
         &mut self,
         assignments: Vec<types::Assignment>,
     ) -> impl Future<Output = Result<Vec<types::ItemOutcome>, Self::Error>> + Send {
-        self.run("assign-inboxes", move |face| {
+        // The API has no continueOnError for assignments: the first refused one ends them.
+        let batch = Batch::independent(assignments, false, |a| {
+            validate::assign_inboxes(&models::<_, model::Assignment>(a))
+        });
+        self.run_batch("assign-inboxes", batch, move |face, assignments| {
             Box::pin(async move {
                 Ok(match face {
                     Face::Client {
@@ -365,4 +405,9 @@ pub trait Operations: sealed::Sealed + Send {
             })
         })
     }
+}
+
+/// The guest crate's model of WIT values, for its checks run here.
+fn models<A: Clone + Into<B>, B>(items: &[A]) -> Vec<B> {
+    items.iter().cloned().map(Into::into).collect()
 }

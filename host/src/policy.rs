@@ -1,7 +1,9 @@
 //! Outbound HTTP policy: the single place that decides where the guest may connect and how
 //! long a request may take.
 
+use crate::adaptive_limit::{AdaptiveLimit, Verdict};
 use crate::pool::ConnectionPool;
+use crate::shared_token::{Seen, SharedToken};
 use http::uri::Scheme;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -50,9 +52,38 @@ pub struct OutboundPolicy {
     pub response_timeout: Duration,
     /// Keep-alive connections to reuse; `None` opens a connection per request.
     pub pool: Option<Arc<ConnectionPool>>,
+    /// What this instance shares with the other instances of its session; `None` for an
+    /// instance on its own (a step).
+    pub(crate) coordination: Option<Coordination>,
+}
+
+/// The session-wide part of one instance's policy: the token that all its instances share,
+/// and the limit on their requests in flight.
+#[derive(Clone, Debug)]
+pub(crate) struct Coordination {
+    pub token: Arc<SharedToken>,
+    /// The newest token answer this instance has received.
+    pub seen: Seen,
+    pub limit: Arc<AdaptiveLimit>,
 }
 
 impl OutboundPolicy {
+    /// A policy for an instance on its own, sharing nothing with other instances.
+    pub fn new(
+        allowed: Vec<Origin>,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+        pool: Option<Arc<ConnectionPool>>,
+    ) -> OutboundPolicy {
+        OutboundPolicy {
+            allowed,
+            connect_timeout,
+            response_timeout,
+            pool,
+            coordination: None,
+        }
+    }
+
     /// Why a request to `uri` is refused, or `None` when it may go.
     pub fn refusal(&self, uri: &http::Uri) -> Option<String> {
         let Some(origin) = Origin::of(&uri.to_string()) else {
@@ -86,6 +117,52 @@ impl OutboundPolicy {
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type Sent = Result<(http::Response<WasiBody>, IoFuture), HttpError>;
+
+/// Sends a request that the policy let through: on a pooled connection, or on one of its own.
+async fn transmit(
+    pool: Option<Arc<ConnectionPool>>,
+    request: http::Request<WasiBody>,
+    options: RequestOptions,
+) -> Sent {
+    if let Some(pool) = pool {
+        return pool.send(request, options).await;
+    }
+    use http_body_util::BodyExt;
+    let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+    tracing::debug!(status = response.status().as_u16(), "response");
+    Ok((
+        response.map(BodyExt::boxed_unsync),
+        Box::new(io) as IoFuture,
+    ))
+}
+
+/// `transmit` under the session's limit, which learns from the answer.
+async fn limited(
+    limit: &AdaptiveLimit,
+    pool: Option<Arc<ConnectionPool>>,
+    request: http::Request<WasiBody>,
+    options: RequestOptions,
+) -> Sent {
+    let permit = limit.acquire().await;
+    let sent = transmit(pool, request, options).await;
+    let verdict = match &sent {
+        Ok((response, _)) => match response.status().as_u16() {
+            429 | 503 => Verdict::Throttled(
+                response
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
+            ),
+            _ => Verdict::Answered,
+        },
+        Err(_) => Verdict::Unknown,
+    };
+    permit.release(verdict);
+    sent
+}
 
 impl WasiHttpHooks for OutboundPolicy {
     fn is_supported_scheme(&mut self, scheme: &Scheme) -> bool {
@@ -114,18 +191,25 @@ impl WasiHttpHooks for OutboundPolicy {
         }
         tracing::debug!(method = %request.method(), uri = %request.uri(), "outbound request");
         let options = self.capped(options);
-        if let Some(pool) = &self.pool {
-            return Box::new(pool.clone().send(request, options));
-        }
+        let pool = self.pool.clone();
+        let Some(shared) = self.coordination.clone() else {
+            return Box::new(transmit(pool, request, options));
+        };
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            tracing::debug!(status = response.status().as_u16(), "response");
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as IoFuture,
-            ))
+            if !shared.token.is_authenticate(&request) {
+                return limited(&shared.limit, pool, request, options).await;
+            }
+            let send = |request| async {
+                let (response, io) = limited(&shared.limit, pool, request, options).await?;
+                // The answer is read whole here, so its connection must be driven meanwhile.
+                tokio::spawn(Box::into_pin(io));
+                Ok(response)
+            };
+            let response = shared
+                .token
+                .authenticate(&shared.seen, request, send)
+                .await?;
+            Ok((response, Box::new(async { Ok(()) }) as IoFuture))
         })
     }
 }

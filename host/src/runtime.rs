@@ -3,7 +3,7 @@
 
 use crate::bindings::{Smartcomm, SmartcommPre};
 use crate::cache::{self, Compilation};
-use crate::policy::{Origin, OutboundPolicy};
+use crate::policy::{Coordination, Origin, OutboundPolicy};
 use crate::pool::ConnectionPool;
 use crate::session::Session;
 use crate::step_calls::Steps;
@@ -56,6 +56,10 @@ pub struct RuntimeOptions {
     /// pooling allocator, which makes creating an instance cheaper; `None` allocates per
     /// instance. More concurrent instances than this fail to instantiate.
     pub pooled_instances: Option<u32>,
+    /// How many requests a session's bulk operation keeps in flight at most, each on an
+    /// instance of its own; 1 sends them one after another. A session can change it
+    /// ([`Session::with_concurrency`]); steps always run on one instance.
+    pub concurrency: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -68,6 +72,7 @@ impl Default for RuntimeOptions {
             response_timeout: Duration::from_secs(60),
             reuse_connections: true,
             pooled_instances: None,
+            concurrency: 1,
         }
     }
 }
@@ -172,6 +177,10 @@ impl Runtime {
         self.shared.options.call_deadline
     }
 
+    pub(crate) fn concurrency(&self) -> usize {
+        self.shared.options.concurrency.max(1)
+    }
+
     /// The loaded component: its imports, exports and their types.
     pub fn component(&self) -> &wasmtime::component::Component {
         self.shared.pre.instance_pre().component()
@@ -184,7 +193,9 @@ impl Runtime {
     /// Creates one instance and drops it, as every step call does before it runs: hosts can
     /// call it to warm up, and the benchmarks time it.
     pub async fn instantiate_once(&self) -> anyhow::Result<()> {
-        self.new_instance(&[], Vec::new(), None).await.map(drop)
+        self.new_instance(&[], Vec::new(), None, None)
+            .await
+            .map(drop)
     }
 
     /// Connections opened by this runtime's pool so far (0 when connections are not reused).
@@ -211,6 +222,7 @@ impl Runtime {
         env: &[(String, String)],
         allowed: Vec<Origin>,
         timeout_ms: Option<u32>,
+        coordination: Option<Coordination>,
     ) -> anyhow::Result<(Store<HostState>, Smartcomm)> {
         let options = &self.shared.options;
         let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).into());
@@ -221,6 +233,7 @@ impl Runtime {
             // host's own limit.
             response_timeout: timeout.min(options.response_timeout),
             pool: self.shared.pool.clone(),
+            coordination,
         };
         let state = HostState {
             wasi: WasiCtx::builder().envs(env).build(),

@@ -75,8 +75,8 @@ async fn a_guest_that_outgrows_its_memory_limit_is_stopped_and_the_session_recov
 
 #[test]
 fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
-    let policy = smartcomm_host::OutboundPolicy {
-        allowed: [
+    let policy = smartcomm_host::OutboundPolicy::new(
+        [
             "http://127.0.0.1:8080",
             "https://api.example.com",
             "http://api.example.com",
@@ -84,10 +84,10 @@ fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
         .into_iter()
         .filter_map(Origin::of)
         .collect(),
-        connect_timeout: Duration::from_secs(1),
-        response_timeout: Duration::from_secs(1),
-        pool: None,
-    };
+        Duration::from_secs(1),
+        Duration::from_secs(1),
+        None,
+    );
     let refusal = |uri: &str| policy.refusal(&uri.parse().unwrap());
     assert_eq!(refusal("http://127.0.0.1:8080/x/agents"), None);
     assert_eq!(refusal("https://api.example.com/x"), None);

@@ -6,6 +6,7 @@ mod common;
 mod agents;
 mod auth;
 mod cli;
+mod concurrency;
 mod connections;
 mod emulator;
 mod engine_contract;

@@ -1,7 +1,7 @@
 //! `onboard-agents`, `get-agent`, `list-agents`, `update-agent`, `update-agents`,
 //! `offboard-agent`, `offboard-agents`.
 
-use crate::batches::{plan, request_json, run_in_chunks};
+use crate::batches::{plan, request_json, with_progress};
 use crate::cli::{ChangeKey, Format, GetKey, Global};
 use crate::connection::{Failure, customer_id, settle, with_operations};
 use crate::csv_input;
@@ -33,8 +33,9 @@ pub async fn onboard_agents(
         }));
     }
     with_operations!(global, |ops| {
-        let outcomes = run_in_chunks(list(agents), continue_on_error, "onboard", async |chunk| {
-            settle(ops.onboard_agents(chunk, options).await)
+        let total = agents.len();
+        let outcomes = with_progress(total, "onboard", async || {
+            settle(ops.onboard_agents(list(agents), options).await)
         })
         .await?;
         Ok(item_outcomes(outcomes))
@@ -100,8 +101,9 @@ pub async fn update_agents(
         }));
     }
     with_operations!(global, |ops| {
-        let outcomes = run_in_chunks(list(updates), continue_on_error, "update", async |chunk| {
-            settle(ops.update_agents(chunk, options).await)
+        let total = updates.len();
+        let outcomes = with_progress(total, "update", async || {
+            settle(ops.update_agents(list(updates), options).await)
         })
         .await?;
         Ok(update_outcomes(outcomes))
@@ -155,8 +157,9 @@ pub async fn offboard_agents(
         }));
     }
     with_operations!(global, |ops| {
-        let outcomes = run_in_chunks(list(items), continue_on_error, "offboard", async |chunk| {
-            settle(ops.offboard_agents(chunk, options).await)
+        let total = items.len();
+        let outcomes = with_progress(total, "offboard", async || {
+            settle(ops.offboard_agents(list(items), options).await)
         })
         .await?;
         Ok(item_outcomes(outcomes))

@@ -1,6 +1,6 @@
 //! `create-inboxes`, `assign-inboxes`.
 
-use crate::batches::{plan, run_in_chunks};
+use crate::batches::{plan, with_progress};
 use crate::cli::Global;
 use crate::connection::{Failure, customer_id, settle, with_operations};
 use crate::input::{checked, flag, list, parse_batch};
@@ -27,8 +27,9 @@ pub async fn create_inboxes(
         }));
     }
     with_operations!(global, |ops| {
-        let outcomes = run_in_chunks(list(inboxes), continue_on_error, "create", async |chunk| {
-            settle(ops.create_inboxes(chunk, options).await)
+        let total = inboxes.len();
+        let outcomes = with_progress(total, "create", async || {
+            settle(ops.create_inboxes(list(inboxes), options).await)
         })
         .await?;
         Ok(item_outcomes(outcomes))
@@ -44,8 +45,9 @@ pub async fn assign_inboxes(global: &Global, file: &Path) -> Result<u8, Failure>
         }));
     }
     with_operations!(global, |ops| {
-        let outcomes = run_in_chunks(list(assignments), false, "assign", async |chunk| {
-            settle(ops.assign_inboxes(chunk).await)
+        let total = assignments.len();
+        let outcomes = with_progress(total, "assign", async || {
+            settle(ops.assign_inboxes(list(assignments)).await)
         })
         .await?;
         Ok(item_outcomes(outcomes))

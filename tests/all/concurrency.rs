@@ -1,0 +1,223 @@
+//! Bulk operations with several requests in flight: each agent applied once, every outcome at
+//! its index, one token for all the instances, dependencies between chunks kept, and a limit
+//! that backs off when the API throttles.
+
+use crate::common::*;
+use smartcomm_emulator::{Emulator, EmulatorOptions, FaultAction, FaultRule};
+use smartcomm_host::{Session, types};
+use std::collections::HashSet;
+use std::time::Duration;
+
+async fn emulator_with(max_in_flight: Option<usize>, latency_ms: u64) -> Emulator {
+    Emulator::start(EmulatorOptions {
+        max_in_flight,
+        latency: Duration::from_millis(latency_ms),
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator starts")
+}
+
+fn session(emulator: &Emulator, concurrency: usize) -> Session {
+    let mut config = config(emulator, CUSTOMER);
+    // Quick retries, and enough of them to ride out the 429s of a throttled burst.
+    config.retry.base_delay_ms = 10;
+    config.retry.max_attempts = 6;
+    runtime().session(config).with_concurrency(concurrency)
+}
+
+fn agents(prefix: &str, n: usize) -> Vec<types::NewAgent> {
+    (0..n).map(|i| new_agent(&format!("{prefix}{i}"))).collect()
+}
+
+fn authenticates(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.route.ends_with("/authenticate"))
+        .count()
+}
+
+fn onboarded(emulator: &Emulator) -> Vec<String> {
+    emulator
+        .account(CUSTOMER)
+        .agents
+        .iter()
+        .map(|a| a.user_object_id.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn at_concurrency_8_against_an_api_taking_3_in_flight_250_agents_are_each_onboarded_once() {
+    let emulator = emulator_with(Some(3), 20).await;
+    let mut session = session(&emulator, 8);
+    // One agent that exists already with other values, so that an outcome other than
+    // success shows it sits at its own index.
+    let mut existing = new_agent("a137");
+    existing.name = "Someone else".into();
+    let mut seed = runtime().session(config(&emulator, CUSTOMER));
+    assert!(succeeded(
+        &seed
+            .onboard_agents(vec![existing], onboard_options(None))
+            .await
+            .unwrap()
+    ));
+    emulator.clear_requests();
+
+    let outcomes = session
+        .onboard_agents(agents("a", 250), onboard_options(Some(true)))
+        .await
+        .unwrap();
+
+    assert_eq!(outcomes.len(), 250);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match (i, outcome) {
+            (137, types::ItemOutcome::Rejected(_)) => {}
+            (137, other) => panic!("a137 existed with other values: {other:?}"),
+            (_, types::ItemOutcome::Succeeded) => {}
+            (i, other) => panic!("agent {i}: {other:?}"),
+        }
+    }
+    let ids = onboarded(&emulator);
+    assert_eq!(ids.len(), 250);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        250,
+        "an agent twice"
+    );
+    assert_eq!(authenticates(&emulator), 1, "one token for every instance");
+    assert!(emulator.throttled() > 0, "the burst met the API's limit");
+    assert_eq!(session.throttled(), emulator.throttled());
+    let path = session.concurrency_path();
+    assert_eq!(path[0], 8);
+    assert!(path.iter().any(|&limit| limit <= 3), "limit path {path:?}");
+    // Every request the API applied was a different chunk: 25 applied onboard requests.
+    let applied = api_requests(&emulator).len() as u64 - emulator.throttled();
+    assert_eq!(applied, 25 + 1, "25 chunks and the read-back of a137");
+}
+
+#[tokio::test]
+async fn a_chunk_waits_for_the_earlier_chunk_that_onboards_its_supervisor() {
+    let emulator = emulator_with(None, 5).await;
+    let mut session = session(&emulator, 4);
+    let mut batch = agents("s", 40);
+    // Agents 30..39 have supervised inboxes supervised by agent 0, in the first chunk.
+    for (i, agent) in batch.iter_mut().enumerate().skip(30) {
+        let mut number = provision(types::NumberType::Supervised, &seeded_number(i));
+        number.supervisors = Some(selector(types::IdentifierKind::UserObjectId, &["s0"]));
+        agent.number_provisioning = vec![number];
+    }
+    // The first request to arrive, the supervisor's, is turned away once and retried, so the
+    // chunks sent beside it are applied before it is.
+    emulator.add_fault(FaultRule {
+        route: "POST /agents".into(),
+        times: 1,
+        action: FaultAction::Status {
+            status: 503,
+            retry_after: None,
+            body: None,
+        },
+    });
+    let outcomes = session
+        .onboard_agents(batch, onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes), "{outcomes:?}");
+    assert_eq!(onboarded(&emulator).len(), 40);
+}
+
+#[tokio::test]
+async fn a_token_revoked_mid_run_costs_one_authenticate_for_all_the_instances() {
+    let emulator = emulator_with(None, 10).await;
+    let mut session = session(&emulator, 4);
+    emulator.add_fault(FaultRule {
+        route: "POST /agents".into(),
+        times: 1,
+        action: FaultAction::RevokeTokens,
+    });
+    let outcomes = session
+        .onboard_agents(agents("r", 100), onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes), "{outcomes:?}");
+    assert_eq!(onboarded(&emulator).len(), 100);
+    assert_eq!(
+        authenticates(&emulator),
+        2,
+        "the first token, then one more"
+    );
+}
+
+#[tokio::test]
+async fn bad_credentials_fail_the_whole_call_after_one_authenticate() {
+    let emulator = emulator_with(None, 0).await;
+    let mut config = config(&emulator, CUSTOMER);
+    config.auth = smartcomm_host::Auth::Credentials {
+        username: emulator.username().into(),
+        password: "wrong".into(),
+    };
+    let mut session = runtime().session(config).with_concurrency(4);
+    let error = session
+        .onboard_agents(agents("w", 50), onboard_options(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            smartcomm_host::CallError::Api(types::Error::Unauthorized(_))
+        ),
+        "{error}"
+    );
+    assert_eq!(authenticates(&emulator), 1);
+    assert!(api_requests(&emulator).is_empty());
+}
+
+#[tokio::test]
+async fn without_continue_on_error_a_refused_chunk_ends_the_batch_and_no_outcome_is_lost() {
+    let emulator = emulator_with(None, 5).await;
+    let mut session = session(&emulator, 2);
+    let mut batch = agents("k", 100);
+    batch[3].number_provisioning = vec![provision(
+        types::NumberType::Messaging,
+        "+19999999999", // not one of the account's numbers
+    )];
+    let outcomes = session
+        .onboard_agents(batch, onboard_options(None))
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 100);
+    assert!(matches!(outcomes[3], types::ItemOutcome::Rejected(_)));
+    let ids: HashSet<String> = onboarded(&emulator).into_iter().collect();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let id = format!("k{i}");
+        match outcome {
+            types::ItemOutcome::Succeeded => assert!(ids.contains(&id), "{id}"),
+            types::ItemOutcome::Rejected(_) | types::ItemOutcome::NotAttempted => {
+                assert!(!ids.contains(&id), "{id}")
+            }
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    // The API stops at the refused agent; at most the chunk in flight beside it ran on.
+    assert!(matches!(outcomes[99], types::ItemOutcome::NotAttempted));
+    assert!(ids.len() <= 13, "{} onboarded", ids.len());
+}
+
+#[tokio::test]
+async fn invalid_input_anywhere_in_the_batch_is_refused_before_anything_is_sent() {
+    let emulator = emulator_with(None, 0).await;
+    let mut session = session(&emulator, 4);
+    let mut batch = agents("v", 60);
+    batch[57].number_provisioning = vec![provision(types::NumberType::Messaging, "555-0100")];
+    let error = session
+        .onboard_agents(batch, onboard_options(None))
+        .await
+        .unwrap_err();
+    match error {
+        smartcomm_host::CallError::Api(types::Error::InvalidInput(problems)) => {
+            assert_eq!(problems[0].index, Some(57));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(emulator.requests().is_empty(), "nothing was sent");
+}
