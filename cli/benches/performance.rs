@@ -1,6 +1,7 @@
 //! smartcomm against a native Rust client, side by side in one run, against the emulator on
 //! loopback. `cargo bench -p smartcomm-cli --bench performance` (add `-- --quick` for fewer
-//! samples and no 20 ms bulk runs). Prints each figure as it is measured, then a Markdown table.
+//! samples, no 20 ms runs of the two senders, and 2,000 agents instead of 10,000 in the
+//! concurrency runs). Prints each figure as it is measured, then a Markdown table.
 
 // The end-to-end tests' helpers: the same agents, options and customer.
 #[path = "../../tests/all/common.rs"]
@@ -465,7 +466,105 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         });
     }
 
-    // 6: size.
+    // 6: bulk onboarding with several requests in flight, at 20 ms latency, against the native
+    // client's sequential floor; then against an API that takes only 3 requests in flight.
+    let count = if quick { 2_000 } else { 10_000 };
+    let latency = Duration::from_millis(20);
+    emulator.reset();
+    emulator.set_latency("*", latency);
+    let native_floor = {
+        let mut native = NativeClient::connect(&emulator).await?;
+        native.authenticate().await?;
+        let agents: Vec<NewAgent> = (0..count).map(|i| model_agent(&format!("f{i}"))).collect();
+        let requests = Requests::new(CUSTOMER);
+        let t = Instant::now();
+        for chunk in agents.chunks(10) {
+            let raw = native
+                .send(&requests.onboard_agents(chunk, None, None))
+                .await?;
+            anyhow::ensure!(raw.status == 200, "native onboard: {}", raw.status);
+        }
+        t.elapsed()
+    };
+    println!(
+        "native sequential floor, {count} agents at 20 ms: {}",
+        ms(native_floor)
+    );
+    let limited = Emulator::start(EmulatorOptions {
+        max_in_flight: Some(3),
+        latency,
+        ..Default::default()
+    })
+    .await?;
+    for (concurrency, api) in [
+        (1, &emulator),
+        (4, &emulator),
+        (8, &emulator),
+        (8, &limited),
+    ] {
+        api.reset();
+        api.set_latency("*", latency);
+        let runtime = self::runtime(&warm_cache, true, None)?;
+        let mut session = runtime
+            .session(config(api, CUSTOMER))
+            .with_concurrency(concurrency);
+        let agents: Vec<_> = (0..count).map(|i| new_agent(&format!("c{i}"))).collect();
+        let throttled_before = api.throttled();
+        let t = Instant::now();
+        let outcomes = session
+            .onboard_agents(agents, onboard_options(None))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let took = t.elapsed();
+        let onboarded = outcomes
+            .iter()
+            .filter(|o| matches!(o, types::ItemOutcome::Succeeded))
+            .count();
+        anyhow::ensure!(onboarded == count, "{onboarded} of {count} onboarded");
+        let requests = api.requests();
+        let posts = requests
+            .iter()
+            .filter(|r| r.route == "POST /agents")
+            .count();
+        let authenticates = requests
+            .iter()
+            .filter(|r| r.route.ends_with("/authenticate"))
+            .count();
+        let throttled = api.throttled() - throttled_before;
+        let path = session.concurrency_path();
+        let api_name = if std::ptr::eq(api, &limited) {
+            "an API taking 3 in flight"
+        } else {
+            "the emulator"
+        };
+        let speedup = ratio(native_floor, took);
+        println!(
+            "bulk {count} agents at 20 ms, concurrency {concurrency}, {api_name}: {} \
+             ({:.0} agents/s, {speedup:.2}x the native floor), {posts} onboard requests \
+             ({throttled} answered 429), {authenticates} authenticate, limit path {path:?}",
+            ms(took),
+            count as f64 / took.as_secs_f64()
+        );
+        rows.push(Row {
+            measure: format!(
+                "bulk onboard {count} agents at 20 ms, concurrency {concurrency}, {api_name} \
+                 ({posts} onboard requests, {throttled} of them 429, {authenticates} \
+                 authenticate, limit path {})",
+                limit_path(&path)
+            ),
+            smartcomm: ms(took),
+            baseline: format!("native sequential {}", ms(native_floor)),
+            ratio: format!("{speedup:.2}× faster"),
+            target: if concurrency == 8 && api_name == "the emulator" {
+                "≥ 6×"
+            } else {
+                ""
+            },
+        });
+    }
+    drop(limited);
+
+    // 7: size.
     let size = match component() {
         ComponentSource::Path(path) => std::fs::metadata(path)?.len() as usize,
         _ => EMBEDDED_COMPONENT.len(),
@@ -488,6 +587,20 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A limit's path, shortened when long: its first and last values and its extremes.
+fn limit_path(path: &[usize]) -> String {
+    if path.len() <= 8 {
+        return format!("{path:?}");
+    }
+    let (min, max) = (path.iter().min().unwrap(), path.iter().max().unwrap());
+    format!(
+        "{} → … → {} ({} changes, between {min} and {max})",
+        path[0],
+        path[path.len() - 1],
+        path.len() - 1
+    )
 }
 
 /// The embedded component, or the one `SMARTCOMM_BENCH_COMPONENT` names, to compare builds

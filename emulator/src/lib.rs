@@ -62,6 +62,18 @@ pub struct EmulatorOptions {
     /// any number. The reference publishes no limit; this lets a client's backing off be
     /// tested and measured.
     pub max_in_flight: Option<usize>,
+    /// Faults that strike users-API requests at random, for soak tests.
+    pub random_faults: Option<RandomFaults>,
+}
+
+/// Each users-API request meets one of `actions` (chosen uniformly) with a chance of
+/// `per_mille` in 1000, from a generator seeded with `seed`: the same seed draws the same
+/// faults for the same order of requests.
+#[derive(Clone, Debug)]
+pub struct RandomFaults {
+    pub seed: u64,
+    pub per_mille: u32,
+    pub actions: Vec<FaultAction>,
 }
 
 impl Default for EmulatorOptions {
@@ -74,6 +86,7 @@ impl Default for EmulatorOptions {
             username: DEMO_USERNAME.into(),
             password: DEMO_PASSWORD.into(),
             max_in_flight: None,
+            random_faults: None,
         }
     }
 }
@@ -104,6 +117,9 @@ struct Shared {
     in_flight: Mutex<HashMap<String, usize>>,
     /// Requests answered 429 because of `max_in_flight`.
     throttled: AtomicU64,
+    /// The generator of `options.random_faults`, and how many faults it drew.
+    random: Mutex<fastrand::Rng>,
+    random_faults_drawn: AtomicU64,
 }
 
 /// One request counted in its customer's `in_flight` until it is answered.
@@ -153,6 +169,10 @@ impl Emulator {
             connections: AtomicU64::new(0),
             in_flight: Mutex::default(),
             throttled: AtomicU64::new(0),
+            random: Mutex::new(fastrand::Rng::with_seed(
+                options.random_faults.as_ref().map_or(0, |r| r.seed),
+            )),
+            random_faults_drawn: AtomicU64::new(0),
             options,
         });
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -224,6 +244,11 @@ impl Emulator {
     /// TCP connections accepted since the emulator started.
     pub fn connections_accepted(&self) -> u64 {
         self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Faults that `random_faults` drew so far.
+    pub fn random_faults_drawn(&self) -> u64 {
+        self.shared.random_faults_drawn.load(Ordering::Relaxed)
     }
 
     /// Requests answered 429 because more than `max_in_flight` were in flight.
@@ -300,6 +325,16 @@ impl Shared {
                 account.numbers.push(n.clone());
             }
         }
+    }
+
+    fn random_fault(&self) -> Option<FaultAction> {
+        let random = self.options.random_faults.as_ref()?;
+        let mut rng = lock(&self.random);
+        if random.actions.is_empty() || rng.u32(0..1000) >= random.per_mille {
+            return None;
+        }
+        self.random_faults_drawn.fetch_add(1, Ordering::Relaxed);
+        Some(random.actions[rng.usize(0..random.actions.len())].clone())
     }
 
     fn latency(&self, route: &str) -> Duration {
@@ -431,7 +466,11 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let fault = shared.faults.take(&route);
+    let fault = shared.faults.take(&route).or_else(|| {
+        (_in_flight.is_some())
+            .then(|| shared.random_fault())
+            .flatten()
+    });
     if let Some(answer) = fault.as_ref().and_then(faults::answer_instead) {
         return answer;
     }

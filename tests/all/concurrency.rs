@@ -3,7 +3,7 @@
 //! that backs off when the API throttles.
 
 use crate::common::*;
-use smartcomm_emulator::{Emulator, EmulatorOptions, FaultAction, FaultRule};
+use smartcomm_emulator::{Emulator, EmulatorOptions, FaultAction, FaultRule, RandomFaults};
 use smartcomm_host::{Session, types};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -220,4 +220,56 @@ async fn invalid_input_anywhere_in_the_batch_is_refused_before_anything_is_sent(
         other => panic!("{other}"),
     }
     assert!(emulator.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_soak_of_2000_agents_with_faults_at_random_ends_with_each_agent_onboarded_once() {
+    let emulator = Emulator::start(EmulatorOptions {
+        latency: Duration::from_millis(1),
+        random_faults: Some(RandomFaults {
+            seed: 20261202,
+            per_mille: 50,
+            actions: vec![
+                FaultAction::Status {
+                    status: 503,
+                    retry_after: None,
+                    body: None,
+                },
+                FaultAction::Drop,
+                FaultAction::LostResponse { status: None },
+            ],
+        }),
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator starts");
+    let mut session = session(&emulator, 8);
+    let outcomes = session
+        .onboard_agents(agents("soak", 2000), onboard_options(None))
+        .await
+        .unwrap();
+
+    assert_eq!(outcomes.len(), 2000);
+    let lost = outcomes
+        .iter()
+        .filter(|o| matches!(o, types::ItemOutcome::AlreadyDone(_)))
+        .count();
+    let not_done = outcomes
+        .iter()
+        .position(|o| !succeeded(std::slice::from_ref(o)));
+    assert_eq!(not_done, None, "{:?}", not_done.map(|i| &outcomes[i]));
+    let ids = onboarded(&emulator);
+    assert_eq!(ids.len(), 2000);
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 2000, "an agent applied twice");
+    for i in 0..2000 {
+        assert!(unique.contains(&format!("soak{i}")), "soak{i} is missing");
+    }
+    let drawn = emulator.random_faults_drawn();
+    assert!(drawn >= 5, "only {drawn} faults struck");
+    // Only a response lost after the API applied a chunk makes its agents `already-done`.
+    assert!(
+        lost <= drawn as usize * 10,
+        "{lost} already done after {drawn} faults"
+    );
 }
