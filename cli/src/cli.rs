@@ -217,6 +217,10 @@ pub enum Command {
         /// How long an issued token is valid, in seconds.
         #[arg(long, default_value_t = 86400)]
         token_lifetime_secs: u64,
+        /// Answer 429 (Retry-After: 1) to a request that finds this many of its customer's
+        /// requests in flight.
+        #[arg(long, value_name = "K")]
+        max_in_flight: Option<usize>,
     },
     /// Start an emulator in-process and walk through every operation with the real component.
     Demo,

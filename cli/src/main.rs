@@ -132,12 +132,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             latency_ms,
             numbers,
             token_lifetime_secs,
+            max_in_flight,
         } => {
             emulator::serve(emulator::options(
                 port,
                 latency_ms,
                 numbers,
                 token_lifetime_secs,
+                max_in_flight,
             ))
             .await
         }

@@ -36,8 +36,10 @@ pub fn options(
     latency_ms: u64,
     numbers: usize,
     token_lifetime_secs: u64,
+    max_in_flight: Option<usize>,
 ) -> EmulatorOptions {
     EmulatorOptions {
+        max_in_flight,
         port,
         latency: Duration::from_millis(latency_ms),
         numbers,
