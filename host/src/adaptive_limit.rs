@@ -10,6 +10,9 @@ use tokio::time::Instant;
 
 /// The longest pause a `Retry-After` may impose on every request of the session.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
+/// After a throttle at some limit, the limit stays below it this long before it probes it
+/// again: every probe that meets the API's ceiling costs a `Retry-After` pause for all.
+const PROBE_AFTER: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 struct State {
@@ -25,6 +28,8 @@ struct State {
     /// Every value the limit took, the first included.
     path: Vec<usize>,
     throttled: u64,
+    /// The limit at which the API last throttled, and until when the limit stays below it.
+    ceiling: Option<(usize, Instant)>,
 }
 
 /// A limit shared by the instances of one session.
@@ -83,6 +88,7 @@ impl AdaptiveLimit {
                 paused_until: None,
                 path: vec![max],
                 throttled: 0,
+                ceiling: None,
             }),
             changed: Notify::new(),
         })
@@ -134,6 +140,7 @@ impl AdaptiveLimit {
                 if generation == state.generation {
                     state.generation += 1;
                     state.successes = 0;
+                    state.ceiling = Some((state.limit, Instant::now() + PROBE_AFTER));
                     let limit = (state.limit / 2).max(1);
                     if limit != state.limit {
                         state.limit = limit;
@@ -144,7 +151,11 @@ impl AdaptiveLimit {
             }
             Verdict::Answered => {
                 state.successes += 1;
-                if state.successes >= state.limit && state.limit < self.max {
+                let highest = match state.ceiling {
+                    Some((ceiling, until)) if Instant::now() < until => ceiling - 1,
+                    _ => self.max,
+                };
+                if state.successes >= state.limit && state.limit < highest {
                     state.limit += 1;
                     state.successes = 0;
                     let limit = state.limit;
@@ -156,6 +167,11 @@ impl AdaptiveLimit {
         }
         drop(state);
         self.changed.notify_waiters();
+    }
+
+    /// The configured concurrency: the highest the limit goes.
+    pub fn max(&self) -> usize {
+        self.max
     }
 
     /// Every value the limit took, in order, starting at the configured concurrency.
@@ -189,17 +205,34 @@ mod tests {
         assert_eq!(limit.throttled(), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_limit_never_drops_below_one_nor_rises_above_the_configured_concurrency() {
         let limit = AdaptiveLimit::new(2);
         for _ in 0..3 {
             limit.acquire().await.release(Verdict::Throttled(None));
         }
         assert_eq!(limit.path(), [2, 1]);
+        tokio::time::advance(PROBE_AFTER).await;
         for _ in 0..10 {
             limit.acquire().await.release(Verdict::Answered);
         }
         assert_eq!(limit.path(), [2, 1, 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_throttle_the_limit_stays_below_it_for_a_while_before_probing_again() {
+        let limit = AdaptiveLimit::new(4);
+        limit.acquire().await.release(Verdict::Throttled(None));
+        for _ in 0..20 {
+            limit.acquire().await.release(Verdict::Answered);
+        }
+        // Throttled at 4: back up to 3, not to 4.
+        assert_eq!(limit.path(), [4, 2, 3]);
+        tokio::time::advance(PROBE_AFTER).await;
+        for _ in 0..3 {
+            limit.acquire().await.release(Verdict::Answered);
+        }
+        assert_eq!(limit.path(), [4, 2, 3, 4]);
     }
 
     #[tokio::test(start_paused = true)]

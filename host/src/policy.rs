@@ -137,16 +137,71 @@ async fn transmit(
     ))
 }
 
-/// `transmit` under the session's limit, which learns from the answer.
+/// How often the host itself sends again a request that a session running several at once
+/// got a 429 for, before the component sees the 429 (and retries under its own policy).
+const THROTTLED_RESENDS: usize = 10;
+
+/// `transmit` under the session's limit, which learns from the answer. With several requests
+/// in flight, a 429 (the API processed nothing) is absorbed here: the request waits out the
+/// pause the limit imposes and goes again, so that throttling costs time, not attempts of the
+/// component's retry policy.
 async fn limited(
     limit: &AdaptiveLimit,
     pool: Option<Arc<ConnectionPool>>,
     request: http::Request<WasiBody>,
     options: RequestOptions,
 ) -> Sent {
-    let permit = limit.acquire().await;
-    let sent = transmit(pool, request, options).await;
-    let verdict = match &sent {
+    if limit.max() == 1 {
+        let permit = limit.acquire().await;
+        let sent = transmit(pool, request, options).await;
+        permit.release(verdict(&sent));
+        return sent;
+    }
+    use http_body_util::{BodyExt, Full, Limited};
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_RESENT_BODY)
+        .collect()
+        .await
+        .map_err(|_| HttpError::HttpRequestBodySize(None))?
+        .to_bytes();
+    let copy = || {
+        let mut request = http::Request::new(
+            Full::new(body.clone())
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        );
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        request
+    };
+    let mut resends = 0;
+    loop {
+        let permit = limit.acquire().await;
+        let sent = transmit(pool.clone(), copy(), options.clone()).await;
+        let verdict = verdict(&sent);
+        permit.release(verdict);
+        let throttled = matches!(&sent, Ok((response, _)) if response.status() == 429);
+        if !throttled || resends == THROTTLED_RESENDS {
+            return sent;
+        }
+        if let Ok((response, _)) = sent {
+            // Read to its end, the connection goes back to the pool for the next request.
+            let _ = Limited::new(response.into_body(), MAX_RESENT_BODY)
+                .collect()
+                .await;
+        }
+        resends += 1;
+        tracing::debug!(resends, "429: sending again after the pause");
+    }
+}
+
+/// The largest request body the host keeps to send again: the API's batches are far smaller.
+const MAX_RESENT_BODY: usize = 4 << 20;
+
+fn verdict(sent: &Sent) -> Verdict {
+    match sent {
         Ok((response, _)) => match response.status().as_u16() {
             429 | 503 => Verdict::Throttled(
                 response
@@ -159,9 +214,7 @@ async fn limited(
             _ => Verdict::Answered,
         },
         Err(_) => Verdict::Unknown,
-    };
-    permit.release(verdict);
-    sent
+    }
 }
 
 impl WasiHttpHooks for OutboundPolicy {
