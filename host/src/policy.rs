@@ -179,7 +179,7 @@ async fn limited(
     let mut resends = 0;
     loop {
         let permit = limit.acquire().await;
-        let sent = transmit(pool.clone(), copy(), options.clone()).await;
+        let sent = transmit(pool.clone(), copy(), options).await;
         let verdict = verdict(&sent);
         permit.release(verdict);
         let throttled = matches!(&sent, Ok((response, _)) if response.status() == 429);
