@@ -5,6 +5,7 @@ use smartcomm::model::{
     EnabledServices, IdentifierKind, NewAgent, NumberProvisioning, NumberType, OffboardItem, Role,
     Selector,
 };
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// The columns an onboarding CSV may have, in the reference's names.
@@ -38,19 +39,30 @@ pub const OFFBOARD_COLUMNS: &[&str] = &["identifier", "value"];
 /// Lists inside a cell (roles, supervisors, values) are separated by this.
 const LIST_SEPARATOR: char = ';';
 
-/// One row, by column name; empty cells are absent.
-struct Row<'a> {
+/// One row, by column name; empty cells are absent. Problems found in it go to `problems`,
+/// so that one pass over a file reports all of them.
+struct Row<'a, 'p> {
     line: u64,
     cells: HashMap<&'a str, String>,
+    problems: &'p RefCell<Vec<String>>,
 }
 
-impl Row<'_> {
+impl Row<'_, '_> {
     fn text(&self, column: &str) -> Option<String> {
         self.cells.get(column).cloned()
     }
 
-    fn error(&self, column: &str, message: impl std::fmt::Display) -> String {
-        format!("line {}, column {column}: {message}", self.line)
+    fn problem(&self, column: &str, message: impl std::fmt::Display) {
+        self.problems
+            .borrow_mut()
+            .push(format!("line {}, column {column}: {message}", self.line));
+    }
+
+    fn required(&self, column: &str) -> String {
+        self.text(column).unwrap_or_else(|| {
+            self.problem(column, "is required");
+            String::new()
+        })
     }
 
     fn list(&self, column: &str) -> Vec<String> {
@@ -64,27 +76,59 @@ impl Row<'_> {
             .unwrap_or_default()
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(
-        &self,
-        column: &str,
-        value: &str,
-    ) -> Result<T, String> {
-        serde_json::from_value(serde_json::Value::String(value.to_string()))
-            .map_err(|_| self.error(column, format!("{value:?} is not a valid {column}")))
+    fn parse<T: serde::de::DeserializeOwned>(&self, column: &str, value: &str) -> Option<T> {
+        let parsed = serde_json::from_value(serde_json::Value::String(value.to_string())).ok();
+        if parsed.is_none() {
+            self.problem(column, format!("{value:?} is not a valid {column}"));
+        }
+        parsed
     }
 
-    fn flag(&self, column: &str) -> Result<Option<bool>, String> {
+    fn flag(&self, column: &str) -> Option<bool> {
         match self.text(column).map(|v| v.to_ascii_lowercase()) {
-            None => Ok(None),
-            Some(v) if v == "true" || v == "yes" || v == "1" => Ok(Some(true)),
-            Some(v) if v == "false" || v == "no" || v == "0" => Ok(Some(false)),
-            Some(v) => Err(self.error(column, format!("{v:?} is not true or false"))),
+            None => None,
+            Some(v) if v == "true" || v == "yes" || v == "1" => Some(true),
+            Some(v) if v == "false" || v == "no" || v == "0" => Some(false),
+            Some(v) => {
+                self.problem(column, format!("{v:?} is not true or false"));
+                None
+            }
         }
     }
 }
 
-/// Reads the rows of `text`, checking the header against `columns`.
-fn rows<'a>(text: &str, columns: &'a [&'a str]) -> Result<Vec<Row<'a>>, String> {
+/// Reads the rows of `text`, checking the header against `columns`; `read` turns each row into
+/// an item. Returns the items with every problem of every row, each named by line and column;
+/// only a header that does not fit stops the reading.
+fn read<'a, T>(
+    text: &str,
+    columns: &'a [&'a str],
+    read: impl Fn(&Row<'a, '_>) -> T,
+) -> Result<(Vec<T>, Vec<String>), String> {
+    let problems = RefCell::new(Vec::new());
+    let items = rows(text, columns, &problems, read)?;
+    Ok((items, problems.into_inner()))
+}
+
+/// The items, or all the problems, one per line.
+fn refused_if_any<T>(items: Vec<T>, problems: Vec<String>) -> Result<Vec<T>, String> {
+    match problems.is_empty() {
+        true => Ok(items),
+        false => Err(format!(
+            "{} problem{}:\n  {}",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            problems.join("\n  ")
+        )),
+    }
+}
+
+fn rows<'a, T>(
+    text: &str,
+    columns: &'a [&'a str],
+    problems: &RefCell<Vec<String>>,
+    read: impl Fn(&Row<'a, '_>) -> T,
+) -> Result<Vec<T>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -105,12 +149,18 @@ fn rows<'a>(text: &str, columns: &'a [&'a str]) -> Result<Vec<Row<'a>>, String> 
             }
         }
     }
-    let mut rows = Vec::new();
+    let mut items = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| match e.position() {
-            Some(p) => format!("line {}: {e}", p.line()),
-            None => e.to_string(),
-        })?;
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                problems.borrow_mut().push(match e.position() {
+                    Some(p) => format!("line {}: {e}", p.line()),
+                    None => e.to_string(),
+                });
+                continue;
+            }
+        };
         let line = record.position().map(|p| p.line()).unwrap_or_default();
         let cells = names
             .iter()
@@ -118,92 +168,192 @@ fn rows<'a>(text: &str, columns: &'a [&'a str]) -> Result<Vec<Row<'a>>, String> 
             .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| (*k, v.to_string()))
             .collect();
-        rows.push(Row { line, cells });
+        items.push(read(&Row {
+            line,
+            cells,
+            problems,
+        }));
     }
-    Ok(rows)
+    Ok(items)
+}
+
+/// Values of `column` that more than one row holds, reported on every row after the first.
+fn unique(rows: &[(u64, Option<String>)], column: &str, problems: &mut Vec<String>) {
+    let mut first: HashMap<&str, u64> = HashMap::new();
+    for (line, value) in rows {
+        let Some(value) = value else { continue };
+        match first.get(value.as_str()) {
+            Some(earlier) => problems.push(format!(
+                "line {line}, column {column}: {value:?} is also on line {earlier}"
+            )),
+            None => {
+                first.insert(value, *line);
+            }
+        }
+    }
 }
 
 pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
-    rows(text, ONBOARD_COLUMNS)?
-        .into_iter()
-        .map(|row| {
-            let required = |column: &str| {
-                row.text(column)
-                    .ok_or_else(|| row.error(column, "is required"))
-            };
-            let roles = row
-                .list("roles")
-                .iter()
-                .map(|r| row.parse::<Role>("roles", r))
-                .collect::<Result<Vec<_>, _>>()?;
-            let supervisors_identifier = match row.text("supervisors_identifier") {
-                Some(v) => row.parse::<IdentifierKind>("supervisors_identifier", &v)?,
-                None => IdentifierKind::UserObjectId,
-            };
-            let supervisors = row.list("supervisors");
-            let mut numbers = Vec::new();
-            if let Some(number) = row.text("supervised_number") {
-                numbers.push(NumberProvisioning {
-                    number_type: NumberType::Supervised,
-                    phone_number: number,
-                    supervisors: (!supervisors.is_empty()).then(|| Selector {
-                        identifier: supervisors_identifier,
-                        values: supervisors.clone(),
-                    }),
-                });
-            } else if !supervisors.is_empty() {
-                return Err(row.error("supervisors", "needs a supervised_number"));
-            }
-            if let Some(number) = row.text("messaging_number") {
-                numbers.push(NumberProvisioning {
-                    number_type: NumberType::Messaging,
-                    phone_number: number,
-                    supervisors: None,
-                });
-            }
-            let services = EnabledServices {
-                messages: row.flag("messages")?,
-                supervised_inbox: row.flag("supervised_inbox")?,
-                calls: row.flag("calls")?,
-                shared_inbox: row.flag("shared_inbox")?,
-            };
-            Ok(NewAgent {
-                user_object_id: required("user_object_id")?,
-                tenant_id: required("tenant_id")?,
-                name: required("name")?,
-                upn: row.text("upn"),
-                consistency_id: row.text("consistency_id"),
-                brand_name: row.text("brand_name"),
-                department: row.text("department"),
-                region: row.text("region"),
-                state: row.text("state"),
-                district: row.text("district"),
-                store: row.text("store"),
-                city: row.text("city"),
-                zip_code: row.text("zip_code"),
-                roles: (!roles.is_empty()).then_some(roles),
-                number_provisioning: numbers,
-                enabled_services: (services != EnabledServices::default()).then_some(services),
-            })
-        })
-        .collect()
+    let (rows, mut problems) = read(text, ONBOARD_COLUMNS, |row| {
+        let roles: Vec<Role> = row
+            .list("roles")
+            .iter()
+            .filter_map(|r| row.parse::<Role>("roles", r))
+            .collect();
+        let supervisors_identifier = row
+            .text("supervisors_identifier")
+            .and_then(|v| row.parse::<IdentifierKind>("supervisors_identifier", &v))
+            .unwrap_or(IdentifierKind::UserObjectId);
+        let supervisors = row.list("supervisors");
+        let mut numbers = Vec::new();
+        if let Some(number) = row.text("supervised_number") {
+            numbers.push(NumberProvisioning {
+                number_type: NumberType::Supervised,
+                phone_number: number,
+                supervisors: (!supervisors.is_empty()).then(|| Selector {
+                    identifier: supervisors_identifier,
+                    values: supervisors.clone(),
+                }),
+            });
+        } else if !supervisors.is_empty() {
+            row.problem("supervisors", "needs a supervised_number");
+        }
+        if let Some(number) = row.text("messaging_number") {
+            numbers.push(NumberProvisioning {
+                number_type: NumberType::Messaging,
+                phone_number: number,
+                supervisors: None,
+            });
+        }
+        let services = EnabledServices {
+            messages: row.flag("messages"),
+            supervised_inbox: row.flag("supervised_inbox"),
+            calls: row.flag("calls"),
+            shared_inbox: row.flag("shared_inbox"),
+        };
+        let agent = NewAgent {
+            user_object_id: row.required("user_object_id"),
+            tenant_id: row.required("tenant_id"),
+            name: row.required("name"),
+            upn: row.text("upn"),
+            consistency_id: row.text("consistency_id"),
+            brand_name: row.text("brand_name"),
+            department: row.text("department"),
+            region: row.text("region"),
+            state: row.text("state"),
+            district: row.text("district"),
+            store: row.text("store"),
+            city: row.text("city"),
+            zip_code: row.text("zip_code"),
+            roles: (!roles.is_empty()).then_some(roles),
+            number_provisioning: numbers,
+            enabled_services: (services != EnabledServices::default()).then_some(services),
+        };
+        (row.line, agent)
+    })?;
+    // Duplicates are problems too, reported with the rest.
+    let keyed = |key: fn(&NewAgent) -> Option<String>| -> Vec<(u64, Option<String>)> {
+        rows.iter().map(|(line, a)| (*line, key(a))).collect()
+    };
+    let user_object_id = |a: &NewAgent| Some(a.user_object_id.clone()).filter(|v| !v.is_empty());
+    unique(&keyed(user_object_id), "user_object_id", &mut problems);
+    unique(
+        &keyed(|a| a.consistency_id.clone()),
+        "consistency_id",
+        &mut problems,
+    );
+    problems.sort_by_key(|p| line_of(p));
+    refused_if_any(rows.into_iter().map(|(_, agent)| agent).collect(), problems)
+}
+
+/// The line a problem names, to list problems in the file's order.
+fn line_of(problem: &str) -> u64 {
+    problem
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split([',', ':']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn offboard(text: &str) -> Result<Vec<OffboardItem>, String> {
-    rows(text, OFFBOARD_COLUMNS)?
-        .into_iter()
-        .map(|row| {
-            let identifier = row
-                .text("identifier")
-                .ok_or_else(|| row.error("identifier", "is required"))?;
-            let value = row.list("value");
-            if value.is_empty() {
-                return Err(row.error("value", "is required"));
-            }
-            Ok(OffboardItem {
-                identifier: row.parse("identifier", &identifier)?,
-                value,
-            })
-        })
-        .collect()
+    let (items, problems) = read(text, OFFBOARD_COLUMNS, |row| {
+        let identifier = row.required("identifier");
+        let value = row.list("value");
+        if value.is_empty() {
+            row.problem("value", "is required");
+        }
+        let identifier = match identifier.is_empty() {
+            true => IdentifierKind::UserObjectId,
+            false => row
+                .parse("identifier", &identifier)
+                .unwrap_or(IdentifierKind::UserObjectId),
+        };
+        OffboardItem { identifier, value }
+    })?;
+    refused_if_any(items, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_cell_of_every_row_is_reported_in_one_pass() {
+        let csv = "user_object_id,tenant_id,name,roles,calls\n\
+                   a,t,A,owner,yes\n\
+                   b,t,,member,maybe\n\
+                   c,t,C,member;chief,no\n";
+        let error = onboard(csv).unwrap_err();
+        assert_eq!(
+            error,
+            "4 problems:\n  \
+             line 2, column roles: \"owner\" is not a valid roles\n  \
+             line 3, column calls: \"maybe\" is not true or false\n  \
+             line 3, column name: is required\n  \
+             line 4, column roles: \"chief\" is not a valid roles"
+        );
+    }
+
+    #[test]
+    fn duplicate_user_object_ids_and_consistency_ids_are_problems_naming_both_lines() {
+        let csv = "user_object_id,tenant_id,name,consistency_id\n\
+                   a,t,A,E1\n\
+                   b,t,B,E2\n\
+                   a,t,A again,E3\n\
+                   d,t,D,E2\n";
+        let error = onboard(csv).unwrap_err();
+        assert!(
+            error.contains("line 4, column user_object_id: \"a\" is also on line 2"),
+            "{error}"
+        );
+        assert!(
+            error.contains("line 5, column consistency_id: \"E2\" is also on line 3"),
+            "{error}"
+        );
+        assert!(error.starts_with("2 problems:"), "{error}");
+    }
+
+    #[test]
+    fn a_good_file_reads_every_row() {
+        let csv = "user_object_id,tenant_id,name,roles,messaging_number\n\
+                   a,t,A,member;manager,+15550100000\n\
+                   b,t,B,,\n";
+        let agents = onboard(csv).unwrap();
+        assert_eq!(agents.len(), 2);
+        assert_eq!(agents[0].roles, Some(vec![Role::Member, Role::Manager]));
+        assert_eq!(agents[0].number_provisioning.len(), 1);
+        assert_eq!(agents[1].roles, None);
+    }
+
+    #[test]
+    fn offboarding_rows_report_all_their_problems() {
+        let csv = "identifier,value\nupn,\nnickname,x\nuser_object_id,a;b\n";
+        let error = offboard(csv).unwrap_err();
+        assert_eq!(
+            error,
+            "2 problems:\n  \
+             line 2, column value: is required\n  \
+             line 3, column identifier: \"nickname\" is not a valid identifier"
+        );
+    }
 }
