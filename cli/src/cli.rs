@@ -88,11 +88,20 @@ pub enum Command {
         separated by `;`."
     )]
     OnboardAgents {
-        /// The agents: a JSON or CSV file, or `-` for stdin.
+        /// The agents: a JSON or CSV file, an Entra ID users export, or `-` for stdin.
         file: PathBuf,
-        /// The file's format; default: by its extension (`.csv`), else JSON.
+        /// The file's format; default: by its extension (`.csv`), else JSON. `entra` reads a
+        /// Microsoft Graph `GET /users` export (one or more pages) or `az ad user list`'s
+        /// array, and onboards its enabled accounts.
         #[arg(long, value_enum)]
-        format: Option<Format>,
+        format: Option<OnboardFormat>,
+        /// The tenant of every agent of an Entra export (Entra user objects carry none).
+        #[arg(long, required_if_eq("format", "entra"))]
+        tenant_id: Option<String>,
+        /// For an Entra export: a JSON file `{"fields": {AGENT_FIELD: PROPERTY or null},
+        /// "defaults": {AGENT_FIELD: VALUE, "roles": [ROLE]}}` that changes the default mapping.
+        #[arg(long, value_name = "FILE", requires = "tenant_id")]
+        mapping: Option<PathBuf>,
         /// Keep going past agents the API rejects (continueOnError=true); otherwise the first
         /// request with a rejected agent ends the batch.
         #[arg(long)]
@@ -235,6 +244,15 @@ pub enum Command {
 pub enum Format {
     Json,
     Csv,
+}
+
+/// The formats `onboard-agents` reads.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum OnboardFormat {
+    Json,
+    Csv,
+    /// A Microsoft Entra ID users export.
+    Entra,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -7,6 +7,7 @@ mod commands;
 mod connection;
 mod csv_input;
 mod demo;
+mod entra_input;
 mod input;
 mod output;
 
@@ -60,9 +61,19 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::OnboardAgents {
             file,
             format,
+            tenant_id,
+            mapping,
             continue_on_error,
             reassign_inbox,
-        } => agents::onboard_agents(global, &file, format, continue_on_error, reassign_inbox).await,
+        } => {
+            let roster = agents::Roster {
+                file: &file,
+                format,
+                tenant_id: tenant_id.as_deref(),
+                mapping: mapping.as_deref(),
+            };
+            agents::onboard_agents(global, roster, continue_on_error, reassign_inbox).await
+        }
         Command::GetAgent { id, key_id, upn } => agents::get_agent(global, id, key_id, upn).await,
         Command::ListAgents {
             user_object_id,

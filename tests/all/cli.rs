@@ -647,3 +647,58 @@ async fn completions_are_printed_for_bash_zsh_and_fish() {
         assert!(run.stdout.contains("offboard-agents"), "{shell}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_export_of_two_graph_pages_onboards_its_enabled_accounts_with_a_mapping() {
+    let emulator = emulator().await;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/entra");
+    let pages = [
+        std::fs::read_to_string(fixtures.join("graph-users-page1.json")).unwrap(),
+        std::fs::read_to_string(fixtures.join("graph-users-page2.json")).unwrap(),
+    ];
+    let export = file("users.json", &pages.join("\n"));
+    let mapping = file(
+        "mapping.json",
+        r#"{"fields": {"store": "officeLocation"}, "defaults": {"roles": ["member"]}}"#,
+    );
+    let args = [
+        "onboard-agents",
+        "--format",
+        "entra",
+        "--tenant-id",
+        "contoso",
+        "--mapping",
+        mapping.to_str().unwrap(),
+        export.to_str().unwrap(),
+    ];
+    let run = smartcomm(Some(&emulator), &args, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json(&run.stdout)["summary"]["succeeded"], 4);
+    assert!(
+        run.stderr
+            .contains("1 disabled account not onboarded: associate3@contoso-retail.example"),
+        "{}",
+        run.stderr
+    );
+    let account = emulator.account(CUSTOMER);
+    assert_eq!(account.agents.len(), 4);
+    let first = &account.agents[0];
+    assert_eq!(first.tenant_id, "contoso");
+    assert_eq!(first.store.as_deref(), Some("Store 1201"));
+    assert_eq!(first.consistency_id.as_deref(), Some("E10001"));
+
+    // Without the tenant the command is refused before anything is read or sent.
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "onboard-agents",
+            "--format",
+            "entra",
+            export.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--tenant-id"), "{}", run.stderr);
+}

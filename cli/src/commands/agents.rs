@@ -2,24 +2,64 @@
 //! `offboard-agent`, `offboard-agents`.
 
 use crate::batches::{plan, request_json, with_progress};
-use crate::cli::{ChangeKey, Format, GetKey, Global};
-use crate::connection::{Failure, customer_id, settle, with_operations};
-use crate::csv_input;
-use crate::input::{checked, flag, list, parse_batch, parse_file, read_batch};
+use crate::cli::{ChangeKey, Format, GetKey, Global, OnboardFormat};
+use crate::connection::{Failure, customer_id, invalid, settle, with_operations};
+use crate::input::{checked, flag, list, parse_batch, parse_file, read_batch, read_input};
 use crate::output::{dry_run, item_outcomes, print, update_outcomes};
+use crate::{csv_input, entra_input};
 use serde_json::json;
 use smartcomm::{model, validate};
 use smartcomm_host::{Operations, types};
 use std::path::Path;
 
+/// Where `onboard-agents` reads its agents.
+pub struct Roster<'a> {
+    pub file: &'a Path,
+    pub format: Option<OnboardFormat>,
+    pub tenant_id: Option<&'a str>,
+    pub mapping: Option<&'a Path>,
+}
+
+impl Roster<'_> {
+    fn agents(&self) -> Result<Vec<model::NewAgent>, Failure> {
+        let format = match self.format {
+            None => None,
+            Some(OnboardFormat::Json) => Some(Format::Json),
+            Some(OnboardFormat::Csv) => Some(Format::Csv),
+            Some(OnboardFormat::Entra) => return self.entra(),
+        };
+        read_batch(self.file, format, csv_input::onboard)
+    }
+
+    fn entra(&self) -> Result<Vec<model::NewAgent>, Failure> {
+        let tenant_id = self
+            .tenant_id
+            .ok_or_else(|| invalid("--format entra needs --tenant-id".into()))?;
+        let mapping = match self.mapping {
+            Some(path) => parse_file::<entra_input::Mapping>(path)?,
+            None => entra_input::Mapping::default(),
+        };
+        let export = entra_input::onboard(&read_input(self.file)?, tenant_id, &mapping)
+            .map_err(|e| invalid(format!("{}: {e}", self.file.display())))?;
+        if !export.disabled.is_empty() {
+            eprintln!(
+                "{} disabled account{} not onboarded: {}",
+                export.disabled.len(),
+                if export.disabled.len() == 1 { "" } else { "s" },
+                export.disabled.join(", ")
+            );
+        }
+        Ok(export.agents)
+    }
+}
+
 pub async fn onboard_agents(
     global: &Global,
-    file: &Path,
-    format: Option<Format>,
+    roster: Roster<'_>,
     continue_on_error: bool,
     reassign_inbox: bool,
 ) -> Result<u8, Failure> {
-    let agents: Vec<model::NewAgent> = read_batch(file, format, csv_input::onboard)?;
+    let agents: Vec<model::NewAgent> = roster.agents()?;
     checked(validate::onboard_agents(&agents))?;
     let options = types::OnboardOptions {
         continue_on_error: flag(continue_on_error),
