@@ -196,3 +196,94 @@ impl<O: Outcome> Progress<O> {
         Ok(all)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::ItemOutcome::{NotAttempted, Rejected, Succeeded};
+
+    fn agent(id: &str, supervisors: &[&str]) -> types::NewAgent {
+        let mut agent: types::NewAgent = smartcomm::model::NewAgent {
+            user_object_id: id.into(),
+            tenant_id: "t".into(),
+            name: id.into(),
+            ..Default::default()
+        }
+        .into();
+        if !supervisors.is_empty() {
+            agent.number_provisioning = vec![types::NumberProvisioning {
+                type_: types::NumberType::Supervised,
+                phone_number: "+15550100000".into(),
+                supervisors: Some(types::AgentSelector {
+                    identifier: types::IdentifierKind::UserObjectId,
+                    values: supervisors.iter().map(|s| s.to_string()).collect(),
+                }),
+            }];
+        }
+        agent
+    }
+
+    #[test]
+    fn a_chunk_waits_only_for_earlier_chunks_that_onboard_its_supervisors() {
+        let mut agents: Vec<_> = (0..30).map(|i| agent(&format!("a{i}"), &[])).collect();
+        agents[25] = agent("a25", &["a3", "a12", "a27", "nobody"]);
+        let waits = supervisors_first(&agents);
+        assert_eq!(waits.len(), 3);
+        assert!(waits[0].is_empty() && waits[1].is_empty());
+        // a3 is in chunk 0, a12 in chunk 1; a27 is in its own chunk, nobody in none.
+        assert_eq!(waits[2], BTreeSet::from([0, 1]));
+    }
+
+    #[test]
+    fn chunks_start_in_order_once_what_they_wait_for_has_finished() {
+        let mut progress = Progress::<types::ItemOutcome>::new(
+            3,
+            vec![BTreeSet::new(), BTreeSet::new(), BTreeSet::from([0])],
+            true,
+        );
+        assert_eq!(progress.next(), Some(0));
+        assert_eq!(progress.next(), Some(1));
+        assert_eq!(progress.next(), None, "chunk 2 waits for chunk 0");
+        progress.finished(1, vec![Succeeded; 10]);
+        assert_eq!(progress.next(), None);
+        progress.finished(0, vec![Succeeded; 10]);
+        assert_eq!(progress.next(), Some(2));
+    }
+
+    #[test]
+    fn without_keep_going_a_chunk_not_done_stops_the_rest_and_every_outcome_keeps_its_index() {
+        let mut progress = Progress::<types::ItemOutcome>::new(4, vec![BTreeSet::new(); 4], false);
+        assert_eq!(progress.next(), Some(0));
+        assert_eq!(progress.next(), Some(1));
+        let mut refused = vec![Succeeded; 10];
+        refused[4] = Rejected(vec!["no".into()]);
+        progress.finished(1, refused);
+        assert_eq!(progress.next(), None, "the batch has ended");
+        progress.finished(0, vec![Succeeded; 10]);
+        let outcomes = progress.outcomes(35).unwrap();
+        assert_eq!(outcomes.len(), 35);
+        assert_eq!(outcomes[14], Rejected(vec!["no".into()]));
+        assert!(outcomes[..14].iter().all(|o| *o == Succeeded));
+        assert!(outcomes[20..].iter().all(|o| *o == NotAttempted));
+    }
+
+    #[test]
+    fn a_first_chunk_failing_whole_with_nothing_applied_is_the_calls_error() {
+        let unauthorized = types::Error::Unauthorized("no".into());
+        let mut progress = Progress::<types::ItemOutcome>::new(2, vec![BTreeSet::new(); 2], true);
+        progress.next();
+        progress.next();
+        progress.failed(1, 10, unauthorized.clone());
+        progress.failed(0, 10, unauthorized.clone());
+        assert_eq!(progress.outcomes(20).unwrap_err(), unauthorized);
+
+        let mut progress = Progress::<types::ItemOutcome>::new(2, vec![BTreeSet::new(); 2], true);
+        progress.next();
+        progress.next();
+        progress.finished(1, vec![Succeeded; 10]);
+        progress.failed(0, 10, unauthorized.clone());
+        let outcomes = progress.outcomes(20).unwrap();
+        assert_eq!(outcomes[0], types::ItemOutcome::Failed(unauthorized));
+        assert_eq!(outcomes[10], Succeeded);
+    }
+}
