@@ -298,21 +298,26 @@ impl Session {
                 break;
             };
             let size = chunks[chunk].len();
-            match answer {
-                Ok(Answer::Client(Ok(outcomes))) => progress.finished(chunk, outcomes),
-                Ok(Answer::Client(Err(error))) => progress.failed(chunk, size, error),
+            let reusable = match answer {
+                Ok(Answer::Client(Ok(outcomes))) => {
+                    progress.finished(chunk, outcomes);
+                    true
+                }
+                Ok(Answer::Client(Err(error))) => {
+                    progress.failed(chunk, size, error);
+                    true
+                }
                 Ok(Answer::Step(_)) => unreachable!("a session's instance answers as a client"),
                 Err(trap) => {
                     // A trapped instance cannot be entered again; the others carry on.
                     tracing::warn!(error = %format!("{trap:#}"), "the component was stopped");
                     progress.failed(chunk, size, stopped_by_host(&CallError::Host(trap.into())));
-                    if let Some(hook) = &self.progress {
-                        hook(size);
-                    }
-                    continue;
+                    false
                 }
+            };
+            if reusable {
+                idle.push(instance);
             }
-            idle.push(instance);
             if let Some(hook) = &self.progress {
                 hook(size);
             }
