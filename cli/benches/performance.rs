@@ -364,22 +364,9 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     let latencies: &[u64] = if quick { &[0] } else { &[0, 20] };
     for &latency in latencies {
         // The floor: the native client sending the same 1,000 requests one after another.
-        let native_bulk = {
-            emulator.reset();
-            emulator.set_latency("*", Duration::from_millis(latency));
-            let mut native = NativeClient::connect(&emulator).await?;
-            native.authenticate().await?;
-            let agents: Vec<NewAgent> = (0..count).map(|i| model_agent(&format!("n{i}"))).collect();
-            let requests = Requests::new(CUSTOMER);
-            let t = Instant::now();
-            for chunk in agents.chunks(10) {
-                let raw = native
-                    .send(&requests.onboard_agents(chunk, None, None))
-                    .await?;
-                anyhow::ensure!(raw.status == 200, "native onboard: {}", raw.status);
-            }
-            t.elapsed()
-        };
+        emulator.reset();
+        emulator.set_latency("*", Duration::from_millis(latency));
+        let native_bulk = native_sequential_onboard(&emulator, count).await?;
         println!(
             "bulk native, {latency} ms latency: {} ({:.0} agents/s)",
             ms(native_bulk),
@@ -472,20 +459,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     let latency = Duration::from_millis(20);
     emulator.reset();
     emulator.set_latency("*", latency);
-    let native_floor = {
-        let mut native = NativeClient::connect(&emulator).await?;
-        native.authenticate().await?;
-        let agents: Vec<NewAgent> = (0..count).map(|i| model_agent(&format!("f{i}"))).collect();
-        let requests = Requests::new(CUSTOMER);
-        let t = Instant::now();
-        for chunk in agents.chunks(10) {
-            let raw = native
-                .send(&requests.onboard_agents(chunk, None, None))
-                .await?;
-            anyhow::ensure!(raw.status == 200, "native onboard: {}", raw.status);
-        }
-        t.elapsed()
-    };
+    let native_floor = native_sequential_onboard(&emulator, count).await?;
     println!(
         "native sequential floor, {count} agents at 20 ms: {}",
         ms(native_floor)
@@ -587,6 +561,23 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The floor of bulk onboarding: the native client sending `count` agents ten per request,
+/// one request after another, on one connection.
+async fn native_sequential_onboard(emulator: &Emulator, count: usize) -> anyhow::Result<Duration> {
+    let mut native = NativeClient::connect(emulator).await?;
+    native.authenticate().await?;
+    let agents: Vec<NewAgent> = (0..count).map(|i| model_agent(&format!("n{i}"))).collect();
+    let requests = Requests::new(CUSTOMER);
+    let t = Instant::now();
+    for chunk in agents.chunks(10) {
+        let raw = native
+            .send(&requests.onboard_agents(chunk, None, None))
+            .await?;
+        anyhow::ensure!(raw.status == 200, "native onboard: {}", raw.status);
+    }
+    Ok(t.elapsed())
 }
 
 /// A limit's path, shortened when long: its first and last values and its extremes.
