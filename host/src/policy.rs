@@ -186,8 +186,10 @@ async fn limited(
         if !throttled || resends == THROTTLED_RESENDS {
             return sent;
         }
-        if let Ok((response, _)) = sent {
-            // Read to its end, the connection goes back to the pool for the next request.
+        if let Ok((response, io)) = sent {
+            // Read to its end, a pooled connection goes back to the pool for the next request;
+            // a connection of its own must be driven while it is read.
+            tokio::spawn(Box::into_pin(io));
             let _ = Limited::new(response.into_body(), MAX_RESENT_BODY)
                 .collect()
                 .await;

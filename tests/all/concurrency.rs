@@ -281,3 +281,23 @@ async fn a_soak_of_2000_agents_with_faults_at_random_ends_with_each_agent_onboar
         "{lost} already done after {drawn} faults"
     );
 }
+
+#[tokio::test]
+async fn a_throttled_session_without_pooled_connections_still_onboards_every_agent() {
+    let runtime = smartcomm_host::Runtime::new(smartcomm_host::RuntimeOptions {
+        reuse_connections: false,
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = emulator_with(Some(2), 20).await;
+    let mut session = runtime
+        .session(config(&emulator, CUSTOMER))
+        .with_concurrency(4);
+    let outcomes = session
+        .onboard_agents(agents("o", 60), onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes), "{outcomes:?}");
+    assert_eq!(onboarded(&emulator).len(), 60);
+    assert!(emulator.throttled() > 0, "the API's limit was met");
+}
