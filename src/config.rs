@@ -9,7 +9,10 @@ use std::fmt;
 pub const DEFAULT_API_URL: &str = "https://smartcommunicator-api-users.intelepeer.com";
 pub const DEFAULT_AUTH_URL: &str = "https://atmosphere-api.intelepeer.com/rest/v1/authenticate";
 pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
-pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 4 * 1024 * 1024;
+/// A list of 10,000 agents with every field set is about 6 MB. This takes about 13,500 of
+/// them, whose parsing fits the host's default 64 MiB of instance memory (a 14 MB list did
+/// not): a larger answer is refused as an `unexpected-response`, not a trap.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
 /// A token is renewed this long before its `exp`, so a request never carries a token that
 /// expires in flight.
 pub const RENEW_BEFORE_EXPIRY_SECS: u64 = 60;

@@ -597,3 +597,42 @@ async fn an_update_the_api_refuses_is_rejected_with_its_item_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_tenant_of_10000_agents_lists_in_one_answer_within_the_default_limits() {
+    let (emulator, session) = setup().await;
+    let mut session = session.with_concurrency(8);
+    // Agents with every text field set, as an HR export fills them: about 550 bytes each in
+    // the list answer, 5.5 MB in all.
+    let agents: Vec<_> = (0..10_000)
+        .map(|i| {
+            let mut agent = new_agent(&format!("3f1c{i:04}-8b2e-4d7a-9c11-{i:012}"));
+            agent.tenant_id = "tenant-big".into();
+            agent.name = format!("Store Associate {i}");
+            agent.brand_name = Some("Contoso Retail".into());
+            agent.department = Some("Front End".into());
+            agent.region = Some("Midwest".into());
+            agent.state = Some("OH".into());
+            agent.district = Some("District 7".into());
+            agent.store = Some(format!("Store 12{:02}", i % 100));
+            agent.city = Some("Columbus".into());
+            agent.zip_code = Some("43215".into());
+            agent
+        })
+        .collect();
+    assert!(succeeded(
+        &session
+            .onboard_agents(agents, onboard_options(None))
+            .await
+            .unwrap()
+    ));
+    emulator.clear_requests();
+    let filter = types::AgentFilter {
+        tenant_id: Some("tenant-big".into()),
+        ..no_filter()
+    };
+    let listed = session.list_agents(filter).await.unwrap();
+    assert_eq!(listed.len(), 10_000);
+    assert_eq!(listed[9_999].store.as_deref(), Some("Store 1299"));
+    assert_eq!(api_requests(&emulator).len(), 1, "one list request");
+}

@@ -217,7 +217,11 @@ async fn without_retries_faults_reach_the_caller_as_typed_failures_with_or_witho
         matches!(failed_with(&result), types::Error::UnexpectedResponse(u) if u.status == 400 && u.body_excerpt.is_empty())
     );
 
-    let (_, result) = with_fault(FaultAction::Oversized { bytes: 5 << 20 }).await;
+    let over_the_default_limit = smartcomm::config::DEFAULT_MAX_RESPONSE_BYTES as usize + (1 << 20);
+    let (_, result) = with_fault(FaultAction::Oversized {
+        bytes: over_the_default_limit,
+    })
+    .await;
     assert!(
         matches!(failed_with(&result), types::Error::UnexpectedResponse(u) if u.body_excerpt.contains("exceeds"))
     );
