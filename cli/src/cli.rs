@@ -102,6 +102,11 @@ pub enum Command {
         /// "defaults": {AGENT_FIELD: VALUE, "roles": [ROLE]}}` that changes the default mapping.
         #[arg(long, value_name = "FILE", requires = "tenant_id")]
         mapping: Option<PathBuf>,
+        /// For an Entra export: a CSV keyed by user_object_id with what Entra does not hold:
+        /// roles, messaging_number, supervised_number, supervisors, supervisors_identifier,
+        /// messages, supervised_inbox, calls, shared_inbox.
+        #[arg(long, value_name = "FILE", requires = "tenant_id")]
+        sidecar: Option<PathBuf>,
         /// Keep going past agents the API rejects (continueOnError=true); otherwise the first
         /// request with a rejected agent ends the batch.
         #[arg(long)]

@@ -110,10 +110,10 @@ fn read<'a, T>(
     Ok((items, problems.into_inner()))
 }
 
-/// The items, or all the problems, one per line.
-fn refused_if_any<T>(items: Vec<T>, problems: Vec<String>) -> Result<Vec<T>, String> {
+/// What was read, or all the problems, one per line.
+fn refused_if_any<T>(read: T, problems: Vec<String>) -> Result<T, String> {
     match problems.is_empty() {
-        true => Ok(items),
+        true => Ok(read),
         false => Err(format!(
             "{} problem{}:\n  {}",
             problems.len(),
@@ -193,44 +193,98 @@ fn unique(rows: &[(u64, Option<String>)], column: &str, problems: &mut Vec<Strin
     }
 }
 
+/// What a row says of an agent beyond its profile: roles, numbers and services. Shared by
+/// onboarding files and the sidecar of an Entra export.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Provisioning {
+    pub roles: Option<Vec<Role>>,
+    pub number_provisioning: Vec<NumberProvisioning>,
+    pub enabled_services: Option<EnabledServices>,
+}
+
+fn provisioning(row: &Row<'_, '_>) -> Provisioning {
+    let roles: Vec<Role> = row
+        .list("roles")
+        .iter()
+        .filter_map(|r| row.parse::<Role>("roles", r))
+        .collect();
+    let supervisors_identifier = row
+        .text("supervisors_identifier")
+        .and_then(|v| row.parse::<IdentifierKind>("supervisors_identifier", &v))
+        .unwrap_or(IdentifierKind::UserObjectId);
+    let supervisors = row.list("supervisors");
+    let mut numbers = Vec::new();
+    if let Some(number) = row.text("supervised_number") {
+        numbers.push(NumberProvisioning {
+            number_type: NumberType::Supervised,
+            phone_number: number,
+            supervisors: (!supervisors.is_empty()).then(|| Selector {
+                identifier: supervisors_identifier,
+                values: supervisors.clone(),
+            }),
+        });
+    } else if !supervisors.is_empty() {
+        row.problem("supervisors", "needs a supervised_number");
+    }
+    if let Some(number) = row.text("messaging_number") {
+        numbers.push(NumberProvisioning {
+            number_type: NumberType::Messaging,
+            phone_number: number,
+            supervisors: None,
+        });
+    }
+    let services = EnabledServices {
+        messages: row.flag("messages"),
+        supervised_inbox: row.flag("supervised_inbox"),
+        calls: row.flag("calls"),
+        shared_inbox: row.flag("shared_inbox"),
+    };
+    Provisioning {
+        roles: (!roles.is_empty()).then_some(roles),
+        number_provisioning: numbers,
+        enabled_services: (services != EnabledServices::default()).then_some(services),
+    }
+}
+
+/// The columns of an Entra export's sidecar: the user, and what Entra does not hold.
+pub const SIDECAR_COLUMNS: &[&str] = &[
+    "user_object_id",
+    "roles",
+    "messaging_number",
+    "supervised_number",
+    "supervisors",
+    "supervisors_identifier",
+    "messages",
+    "supervised_inbox",
+    "calls",
+    "shared_inbox",
+];
+
+/// A sidecar CSV: per `user_object_id`, the roles, numbers and services to onboard it with,
+/// with the line each came from.
+pub fn sidecar(text: &str) -> Result<HashMap<String, (u64, Provisioning)>, String> {
+    let (rows, mut problems) = read(text, SIDECAR_COLUMNS, |row| {
+        (row.line, row.required("user_object_id"), provisioning(row))
+    })?;
+    let keys: Vec<(u64, Option<String>)> = rows
+        .iter()
+        .map(|(line, id, _)| (*line, Some(id.clone()).filter(|v| !v.is_empty())))
+        .collect();
+    unique(&keys, "user_object_id", &mut problems);
+    let rows = rows
+        .into_iter()
+        .map(|(line, id, provisioning)| (id, (line, provisioning)))
+        .collect();
+    refused_if_any(rows, problems)
+}
+
 pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
     let (rows, mut problems) = read(text, ONBOARD_COLUMNS, |row| {
-        let roles: Vec<Role> = row
-            .list("roles")
-            .iter()
-            .filter_map(|r| row.parse::<Role>("roles", r))
-            .collect();
-        let supervisors_identifier = row
-            .text("supervisors_identifier")
-            .and_then(|v| row.parse::<IdentifierKind>("supervisors_identifier", &v))
-            .unwrap_or(IdentifierKind::UserObjectId);
-        let supervisors = row.list("supervisors");
-        let mut numbers = Vec::new();
-        if let Some(number) = row.text("supervised_number") {
-            numbers.push(NumberProvisioning {
-                number_type: NumberType::Supervised,
-                phone_number: number,
-                supervisors: (!supervisors.is_empty()).then(|| Selector {
-                    identifier: supervisors_identifier,
-                    values: supervisors.clone(),
-                }),
-            });
-        } else if !supervisors.is_empty() {
-            row.problem("supervisors", "needs a supervised_number");
-        }
-        if let Some(number) = row.text("messaging_number") {
-            numbers.push(NumberProvisioning {
-                number_type: NumberType::Messaging,
-                phone_number: number,
-                supervisors: None,
-            });
-        }
-        let services = EnabledServices {
-            messages: row.flag("messages"),
-            supervised_inbox: row.flag("supervised_inbox"),
-            calls: row.flag("calls"),
-            shared_inbox: row.flag("shared_inbox"),
-        };
+        let Provisioning {
+            roles,
+            number_provisioning,
+            enabled_services,
+        } = provisioning(row);
         let agent = NewAgent {
             user_object_id: row.required("user_object_id"),
             tenant_id: row.required("tenant_id"),
@@ -245,9 +299,9 @@ pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
             store: row.text("store"),
             city: row.text("city"),
             zip_code: row.text("zip_code"),
-            roles: (!roles.is_empty()).then_some(roles),
-            number_provisioning: numbers,
-            enabled_services: (services != EnabledServices::default()).then_some(services),
+            roles,
+            number_provisioning,
+            enabled_services,
         };
         (row.line, agent)
     })?;

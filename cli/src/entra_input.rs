@@ -4,10 +4,15 @@
 //! gives it. A mapping file can change which user property fills which agent field, and set
 //! defaults for what Entra does not hold.
 
+use crate::csv_input::Provisioning;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use smartcomm::model::{NewAgent, Role};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// A sidecar CSV as `csv_input::sidecar` reads it: per user_object_id, its line and what it
+/// adds to the user's agent.
+pub type Sidecar = HashMap<String, (u64, Provisioning)>;
 
 /// The agent fields an Entra property can fill, and the property that fills each by default.
 pub const DEFAULT_MAPPING: &[(&str, Option<&str>)] = &[
@@ -95,9 +100,15 @@ fn users(text: &str) -> Result<Vec<Map<String, Value>>, String> {
     Ok(users)
 }
 
-/// Reads `text` as agents of `tenant_id`. Every problem of every user is reported, each
-/// naming the user's position in the export and the agent field.
-pub fn onboard(text: &str, tenant_id: &str, mapping: &Mapping) -> Result<Export, String> {
+/// Reads `text` as agents of `tenant_id`, with the roles, numbers and services `sidecar` gives
+/// them. Every problem of every user is reported, each naming the user's position in the
+/// export and the agent field, and every sidecar row whose user is not in the export.
+pub fn onboard(
+    text: &str,
+    tenant_id: &str,
+    mapping: &Mapping,
+    sidecar: &Sidecar,
+) -> Result<Export, String> {
     let mut fields: BTreeMap<&str, Option<&str>> = DEFAULT_MAPPING.iter().copied().collect();
     let mut problems = Vec::new();
     for (field, property) in &mapping.fields {
@@ -148,7 +159,7 @@ pub fn onboard(text: &str, tenant_id: &str, mapping: &Mapping) -> Result<Export,
                 String::new()
             })
         };
-        let agent = NewAgent {
+        let mut agent = NewAgent {
             user_object_id: required("user_object_id", &mut problem),
             tenant_id: tenant_id.to_string(),
             name: required("name", &mut problem),
@@ -166,6 +177,11 @@ pub fn onboard(text: &str, tenant_id: &str, mapping: &Mapping) -> Result<Export,
             number_provisioning: Vec::new(),
             enabled_services: None,
         };
+        if let Some((_, extra)) = sidecar.get(&agent.user_object_id) {
+            agent.roles = extra.roles.clone().or(agent.roles);
+            agent.number_provisioning = extra.number_provisioning.clone();
+            agent.enabled_services = extra.enabled_services.clone();
+        }
         for (field, key) in [
             ("user_object_id", Some(agent.user_object_id.clone())),
             ("consistency_id", agent.consistency_id.clone()),
@@ -184,6 +200,22 @@ pub fn onboard(text: &str, tenant_id: &str, mapping: &Mapping) -> Result<Export,
             None | Some(Value::Null) | Some(Value::Bool(true)) => agents.push(agent),
             Some(other) => problem("active", format!("{ENABLED} is {other}, not a boolean")),
         }
+    }
+    let in_export: HashSet<&str> = users
+        .iter()
+        .filter_map(|u| u.get(fields.get("user_object_id").copied().flatten()?))
+        .filter_map(Value::as_str)
+        .collect();
+    let mut strangers: Vec<(u64, &String)> = sidecar
+        .iter()
+        .filter(|(id, _)| !in_export.contains(id.as_str()))
+        .map(|(id, (line, _))| (*line, id))
+        .collect();
+    strangers.sort();
+    for (line, id) in strangers {
+        problems.push(format!(
+            "sidecar line {line}, column user_object_id: {id:?} is not a user of the export"
+        ));
     }
     match problems.is_empty() {
         true => Ok(Export { agents, disabled }),
@@ -207,7 +239,7 @@ mod tests {
     #[test]
     fn two_graph_pages_in_one_file_map_by_default_and_leave_out_the_disabled_account() {
         let text = format!("{PAGE_1}\n{PAGE_2}");
-        let export = onboard(&text, "tenant-1", &Mapping::default()).unwrap();
+        let export = onboard(&text, "tenant-1", &Mapping::default(), &Sidecar::new()).unwrap();
         assert_eq!(export.agents.len(), 4);
         assert_eq!(export.disabled, ["associate3@contoso-retail.example"]);
         let first = &export.agents[0];
@@ -233,7 +265,7 @@ mod tests {
 
     #[test]
     fn the_az_array_reads_the_same_way() {
-        let export = onboard(AZ, "tenant-1", &Mapping::default()).unwrap();
+        let export = onboard(AZ, "tenant-1", &Mapping::default(), &Sidecar::new()).unwrap();
         assert_eq!(export.agents.len(), 2);
         assert!(export.agents[0].user_object_id.ends_with("06"));
     }
@@ -245,7 +277,7 @@ mod tests {
                 "defaults": {"region": "Midwest", "roles": ["member", "manager"]}}"#,
         )
         .unwrap();
-        let export = onboard(PAGE_1, "tenant-1", &mapping).unwrap();
+        let export = onboard(PAGE_1, "tenant-1", &mapping, &Sidecar::new()).unwrap();
         let first = &export.agents[0];
         assert_eq!(first.store.as_deref(), Some("Store 1201"));
         assert_eq!(first.consistency_id, None);
@@ -259,7 +291,7 @@ mod tests {
             {"id": "a", "displayName": null, "userPrincipalName": "a@x", "employeeId": "E1"},
             {"id": "a", "displayName": "B", "userPrincipalName": "b@x", "employeeId": "E1", "accountEnabled": "yes"}
         ]"#;
-        let error = onboard(text, "t", &Mapping::default()).unwrap_err();
+        let error = onboard(text, "t", &Mapping::default(), &Sidecar::new()).unwrap_err();
         assert_eq!(
             error,
             "4 problems:\n  \
@@ -271,10 +303,31 @@ mod tests {
     }
 
     #[test]
+    fn a_sidecar_gives_users_their_numbers_and_roles_and_may_name_only_users_of_the_export() {
+        let sidecar = crate::csv_input::sidecar(
+            "user_object_id,roles,messaging_number\n\
+             3f1c0001-8b2e-4d7a-9c11-000000000001,manager,+15550100007\n",
+        )
+        .unwrap();
+        let export = onboard(PAGE_1, "t", &Mapping::default(), &sidecar).unwrap();
+        let first = &export.agents[0];
+        assert_eq!(first.roles, Some(vec![Role::Manager]));
+        assert_eq!(first.number_provisioning[0].phone_number, "+15550100007");
+        assert!(export.agents[1].number_provisioning.is_empty());
+
+        let stranger = crate::csv_input::sidecar("user_object_id,roles\nnobody,member\n").unwrap();
+        let error = onboard(PAGE_1, "t", &Mapping::default(), &stranger).unwrap_err();
+        assert_eq!(
+            error,
+            "1 problem:\n  sidecar line 2, column user_object_id: \"nobody\" is not a user of the export"
+        );
+    }
+
+    #[test]
     fn a_mapping_naming_an_unknown_field_is_refused() {
         let mapping: Mapping =
             serde_json::from_str(r#"{"fields": {"nickname": "givenName"}}"#).unwrap();
-        let error = onboard(PAGE_1, "t", &mapping).unwrap_err();
+        let error = onboard(PAGE_1, "t", &mapping, &Sidecar::new()).unwrap_err();
         assert_eq!(error, "mapping: fields.nickname: not an agent field");
     }
 }

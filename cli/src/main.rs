@@ -65,6 +65,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             format,
             tenant_id,
             mapping,
+            sidecar,
             continue_on_error,
             reassign_inbox,
         } => {
@@ -73,6 +74,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 format,
                 tenant_id: tenant_id.as_deref(),
                 mapping: mapping.as_deref(),
+                sidecar: sidecar.as_deref(),
             };
             agents::onboard_agents(global, roster, continue_on_error, reassign_inbox).await
         }

@@ -649,7 +649,8 @@ async fn completions_are_printed_for_bash_zsh_and_fish() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_entra_export_of_two_graph_pages_onboards_its_enabled_accounts_with_a_mapping() {
+async fn an_entra_export_of_two_graph_pages_onboards_its_enabled_accounts_with_a_mapping_and_a_sidecar()
+ {
     let emulator = emulator().await;
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/entra");
     let pages = [
@@ -661,6 +662,13 @@ async fn an_entra_export_of_two_graph_pages_onboards_its_enabled_accounts_with_a
         "mapping.json",
         r#"{"fields": {"store": "officeLocation"}, "defaults": {"roles": ["member"]}}"#,
     );
+    let sidecar = file(
+        "sidecar.csv",
+        &format!(
+            "user_object_id,roles,messaging_number\n3f1c0001-8b2e-4d7a-9c11-000000000001,manager,{}\n",
+            seeded_number(7)
+        ),
+    );
     let args = [
         "onboard-agents",
         "--format",
@@ -669,6 +677,8 @@ async fn an_entra_export_of_two_graph_pages_onboards_its_enabled_accounts_with_a
         "contoso",
         "--mapping",
         mapping.to_str().unwrap(),
+        "--sidecar",
+        sidecar.to_str().unwrap(),
         export.to_str().unwrap(),
     ];
     let run = smartcomm(Some(&emulator), &args, &[]).await;
@@ -686,6 +696,10 @@ async fn an_entra_export_of_two_graph_pages_onboards_its_enabled_accounts_with_a
     assert_eq!(first.tenant_id, "contoso");
     assert_eq!(first.store.as_deref(), Some("Store 1201"));
     assert_eq!(first.consistency_id.as_deref(), Some("E10001"));
+    // From the sidecar: a number and a role Entra does not hold; the others get the default.
+    assert_eq!(first.messaging_number, Some(seeded_number(7)));
+    assert_eq!(first.roles, [smartcomm_emulator::Role::Manager]);
+    assert_eq!(account.agents[1].roles, [smartcomm_emulator::Role::Member]);
 
     // Without the tenant the command is refused before anything is read or sent.
     let run = smartcomm(

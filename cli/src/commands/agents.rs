@@ -18,6 +18,7 @@ pub struct Roster<'a> {
     pub format: Option<OnboardFormat>,
     pub tenant_id: Option<&'a str>,
     pub mapping: Option<&'a Path>,
+    pub sidecar: Option<&'a Path>,
 }
 
 impl Roster<'_> {
@@ -39,7 +40,12 @@ impl Roster<'_> {
             Some(path) => parse_file::<entra_input::Mapping>(path)?,
             None => entra_input::Mapping::default(),
         };
-        let export = entra_input::onboard(&read_input(self.file)?, tenant_id, &mapping)
+        let sidecar = match self.sidecar {
+            Some(path) => csv_input::sidecar(&read_input(path)?)
+                .map_err(|e| invalid(format!("{}: {e}", path.display())))?,
+            None => entra_input::Sidecar::new(),
+        };
+        let export = entra_input::onboard(&read_input(self.file)?, tenant_id, &mapping, &sidecar)
             .map_err(|e| invalid(format!("{}: {e}", self.file.display())))?;
         if !export.disabled.is_empty() {
             eprintln!(
