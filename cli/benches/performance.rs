@@ -383,18 +383,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
                 .authenticate()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let agents: Vec<_> = (0..count).map(|i| new_agent(&format!("b{i}"))).collect();
-            let t = Instant::now();
-            let outcomes = session
-                .onboard_agents(agents, onboard_options(None))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let took = t.elapsed();
-            let onboarded = outcomes
-                .iter()
-                .filter(|o| matches!(o, types::ItemOutcome::Succeeded))
-                .count();
-            anyhow::ensure!(onboarded == count, "{onboarded} of {count} onboarded");
+            let took = timed_onboard(&mut session, count, "b").await?;
             let posts = emulator
                 .requests()
                 .iter()
@@ -482,19 +471,8 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         let mut session = runtime
             .session(config(api, CUSTOMER))
             .with_concurrency(concurrency);
-        let agents: Vec<_> = (0..count).map(|i| new_agent(&format!("c{i}"))).collect();
         let throttled_before = api.throttled();
-        let t = Instant::now();
-        let outcomes = session
-            .onboard_agents(agents, onboard_options(None))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let took = t.elapsed();
-        let onboarded = outcomes
-            .iter()
-            .filter(|o| matches!(o, types::ItemOutcome::Succeeded))
-            .count();
-        anyhow::ensure!(onboarded == count, "{onboarded} of {count} onboarded");
+        let took = timed_onboard(&mut session, count, "c").await?;
         let requests = api.requests();
         let posts = requests
             .iter()
@@ -561,6 +539,29 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// How long `session` takes to onboard `count` new agents, every one of them succeeding.
+async fn timed_onboard(
+    session: &mut smartcomm_host::Session,
+    count: usize,
+    prefix: &str,
+) -> anyhow::Result<Duration> {
+    let agents: Vec<_> = (0..count)
+        .map(|i| new_agent(&format!("{prefix}{i}")))
+        .collect();
+    let t = Instant::now();
+    let outcomes = session
+        .onboard_agents(agents, onboard_options(None))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let took = t.elapsed();
+    let onboarded = outcomes
+        .iter()
+        .filter(|o| matches!(o, types::ItemOutcome::Succeeded))
+        .count();
+    anyhow::ensure!(onboarded == count, "{onboarded} of {count} onboarded");
+    Ok(took)
 }
 
 /// The floor of bulk onboarding: the native client sending `count` agents ten per request,

@@ -8,8 +8,8 @@ use smartcomm::model::{
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// The columns an onboarding CSV may have, in the reference's names.
-pub const ONBOARD_COLUMNS: &[&str] = &[
+/// The profile columns of an onboarding CSV, in the reference's names.
+const PROFILE_COLUMNS: &[&str] = &[
     "user_object_id",
     "tenant_id",
     "name",
@@ -23,6 +23,11 @@ pub const ONBOARD_COLUMNS: &[&str] = &[
     "store",
     "city",
     "zip_code",
+];
+
+/// What a row says of an agent beyond its profile: shared by onboarding CSVs and the sidecar
+/// of an Entra export.
+const PROVISIONING_COLUMNS: &[&str] = &[
     "roles",
     "messaging_number",
     "supervised_number",
@@ -34,7 +39,12 @@ pub const ONBOARD_COLUMNS: &[&str] = &[
     "shared_inbox",
 ];
 
-pub const OFFBOARD_COLUMNS: &[&str] = &["identifier", "value"];
+const ONBOARD_COLUMNS: &[&[&str]] = &[PROFILE_COLUMNS, PROVISIONING_COLUMNS];
+
+/// An Entra export's sidecar: the user, and what Entra does not hold.
+const SIDECAR_COLUMNS: &[&[&str]] = &[&["user_object_id"], PROVISIONING_COLUMNS];
+
+const OFFBOARD_COLUMNS: &[&[&str]] = &[&["identifier", "value"]];
 
 /// Lists inside a cell (roles, supervisors, values) are separated by this.
 const LIST_SEPARATOR: char = ';';
@@ -102,7 +112,7 @@ impl Row<'_, '_> {
 /// only a header that does not fit stops the reading.
 fn read<'a, T>(
     text: &str,
-    columns: &'a [&'a str],
+    columns: &'a [&'a [&'a str]],
     read: impl Fn(&Row<'a, '_>) -> T,
 ) -> Result<(Vec<T>, Vec<String>), String> {
     let problems = RefCell::new(Vec::new());
@@ -125,7 +135,7 @@ fn refused_if_any<T>(read: T, problems: Vec<String>) -> Result<T, String> {
 
 fn rows<'a, T>(
     text: &str,
-    columns: &'a [&'a str],
+    columns: &'a [&'a [&'a str]],
     problems: &RefCell<Vec<String>>,
     read: impl Fn(&Row<'a, '_>) -> T,
 ) -> Result<Vec<T>, String> {
@@ -138,13 +148,13 @@ fn rows<'a, T>(
         .clone();
     let mut names = Vec::new();
     for (i, name) in header.iter().enumerate() {
-        match columns.iter().find(|c| **c == name) {
+        match columns.iter().copied().flatten().find(|c| **c == name) {
             Some(c) => names.push(*c),
             None => {
                 return Err(format!(
                     "line 1, column {}: unknown column {name:?}; the columns are {}",
                     i + 1,
-                    columns.join(", ")
+                    columns.concat().join(", ")
                 ));
             }
         }
@@ -245,20 +255,6 @@ fn provisioning(row: &Row<'_, '_>) -> Provisioning {
         enabled_services: (services != EnabledServices::default()).then_some(services),
     }
 }
-
-/// The columns of an Entra export's sidecar: the user, and what Entra does not hold.
-pub const SIDECAR_COLUMNS: &[&str] = &[
-    "user_object_id",
-    "roles",
-    "messaging_number",
-    "supervised_number",
-    "supervisors",
-    "supervisors_identifier",
-    "messages",
-    "supervised_inbox",
-    "calls",
-    "shared_inbox",
-];
 
 /// A sidecar CSV: per `user_object_id`, the roles, numbers and services to onboard it with,
 /// with the line each came from.
