@@ -19,6 +19,7 @@ struct Token {
 }
 
 pub struct Client<T> {
+    customer_id: String,
     settings: Result<Settings, Vec<Problem>>,
     pub(crate) requests: Requests,
     token: Option<Token>,
@@ -57,10 +58,15 @@ impl<T: Transport> Client<T> {
     pub fn new(config: Config, transport: T) -> Self {
         Client {
             requests: Requests::new(&config.customer_id),
+            customer_id: config.customer_id.clone(),
             settings: config.settings(),
             token: None,
             transport,
         }
+    }
+
+    pub fn customer_id(&self) -> &str {
+        &self.customer_id
     }
 
     pub fn transport(&self) -> &T {

@@ -5,6 +5,7 @@ use crate::client::{BatchOptions, Client, Note};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::WasiHttp;
+use crate::sync::{ApplyReport, SyncError};
 use std::cell::RefCell;
 
 wit_bindgen::generate!({
@@ -13,7 +14,8 @@ wit_bindgen::generate!({
 });
 
 use exports::intelepeer::smartcommunicator::{
-    agents as wa, client as wc, inboxes as wi, numbers as wn, steps as ws, types as wt,
+    agents as wa, client as wc, inboxes as wi, numbers as wn, steps as ws, sync as wsync,
+    types as wt,
 };
 
 struct Component;
@@ -232,6 +234,105 @@ fn finished_updates(list: Vec<wt::UpdateOutcome>) -> Result<Vec<wt::UpdateOutcom
         Err(ws::StepError::IncompleteUpdates(list))
     } else {
         Ok(list)
+    }
+}
+
+impl wsync::Guest for Component {
+    fn plan(
+        desired: Vec<wt::DesiredAgent>,
+        options: wt::PlanOptions,
+    ) -> Result<wt::SyncPlan, ws::StepError> {
+        let mut client = step_client()?;
+        client
+            .sync_plan(&list_of(desired), &options.into())
+            .map(Into::into)
+            .map_err(sync_error)
+    }
+
+    fn apply(
+        plan: wt::SyncPlan,
+        options: wt::ApplyOptions,
+    ) -> Result<wt::ApplyReport, ws::StepError> {
+        let mut client = step_client()?;
+        let report = client
+            .sync_apply(&plan.into(), options.into())
+            .map_err(sync_error)?;
+        let report = apply_report(report);
+        let transient = report
+            .changes
+            .iter()
+            .map(|c| &c.outcome)
+            .chain(report.assignments.iter().map(|a| &a.outcome))
+            .any(|o| matches!(o, wt::ItemOutcome::Failed(e) if is_transient(e)));
+        if transient {
+            Err(ws::StepError::IncompleteSync(report))
+        } else {
+            Ok(report)
+        }
+    }
+}
+
+fn sync_error(e: SyncError) -> ws::StepError {
+    match e {
+        SyncError::Api(e) => step_error(e),
+        SyncError::TooManyRemovals(cap) => {
+            ws::StepError::PermanentTooManyRemovals(wt::RemovalCap {
+                removals: cap.removals,
+                max_removals: cap.max_removals,
+                in_scope: cap.in_scope,
+            })
+        }
+        SyncError::Stale(agents) => ws::StepError::PermanentStalePlan(
+            agents
+                .into_iter()
+                .map(|a| wt::StaleAgent {
+                    user_object_id: a.user_object_id,
+                    reason: a.reason,
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn apply_report(report: ApplyReport) -> wt::ApplyReport {
+    let mut summary = wt::ApplySummary {
+        succeeded: 0,
+        already_done: 0,
+        rejected: 0,
+        failed: 0,
+        not_attempted: 0,
+    };
+    for outcome in report.outcomes() {
+        let count = match outcome {
+            Outcome::Succeeded(None) => &mut summary.succeeded,
+            Outcome::Succeeded(Some(_)) => &mut summary.already_done,
+            Outcome::Rejected(_) => &mut summary.rejected,
+            Outcome::Failed(_) => &mut summary.failed,
+            Outcome::NotAttempted => &mut summary.not_attempted,
+        };
+        *count += 1;
+    }
+    wt::ApplyReport {
+        changes: report
+            .changes
+            .into_iter()
+            .map(|c| wt::ChangeOutcome {
+                action: c.action.into(),
+                user_object_id: c.user_object_id,
+                outcome: item_outcome(c.outcome),
+            })
+            .collect(),
+        assignments: report
+            .assignments
+            .into_iter()
+            .map(|a| wt::AssignmentOutcome {
+                inbox: a.assignment.inbox,
+                operation: a.assignment.operation.into(),
+                agents: a.assignment.agents,
+                outcome: item_outcome(a.outcome),
+            })
+            .collect(),
+        summary,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod model;
 pub mod request;
 pub mod response;
+pub mod sync;
 pub mod transport;
 pub mod validate;
 mod wit_conversions;

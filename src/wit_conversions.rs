@@ -56,6 +56,9 @@ macro_rules! model_conversions {
             $t::InboxType => $crate::model::InboxType { Shared, Supervised }
             $t::NumberStatus => $crate::model::NumberStatus { Assigned, Active }
             $t::AssignmentOperation => $crate::model::Operation { Add, Remove }
+            $t::AbsentAgents => $crate::sync::AbsentAgents { Deactivate, Offboard }
+            $t::ScopeField => $crate::sync::ScopeField { BrandName, Department, Region, State, District, Store, City, ZipCode }
+            $t::ChangeAction => $crate::sync::ChangeAction { Onboard, Update, Deactivate, Offboard }
         }
 
         $crate::convert_record! {
@@ -177,6 +180,62 @@ macro_rules! model_conversions {
                 status => status: opt,
                 assigned_to => assigned_to: opt,
             }
+            $crate::sync::DesiredAgent => $t::DesiredAgent {
+                agent => agent: into,
+                active => active: same,
+                shared_inboxes => shared_inboxes: same,
+            }
+            $crate::sync::ScopeMatch => $t::ScopeMatch { field => field: into, value => value: same }
+            $crate::sync::PlanOptions => $t::PlanOptions {
+                absent => absent: opt,
+                scope => scope: vec,
+                max_removals => max_removals: same,
+                protected => protected: same,
+            }
+            $crate::sync::FieldChange => $t::FieldChange { field => field: same, old => old: same, new => new: same }
+            $crate::sync::PlannedChange => $t::PlannedChange {
+                action => action: into,
+                user_object_id => user_object_id: same,
+                tenant_id => tenant_id: same,
+                name => name: same,
+                onboard => onboard: opt,
+                update => update: opt,
+                fields => fields: vec,
+                observed => observed: same,
+            }
+            $crate::sync::PlannedAssignment => $t::PlannedAssignment {
+                inbox => inbox: same,
+                operation => operation: into,
+                agents => agents: same,
+            }
+            $crate::sync::Unconvergeable => $t::Unconvergeable {
+                user_object_id => user_object_id: same,
+                field => field: same,
+                reason => reason: same,
+            }
+            $crate::sync::PlanSummary => $t::PlanSummary {
+                onboard => onboard: same,
+                update => update: same,
+                deactivate => deactivate: same,
+                offboard => offboard: same,
+                unchanged => unchanged: same,
+                assignments => assignments: same,
+                out_of_scope => out_of_scope: same,
+                protected => protected: same,
+                unconvergeable => unconvergeable: same,
+            }
+            $crate::sync::Plan => $t::SyncPlan {
+                customer_id => customer_id: same,
+                tenants => tenants: same,
+                options => options: into,
+                changes => changes: vec,
+                assignments => assignments: vec,
+                unconvergeable => unconvergeable: vec,
+                kept => kept: same,
+                summary => summary: into,
+                fingerprint => fingerprint: same,
+            }
+            $crate::sync::ApplyOptions => $t::ApplyOptions { continue_on_error => continue_on_error: same }
         }
 
         impl From<$crate::config::Config> for $c::ClientConfig {

@@ -238,11 +238,98 @@ pub enum Command {
     },
     /// Start an emulator in-process and walk through every operation with the real component.
     Demo,
+    /// Keep the account's agents equal to a roster: `plan` shows what would change, `apply`
+    /// makes exactly those changes.
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Subcommand)]
+pub enum SyncCommand {
+    /// Plan a sync: read the live agents of the roster's tenants and print what applying
+    /// would change (`+` onboard, `~` update, `-` deactivate or offboard). Sends no write.
+    Plan {
+        /// The desired roster: CSV (the onboarding columns plus `active` and
+        /// `shared_inboxes`), JSON (onboard items plus the same two fields), or an Entra ID
+        /// users export (`--format entra`); `-` for stdin.
+        desired: PathBuf,
+        #[command(flatten)]
+        roster: RosterArgs,
+        /// Save the plan (JSON) for `sync apply`.
+        #[arg(long, value_name = "PLAN")]
+        out: Option<PathBuf>,
+        /// Print the plan as JSON instead of the readable form.
+        #[arg(long)]
+        json: bool,
+        /// Exit 0 when already in sync and 3 when changes are pending (1 and 2 keep their
+        /// meaning).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Apply a saved plan exactly, or plan and apply in one run with `--desired`. Refuses a
+    /// plan the live agents have moved away from, sending nothing.
+    Apply {
+        /// The plan `sync plan --out` saved.
+        #[arg(required_unless_present = "desired", conflicts_with = "desired")]
+        plan: Option<PathBuf>,
+        /// Plan from this roster and apply at once, with the same guards.
+        #[arg(long, value_name = "DESIRED")]
+        desired: Option<PathBuf>,
+        #[command(flatten)]
+        roster: RosterArgs,
+        /// Stop at the first change the API refuses; the rest are not attempted.
+        #[arg(long)]
+        stop_on_error: bool,
+    },
+}
+
+/// How a roster is read and planned.
+#[derive(Args)]
+#[command(next_help_heading = "Roster")]
+pub struct RosterArgs {
+    /// The roster's format; default: by its extension (`.csv`), else JSON.
+    #[arg(long, value_enum)]
+    pub format: Option<OnboardFormat>,
+    /// The tenant of every agent of an Entra export.
+    #[arg(long, required_if_eq("format", "entra"))]
+    pub tenant_id: Option<String>,
+    /// For an Entra export: a mapping file (see `onboard-agents --help`); its `defaults` may
+    /// also give `shared_inboxes`.
+    #[arg(long, value_name = "FILE", requires = "tenant_id")]
+    pub mapping: Option<PathBuf>,
+    /// For an Entra export: a CSV keyed by user_object_id with roles, numbers, services and
+    /// `shared_inboxes`.
+    #[arg(long, value_name = "FILE", requires = "tenant_id")]
+    pub sidecar: Option<PathBuf>,
+    /// Only agents whose FIELD is VALUE (brand_name, department, region, state, district,
+    /// store, city, zip_code); repeat to narrow further.
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub scope: Vec<String>,
+    /// What to do with live agents in scope that the roster leaves out.
+    #[arg(long, value_enum, default_value = "deactivate")]
+    pub absent: Absent,
+    /// Refuse a plan that deactivates or offboards more agents than this; default: 10% of
+    /// the live agents in scope, rounded up.
+    #[arg(long, value_name = "N")]
+    pub max_removals: Option<u32>,
+    /// A file of user_object_ids (one per line, `#` comments) never deactivated or offboarded.
+    #[arg(long, value_name = "FILE")]
+    pub protect: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Absent {
+    /// `active: false`: reversible.
+    Deactivate,
+    /// Offboard them.
+    Offboard,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@ use smartcomm::model::{
     EnabledServices, IdentifierKind, NewAgent, NumberProvisioning, NumberType, OffboardItem, Role,
     Selector,
 };
+use smartcomm::sync::DesiredAgent;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -41,8 +42,19 @@ const PROVISIONING_COLUMNS: &[&str] = &[
 
 const ONBOARD_COLUMNS: &[&[&str]] = &[PROFILE_COLUMNS, PROVISIONING_COLUMNS];
 
-/// An Entra export's sidecar: the user, and what Entra does not hold.
-const SIDECAR_COLUMNS: &[&[&str]] = &[&["user_object_id"], PROVISIONING_COLUMNS];
+/// What only a sync manages: whether the account is enabled, and its shared inboxes.
+const SYNC_COLUMNS: &[&str] = &["active", "shared_inboxes"];
+
+/// A desired roster for `sync plan`: an onboarding CSV plus the sync's columns.
+const ROSTER_COLUMNS: &[&[&str]] = &[PROFILE_COLUMNS, PROVISIONING_COLUMNS, SYNC_COLUMNS];
+
+/// An Entra export's sidecar: the user, what Entra does not hold, and (for a sync) the
+/// shared inboxes.
+const SIDECAR_COLUMNS: &[&[&str]] = &[
+    &["user_object_id"],
+    PROVISIONING_COLUMNS,
+    &["shared_inboxes"],
+];
 
 const OFFBOARD_COLUMNS: &[&[&str]] = &[&["identifier", "value"]];
 
@@ -54,10 +66,18 @@ const LIST_SEPARATOR: char = ';';
 struct Row<'a, 'p> {
     line: u64,
     cells: HashMap<&'a str, String>,
+    /// The columns the file has, empty cells or not.
+    header: &'p [&'a str],
     problems: &'p RefCell<Vec<String>>,
 }
 
 impl Row<'_, '_> {
+    /// A list column: `None` when the file has no such column (unmanaged), else the cell's
+    /// values (an empty cell: none).
+    fn managed_list(&self, column: &str) -> Option<Vec<String>> {
+        self.header.contains(&column).then(|| self.list(column))
+    }
+
     fn text(&self, column: &str) -> Option<String> {
         self.cells.get(column).cloned()
     }
@@ -181,6 +201,7 @@ fn rows<'a, T>(
         items.push(read(&Row {
             line,
             cells,
+            header: &names,
             problems,
         }));
     }
@@ -210,6 +231,8 @@ pub struct Provisioning {
     pub roles: Option<Vec<Role>>,
     pub number_provisioning: Vec<NumberProvisioning>,
     pub enabled_services: Option<EnabledServices>,
+    /// A sidecar's `shared_inboxes`, for a sync; `None` when it has no such column.
+    pub shared_inboxes: Option<Vec<String>>,
 }
 
 fn provisioning(row: &Row<'_, '_>) -> Provisioning {
@@ -253,6 +276,7 @@ fn provisioning(row: &Row<'_, '_>) -> Provisioning {
         roles: (!roles.is_empty()).then_some(roles),
         number_provisioning: numbers,
         enabled_services: (services != EnabledServices::default()).then_some(services),
+        shared_inboxes: None,
     }
 }
 
@@ -260,7 +284,9 @@ fn provisioning(row: &Row<'_, '_>) -> Provisioning {
 /// with the line each came from.
 pub fn sidecar(text: &str) -> Result<HashMap<String, (u64, Provisioning)>, String> {
     let (rows, mut problems) = read(text, SIDECAR_COLUMNS, |row| {
-        (row.line, row.required("user_object_id"), provisioning(row))
+        let mut provisioning = provisioning(row);
+        provisioning.shared_inboxes = row.managed_list("shared_inboxes");
+        (row.line, row.required("user_object_id"), provisioning)
     })?;
     let keys: Vec<(u64, Option<String>)> = rows
         .iter()
@@ -275,11 +301,46 @@ pub fn sidecar(text: &str) -> Result<HashMap<String, (u64, Provisioning)>, Strin
 }
 
 pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
-    let (rows, mut problems) = read(text, ONBOARD_COLUMNS, |row| {
+    let agents = agents(text, ONBOARD_COLUMNS, |_| ())?;
+    Ok(agents.into_iter().map(|(agent, ())| agent).collect())
+}
+
+/// A desired roster: the onboarding columns, `active` (empty: unmanaged) and
+/// `shared_inboxes` (the inboxes' numbers; an empty cell: none, no column: unmanaged).
+/// Each agent comes with the line it was read from.
+pub fn roster(text: &str) -> Result<Vec<(u64, DesiredAgent)>, String> {
+    let agents = agents(text, ROSTER_COLUMNS, |row| {
+        (
+            row.line,
+            row.flag("active"),
+            row.managed_list("shared_inboxes"),
+        )
+    })?;
+    Ok(agents
+        .into_iter()
+        .map(|(agent, (line, active, shared_inboxes))| {
+            let desired = DesiredAgent {
+                agent,
+                active,
+                shared_inboxes,
+            };
+            (line, desired)
+        })
+        .collect())
+}
+
+/// Agents with what `extra` reads of each row, or every problem of every row.
+fn agents<'a, E>(
+    text: &str,
+    columns: &'a [&'a [&'a str]],
+    extra: impl Fn(&Row<'a, '_>) -> E,
+) -> Result<Vec<(NewAgent, E)>, String> {
+    let (rows, mut problems) = read(text, columns, |row| {
         let Provisioning {
             roles,
             number_provisioning,
             enabled_services,
+            shared_inboxes: _,
         } = provisioning(row);
         let agent = NewAgent {
             user_object_id: row.required("user_object_id"),
@@ -299,11 +360,11 @@ pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
             number_provisioning,
             enabled_services,
         };
-        (row.line, agent)
+        (row.line, agent, extra(row))
     })?;
     // Duplicates are problems too, reported with the rest.
     let keyed = |key: fn(&NewAgent) -> Option<String>| -> Vec<(u64, Option<String>)> {
-        rows.iter().map(|(line, a)| (*line, key(a))).collect()
+        rows.iter().map(|(line, a, _)| (*line, key(a))).collect()
     };
     let user_object_id = |a: &NewAgent| Some(a.user_object_id.clone()).filter(|v| !v.is_empty());
     unique(&keyed(user_object_id), "user_object_id", &mut problems);
@@ -313,7 +374,10 @@ pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
         &mut problems,
     );
     problems.sort_by_key(|p| line_of(p));
-    refused_if_any(rows.into_iter().map(|(_, agent)| agent).collect(), problems)
+    refused_if_any(
+        rows.into_iter().map(|(_, agent, e)| (agent, e)).collect(),
+        problems,
+    )
 }
 
 /// The line a problem names, to list problems in the file's order.

@@ -8,6 +8,7 @@ use crate::csv_input::Provisioning;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use smartcomm::model::{NewAgent, Role};
+use smartcomm::sync::DesiredAgent;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A sidecar CSV as `csv_input::sidecar` reads it: per user_object_id, its line and what it
@@ -52,6 +53,9 @@ pub struct Mapping {
 pub struct Defaults {
     #[serde(default)]
     pub roles: Option<Vec<Role>>,
+    /// The shared inboxes (their numbers) of every user, for a sync.
+    #[serde(default)]
+    pub shared_inboxes: Option<Vec<String>>,
     #[serde(flatten)]
     pub text: BTreeMap<String, String>,
 }
@@ -62,6 +66,9 @@ pub struct Defaults {
 pub struct Export {
     pub agents: Vec<NewAgent>,
     pub disabled: Vec<String>,
+    /// Every user, enabled or not, as a sync's desired agent: `active` from
+    /// `accountEnabled`, the shared inboxes from the sidecar or the mapping's defaults.
+    pub roster: Vec<DesiredAgent>,
 }
 
 /// The users of `text`: one or more Graph pages, or one `az` array, one after another.
@@ -130,6 +137,7 @@ pub fn onboard(
     let users = users(text)?;
     let mut agents = Vec::new();
     let mut disabled = Vec::new();
+    let mut roster = Vec::new();
     let mut seen: HashMap<(&str, String), usize> = HashMap::new();
     for (i, user) in users.iter().enumerate() {
         let value = |field: &str| -> Option<String> {
@@ -177,10 +185,12 @@ pub fn onboard(
             number_provisioning: Vec::new(),
             enabled_services: None,
         };
+        let mut shared_inboxes = mapping.defaults.shared_inboxes.clone();
         if let Some((_, extra)) = sidecar.get(&agent.user_object_id) {
             agent.roles = extra.roles.clone().or(agent.roles);
             agent.number_provisioning = extra.number_provisioning.clone();
             agent.enabled_services = extra.enabled_services.clone();
+            shared_inboxes = extra.shared_inboxes.clone().or(shared_inboxes);
         }
         for (field, key) in [
             ("user_object_id", Some(agent.user_object_id.clone())),
@@ -193,13 +203,26 @@ pub fn onboard(
                 problem(field, format!("{key:?} is also user {first}'s"));
             }
         }
-        match user.get(ENABLED) {
+        let active = match user.get(ENABLED) {
             Some(Value::Bool(false)) => {
-                disabled.push(agent.upn.clone().unwrap_or(agent.user_object_id.clone()))
+                disabled.push(agent.upn.clone().unwrap_or(agent.user_object_id.clone()));
+                Some(false)
             }
-            None | Some(Value::Null) | Some(Value::Bool(true)) => agents.push(agent),
-            Some(other) => problem("active", format!("{ENABLED} is {other}, not a boolean")),
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(true)) => Some(true),
+            Some(other) => {
+                problem("active", format!("{ENABLED} is {other}, not a boolean"));
+                None
+            }
+        };
+        if active != Some(false) {
+            agents.push(agent.clone());
         }
+        roster.push(DesiredAgent {
+            agent,
+            active,
+            shared_inboxes,
+        });
     }
     let in_export: HashSet<&str> = users
         .iter()
@@ -218,7 +241,11 @@ pub fn onboard(
         ));
     }
     match problems.is_empty() {
-        true => Ok(Export { agents, disabled }),
+        true => Ok(Export {
+            agents,
+            disabled,
+            roster,
+        }),
         false => Err(format!(
             "{} problem{}:\n  {}",
             problems.len(),

@@ -13,7 +13,7 @@ mod output;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
-use commands::{agents, emulator, inboxes, numbers};
+use commands::{agents, emulator, inboxes, numbers, sync};
 use connection::{EXIT_FAILED, Failure};
 use serde_json::json;
 use std::process::ExitCode;
@@ -163,6 +163,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             demo::run(&runtime, &mut std::io::stdout()).await?;
             Ok(0)
         }
+        Command::Sync { command } => sync::run(global, command).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "smartcomm", &mut std::io::stdout());

@@ -69,6 +69,60 @@ pub fn describe_error(e: &types::Error) -> String {
     }
 }
 
+/// A step error in the terms of `error` where it has one.
+pub fn step_error_as_error(e: &steps::StepError) -> Option<types::Error> {
+    use steps::StepError as S;
+    use types::Error as E;
+    Some(match e.clone() {
+        S::PermanentBadSetting(p) | S::PermanentInvalidInput(p) => E::InvalidInput(p),
+        S::PermanentUnauthorized(m) => E::Unauthorized(m),
+        S::PermanentNotFound(m) => E::NotFound(m),
+        S::PermanentRejected(r) => E::Rejected(r),
+        S::RateLimited(r) => E::RateLimited(r),
+        S::ServerError(s) => E::ServerError(s),
+        S::Timeout(f) => E::Timeout(f),
+        S::Transport(f) => E::Transport(f),
+        S::UnexpectedResponse(u) => E::UnexpectedResponse(u),
+        S::Incomplete(_)
+        | S::IncompleteUpdates(_)
+        | S::IncompleteSync(_)
+        | S::ExecutionFailed
+        | S::PermanentTooManyRemovals(_)
+        | S::PermanentStalePlan(_) => return None,
+    })
+}
+
+/// One line (or a few) saying what went wrong in a step.
+pub fn describe_step_error(e: &steps::StepError) -> String {
+    use steps::StepError as S;
+    if let Some(error) = step_error_as_error(e) {
+        return describe_error(&error);
+    }
+    match e {
+        S::PermanentTooManyRemovals(cap) => format!(
+            "refused: the plan would remove {} of the {} agents in scope, more than the {} allowed (--max-removals)",
+            cap.removals, cap.in_scope, cap.max_removals
+        ),
+        S::PermanentStalePlan(agents) => {
+            let list: Vec<String> = agents
+                .iter()
+                .map(|a| format!("{}: {}", a.user_object_id, a.reason))
+                .collect();
+            format!(
+                "refused, nothing was sent: {} agents changed since the plan was made; plan again:\n  {}",
+                agents.len(),
+                list.join("\n  ")
+            )
+        }
+        S::IncompleteSync(report) => format!(
+            "{} changes failed and {} were not attempted; applying the plan again finishes them",
+            report.summary.failed, report.summary.not_attempted
+        ),
+        S::Incomplete(_) | S::IncompleteUpdates(_) => "the batch did not complete".into(),
+        _ => "the step failed".into(),
+    }
+}
+
 /// The JSON of an error, for machine-readable output.
 pub fn error_json(e: &types::Error) -> Value {
     use types::Error as E;
@@ -166,6 +220,16 @@ impl StepAnswer for Vec<types::UpdateOutcome> {
     }
 }
 
+impl StepAnswer for types::ApplyReport {
+    fn from_incomplete(e: steps::StepError) -> Result<Self, steps::StepError> {
+        match e {
+            steps::StepError::IncompleteSync(report) => Ok(report),
+            other => Err(other),
+        }
+    }
+}
+
+impl StepAnswer for types::SyncPlan {}
 impl StepAnswer for types::Agent {}
 impl StepAnswer for Vec<types::Agent> {}
 impl StepAnswer for Vec<types::NumberInfo> {}
@@ -186,8 +250,6 @@ impl OperationError for CallError {
 
 impl OperationError for StepCallError {
     fn settle<T: StepAnswer>(result: Result<T, Self>) -> Result<T, CallError> {
-        use steps::StepError as S;
-        use types::Error as E;
         let error = match result {
             Ok(value) => return Ok(value),
             Err(StepCallError::Host(e)) => return Err(CallError::Host(e)),
@@ -197,23 +259,10 @@ impl OperationError for StepCallError {
             Ok(value) => return Ok(value),
             Err(e) => e,
         };
-        Err(CallError::Api(match error {
-            S::PermanentBadSetting(p) | S::PermanentInvalidInput(p) => E::InvalidInput(p),
-            S::PermanentUnauthorized(m) => E::Unauthorized(m),
-            S::PermanentNotFound(m) => E::NotFound(m),
-            S::PermanentRejected(r) => E::Rejected(r),
-            S::RateLimited(r) => E::RateLimited(r),
-            S::ServerError(s) => E::ServerError(s),
-            S::Timeout(f) => E::Timeout(f),
-            S::Transport(f) => E::Transport(f),
-            S::UnexpectedResponse(u) => E::UnexpectedResponse(u),
-            S::Incomplete(_) | S::IncompleteUpdates(_) | S::ExecutionFailed => {
-                E::Transport(types::Failure {
-                    message: "the batch did not complete".into(),
-                    attempts: 1,
-                })
-            }
-        }))
+        Err(match step_error_as_error(&error) {
+            Some(e) => CallError::Api(e),
+            None => CallError::Step(error),
+        })
     }
 }
 

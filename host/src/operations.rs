@@ -27,6 +27,18 @@ pub enum Face<'a> {
     },
 }
 
+impl<'a> Face<'a> {
+    /// The instance, for the resource-free functions both faces call alike.
+    fn instance(self) -> (&'a Smartcomm, &'a mut Store<HostState>) {
+        match self {
+            Face::Client {
+                bindings, store, ..
+            }
+            | Face::Step { bindings, store } => (bindings, store),
+        }
+    }
+}
+
 /// What an export returned, in the error type of the face that called it.
 #[doc(hidden)]
 pub enum Answer<T> {
@@ -376,6 +388,46 @@ pub trait Operations: sealed::Sealed + Send {
         })
     }
 
+    /// `sync.plan`: lists each tenant of the roster once and the numbers once, and returns
+    /// the changes that make the live agents equal to `desired`. Sends no write.
+    fn sync_plan(
+        &mut self,
+        desired: Vec<DesiredAgent>,
+        options: PlanOptions,
+    ) -> impl Future<Output = Result<SyncPlan, Self::Error>> + Send {
+        self.run("sync-plan", move |face| {
+            let (bindings, store) = face.instance();
+            Box::pin(async move {
+                Ok(Answer::Step(
+                    bindings
+                        .intelepeer_smartcommunicator_sync()
+                        .call_plan(store, &desired, &options)
+                        .await?,
+                ))
+            })
+        })
+    }
+
+    /// `sync.apply`: re-reads the plan's tenants, refuses a stale plan, and applies the rest
+    /// ten items per request; every change's outcome.
+    fn sync_apply(
+        &mut self,
+        plan: SyncPlan,
+        options: ApplyOptions,
+    ) -> impl Future<Output = Result<ApplyReport, Self::Error>> + Send {
+        self.run("sync-apply", move |face| {
+            let (bindings, store) = face.instance();
+            Box::pin(async move {
+                Ok(Answer::Step(
+                    bindings
+                        .intelepeer_smartcommunicator_sync()
+                        .call_apply(store, &plan, options)
+                        .await?,
+                ))
+            })
+        })
+    }
+
     /// `list-numbers`: `GET /{customer_id}/numbers`.
     fn list_numbers(
         &mut self,
@@ -406,6 +458,9 @@ pub trait Operations: sealed::Sealed + Send {
         })
     }
 }
+
+/// The data of the `sync` interface, which lives in `types`.
+pub use crate::types::{ApplyOptions, ApplyReport, DesiredAgent, PlanOptions, SyncPlan};
 
 /// The guest crate's model of WIT values, for its checks run here.
 fn models<A: Clone + Into<B>, B>(items: &[A]) -> Vec<B> {

@@ -8,7 +8,7 @@ use crate::operations::{Answer, Call, Face, Operations};
 use crate::policy::{Coordination, Origin};
 use crate::runtime::{HostState, Runtime, configured_origins, deadline_ticks};
 use crate::shared_token::SharedToken;
-use crate::types;
+use crate::{steps, types};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use smartcomm::config::{Config, DEFAULT_AUTH_URL};
@@ -29,6 +29,9 @@ pub enum CallError {
     /// The host stopped the call (deadline, memory limit, trap) or could not instantiate
     /// the component. The session starts a fresh instance on its next call.
     Host(anyhow::Error),
+    /// The error of a resource-free function (`sync.plan`, `sync.apply`), which the session
+    /// calls on its instance with its settings in the instance's environment.
+    Step(steps::StepError),
 }
 
 impl fmt::Display for CallError {
@@ -36,6 +39,7 @@ impl fmt::Display for CallError {
         match self {
             CallError::Api(e) => f.write_str(&crate::convert::describe_error(e)),
             CallError::Host(e) => write!(f, "the host stopped the call: {e:#}"),
+            CallError::Step(e) => f.write_str(&crate::convert::describe_step_error(e)),
         }
     }
 }
@@ -161,7 +165,7 @@ impl Session {
         let (mut store, bindings) = self
             .runtime
             .new_instance(
-                &[],
+                &self.config.to_env(),
                 self.allowed.clone(),
                 self.config.timeout_ms,
                 Some(coordination),
@@ -210,7 +214,7 @@ impl Session {
         );
         match outcome {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(CallError::Api(e)),
+            Ok(Err(e)) => Err(e),
             Err(trap) => {
                 // A trapped instance cannot be entered again: the next call starts afresh.
                 self.instance = None;
@@ -225,7 +229,8 @@ impl Session {
         self.run_on_instance("authenticate", |i| {
             Box::pin(async move {
                 let api = i.bindings.intelepeer_smartcommunicator_client().client();
-                api.call_authenticate(&mut i.store, i.client).await
+                let answer = api.call_authenticate(&mut i.store, i.client).await?;
+                Ok(answer.map_err(CallError::Api))
             })
         })
         .await
@@ -234,7 +239,7 @@ impl Session {
 
 /// One export's call on an instance, as wasmtime returns it.
 type ExportCall<'a, T> =
-    Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, types::Error>>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, CallError>>> + Send + 'a>>;
 
 impl Session {
     /// Runs a batch's chunks on up to `concurrency` instances, each chunk one call of the
@@ -376,10 +381,15 @@ impl Operations for Session {
             };
             let answer = call(face);
             Box::pin(async move {
-                match answer.await? {
-                    Answer::Client(answer) => Ok(answer),
-                    Answer::Step(_) => unreachable!("a session's instance answers as a client"),
-                }
+                Ok(match answer.await? {
+                    Answer::Client(answer) => answer.map_err(CallError::Api),
+                    Answer::Step(answer) => {
+                        answer.map_err(|e| match crate::convert::step_error_as_error(&e) {
+                            Some(error) => CallError::Api(error),
+                            None => CallError::Step(e),
+                        })
+                    }
+                })
             })
         })
         .await

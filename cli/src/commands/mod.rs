@@ -4,3 +4,4 @@ pub mod agents;
 pub mod emulator;
 pub mod inboxes;
 pub mod numbers;
+pub mod sync;

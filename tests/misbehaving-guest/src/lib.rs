@@ -7,7 +7,9 @@ wit_bindgen::generate!({
     world: "smartcomm",
 });
 
-use exports::intelepeer::smartcommunicator::{agents, client, inboxes, numbers, steps, types};
+use exports::intelepeer::smartcommunicator::{
+    agents, client, inboxes, numbers, steps, sync, types,
+};
 
 struct Guest;
 
@@ -189,6 +191,22 @@ impl steps::Guest for Guest {
         _: Option<types::NumberStatus>,
         _: Option<String>,
     ) -> Result<Vec<types::NumberInfo>, steps::StepError> {
+        unimplemented!()
+    }
+}
+
+impl sync::Guest for Guest {
+    fn plan(
+        _: Vec<types::DesiredAgent>,
+        _: types::PlanOptions,
+    ) -> Result<types::SyncPlan, steps::StepError> {
+        unimplemented!()
+    }
+
+    fn apply(
+        _: types::SyncPlan,
+        _: types::ApplyOptions,
+    ) -> Result<types::ApplyReport, steps::StepError> {
         unimplemented!()
     }
 }

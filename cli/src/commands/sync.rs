@@ -1,0 +1,338 @@
+//! `sync plan` and `sync apply`: read the roster or the plan, call `sync.plan` and
+//! `sync.apply`, print. The component computes and applies the plan.
+
+use crate::cli::{Absent, Global, OnboardFormat, RosterArgs, SyncCommand};
+use crate::connection::{EXIT_FAILED, Failure, invalid, settle, with_operations};
+use crate::input::{parse_batch, parse_file, read_input};
+use crate::output::print;
+use crate::{csv_input, entra_input};
+use serde_json::{Value, json};
+use smartcomm::error::Problem;
+use smartcomm::sync::{
+    AbsentAgents, ChangeAction, DesiredAgent, Plan, PlanOptions, ScopeField, ScopeMatch,
+};
+use smartcomm_host::convert::item_outcome_json;
+use smartcomm_host::{CallError, Operations, steps, types};
+use std::path::Path;
+
+/// Exit code of `sync plan --detailed-exitcode` when applying would change something.
+const EXIT_CHANGES_PENDING: u8 = 3;
+
+pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
+    match command {
+        SyncCommand::Plan {
+            desired,
+            roster,
+            out,
+            json,
+            detailed_exitcode,
+        } => {
+            let plan = make_plan(global, &desired, &roster).await?;
+            if let Some(out) = out {
+                let text = serde_json::to_string_pretty(&plan).expect("a plan always serializes");
+                std::fs::write(&out, text + "\n")
+                    .map_err(|e| invalid(format!("cannot write {}: {e}", out.display())))?;
+            }
+            if json {
+                print(&json!(plan));
+            } else {
+                print!("{}", readable(&plan));
+            }
+            Ok(match detailed_exitcode && plan.summary.has_changes() {
+                true => EXIT_CHANGES_PENDING,
+                false => 0,
+            })
+        }
+        SyncCommand::Apply {
+            plan,
+            desired,
+            roster,
+            stop_on_error,
+        } => {
+            let plan: Plan = match (plan, desired) {
+                (Some(file), _) => parse_file(&file)?,
+                (None, Some(desired)) => {
+                    let plan = make_plan(global, &desired, &roster).await?;
+                    eprint!("{}", readable(&plan));
+                    plan
+                }
+                (None, None) => return Err(invalid("give a PLAN or --desired".into())),
+            };
+            apply(global, plan, stop_on_error).await
+        }
+    }
+}
+
+/// The roster's agents, with what to call each in a problem (its line, item or user).
+struct Roster {
+    agents: Vec<DesiredAgent>,
+    labels: Vec<String>,
+}
+
+fn read_roster(file: &Path, args: &RosterArgs) -> Result<Roster, Failure> {
+    let csv = args.format == Some(OnboardFormat::Csv)
+        || (args.format.is_none()
+            && file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv")));
+    let refused = |e: String| invalid(format!("{}: {e}", file.display()));
+    if args.format == Some(OnboardFormat::Entra) {
+        let tenant_id = args
+            .tenant_id
+            .as_deref()
+            .ok_or_else(|| invalid("--format entra needs --tenant-id".into()))?;
+        let mapping = match &args.mapping {
+            Some(path) => parse_file::<entra_input::Mapping>(path)?,
+            None => entra_input::Mapping::default(),
+        };
+        let sidecar = match &args.sidecar {
+            Some(path) => csv_input::sidecar(&read_input(path)?)
+                .map_err(|e| invalid(format!("{}: {e}", path.display())))?,
+            None => entra_input::Sidecar::new(),
+        };
+        let export = entra_input::onboard(&read_input(file)?, tenant_id, &mapping, &sidecar)
+            .map_err(refused)?;
+        let labels = export
+            .roster
+            .iter()
+            .enumerate()
+            .map(|(i, d)| match &d.agent.upn {
+                Some(upn) => format!("user {i} ({upn})"),
+                None => format!("user {i}"),
+            })
+            .collect();
+        return Ok(Roster {
+            agents: export.roster,
+            labels,
+        });
+    }
+    if csv {
+        let rows = csv_input::roster(&read_input(file)?).map_err(refused)?;
+        let labels = rows
+            .iter()
+            .map(|(line, _)| format!("line {line}"))
+            .collect();
+        let agents = rows.into_iter().map(|(_, agent)| agent).collect();
+        return Ok(Roster { agents, labels });
+    }
+    let agents: Vec<DesiredAgent> = parse_batch(file)?;
+    let labels = (0..agents.len()).map(|i| format!("item {i}")).collect();
+    Ok(Roster { agents, labels })
+}
+
+fn plan_options(args: &RosterArgs) -> Result<PlanOptions, Failure> {
+    let mut scope = Vec::new();
+    for given in &args.scope {
+        let (field, value) = given
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("--scope {given:?}: expected FIELD=VALUE")))?;
+        let field = ScopeField::parse(field.trim()).ok_or_else(|| {
+            let names: Vec<&str> = ScopeField::ALL.iter().map(|f| f.as_str()).collect();
+            invalid(format!(
+                "--scope {given:?}: {field:?} is not a field a scope can match; use one of {}",
+                names.join(", ")
+            ))
+        })?;
+        scope.push(ScopeMatch {
+            field,
+            value: value.trim().to_string(),
+        });
+    }
+    let protected = match &args.protect {
+        Some(path) => read_input(path)?
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(PlanOptions {
+        absent: Some(match args.absent {
+            Absent::Deactivate => AbsentAgents::Deactivate,
+            Absent::Offboard => AbsentAgents::Offboard,
+        }),
+        scope,
+        max_removals: args.max_removals,
+        protected,
+    })
+}
+
+/// Problems named by the roster's own terms: `line 7, field roles: …`.
+fn roster_problems(problems: &[Problem], labels: &[String]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| match p.index.and_then(|i| labels.get(i)) {
+            Some(label) => format!("{label}, field {}: {}", p.field, p.message),
+            None => format!("{}: {}", p.field, p.message),
+        })
+        .collect();
+    format!(
+        "the roster has {} problem{}, nothing was read from the API:\n  {}",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
+        lines.join("\n  ")
+    )
+}
+
+async fn make_plan(global: &Global, file: &Path, args: &RosterArgs) -> Result<Plan, Failure> {
+    let roster = read_roster(file, args)?;
+    let options = plan_options(args)?;
+    // Checked here too, so that the problems carry the roster's lines.
+    if let Err(problems) = smartcomm::sync::check_roster(&roster.agents) {
+        return Err(invalid(roster_problems(&problems, &roster.labels)));
+    }
+    let desired: Vec<types::DesiredAgent> = roster.agents.into_iter().map(Into::into).collect();
+    let planned = with_operations!(global, |ops| settle(
+        ops.sync_plan(desired, options.into()).await
+    ));
+    match planned {
+        Ok(plan) => Ok(plan.into()),
+        Err(CallError::Api(types::Error::InvalidInput(problems))) => {
+            let problems: Vec<Problem> = problems
+                .into_iter()
+                .map(|p| Problem {
+                    index: p.index.map(|i| i as usize),
+                    field: p.field,
+                    message: p.message,
+                })
+                .collect();
+            Err(invalid(roster_problems(&problems, &roster.labels)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn apply(global: &Global, plan: Plan, stop_on_error: bool) -> Result<u8, Failure> {
+    let options = types::ApplyOptions {
+        continue_on_error: Some(!stop_on_error),
+    };
+    let changes = plan.changes.clone();
+    let applied = with_operations!(global, |ops| settle(
+        ops.sync_apply(plan.into(), options).await
+    ));
+    let report = match applied {
+        Ok(report) => report,
+        Err(CallError::Step(steps::StepError::IncompleteSync(report))) => report,
+        Err(e) => return Err(e.into()),
+    };
+    let change_items: Vec<Value> = report
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut item = item_outcome_json(i, &c.outcome);
+            item["action"] = json!(ChangeAction::from(c.action).as_str());
+            item["user_object_id"] = json!(c.user_object_id);
+            if let Some(planned) = changes.get(i) {
+                item["name"] = json!(planned.name);
+            }
+            item
+        })
+        .collect();
+    let assignment_items: Vec<Value> = report
+        .assignments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut item = item_outcome_json(i, &a.outcome);
+            item["inbox"] = json!(a.inbox);
+            item["operation"] = json!(smartcomm::model::Operation::from(a.operation).as_str());
+            item["agents"] = json!(a.agents);
+            item
+        })
+        .collect();
+    let s = &report.summary;
+    print(&json!({
+        "summary": {
+            "succeeded": s.succeeded,
+            "already_done": s.already_done,
+            "rejected": s.rejected,
+            "failed": s.failed,
+            "not_attempted": s.not_attempted,
+        },
+        "changes": change_items,
+        "assignments": assignment_items,
+    }));
+    Ok(match s.rejected + s.failed + s.not_attempted {
+        0 => 0,
+        _ => EXIT_FAILED,
+    })
+}
+
+fn quoted(value: &Option<String>) -> String {
+    match value {
+        Some(v) => format!("{v:?}"),
+        None => "(none)".into(),
+    }
+}
+
+/// The plan as a person reads it before approving it, in the manner of `terraform plan`.
+pub fn readable(plan: &Plan) -> String {
+    let mut out = String::new();
+    let s = &plan.summary;
+    out.push_str(&format!(
+        "Tenants read: {}. Live agents outside the scope: {}.\n\n",
+        plan.tenants.join(", "),
+        s.out_of_scope
+    ));
+    for change in &plan.changes {
+        let (sign, verb) = match change.action {
+            ChangeAction::Onboard => ('+', "onboard"),
+            ChangeAction::Update => ('~', "update"),
+            ChangeAction::Deactivate => ('-', "deactivate"),
+            ChangeAction::Offboard => ('-', "offboard"),
+        };
+        out.push_str(&format!(
+            "  {sign} {verb} {} ({})\n",
+            change.name, change.user_object_id
+        ));
+        for field in &change.fields {
+            let line = match (field.field.as_str(), change.action) {
+                ("roles", _) => match (&field.old, &field.new) {
+                    (None, Some(role)) => format!("roles: assign {role}"),
+                    (Some(role), None) => format!("roles: remove {role}"),
+                    _ => "roles".into(),
+                },
+                (name, ChangeAction::Onboard) => format!("{name}: {}", quoted(&field.new)),
+                (name, _) => {
+                    format!("{name}: {} → {}", quoted(&field.old), quoted(&field.new))
+                }
+            };
+            out.push_str(&format!("        {line}\n"));
+        }
+    }
+    for assignment in &plan.assignments {
+        let (sign, verb) = match assignment.operation {
+            smartcomm::model::Operation::Add => ('+', "add to"),
+            smartcomm::model::Operation::Remove => ('-', "remove from"),
+        };
+        out.push_str(&format!(
+            "  {sign} {verb} shared inbox {}: {}\n",
+            assignment.inbox,
+            assignment.agents.join(", ")
+        ));
+    }
+    if !plan.unconvergeable.is_empty() {
+        out.push_str("\nThe API cannot converge these; they stay as they are:\n");
+        for u in &plan.unconvergeable {
+            out.push_str(&format!(
+                "  ! {} {}: {}\n",
+                u.user_object_id, u.field, u.reason
+            ));
+        }
+    }
+    if !plan.kept.is_empty() {
+        out.push_str(&format!(
+            "\nProtected, kept although the roster would remove them: {}\n",
+            plan.kept.join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "\nPlan: {} to onboard, {} to update, {} to deactivate, {} to offboard, {} inbox membership changes; {} unchanged.\n",
+        s.onboard, s.update, s.deactivate, s.offboard, s.assignments, s.unchanged
+    ));
+    if !s.has_changes() {
+        out.push_str("No changes: the account is in sync with the roster.\n");
+    }
+    out
+}

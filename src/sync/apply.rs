@@ -1,0 +1,423 @@
+//! Planning against the API and applying a plan, on the client.
+
+use super::plan::{check_roster, tenants};
+use super::{
+    ApplyOptions, ChangeAction, DesiredAgent, Live, Plan, PlanOptions, PlannedAssignment,
+    StaleAgent, SyncError, agent_digest, compute_plan, plan_fingerprint,
+};
+use crate::batch::Outcome;
+use crate::client::{BatchOptions, Client, Note};
+use crate::converge;
+use crate::error::{ApiError, Problem};
+use crate::model::*;
+use crate::transport::Transport;
+use std::collections::{HashMap, HashSet};
+
+/// What became of one planned change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeResult {
+    pub action: ChangeAction,
+    pub user_object_id: String,
+    pub outcome: Outcome<Note>,
+}
+
+/// What became of one planned assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignmentResult {
+    pub assignment: PlannedAssignment,
+    pub outcome: Outcome<Note>,
+}
+
+/// Every change's and assignment's outcome, at its index in the plan.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApplyReport {
+    pub changes: Vec<ChangeResult>,
+    pub assignments: Vec<AssignmentResult>,
+}
+
+impl ApplyReport {
+    pub fn outcomes(&self) -> impl Iterator<Item = &Outcome<Note>> {
+        self.changes
+            .iter()
+            .map(|c| &c.outcome)
+            .chain(self.assignments.iter().map(|a| &a.outcome))
+    }
+}
+
+/// Where the change at an index stands before anything is sent.
+enum Standing {
+    Pending,
+    Done(&'static str),
+}
+
+fn already(note: &str) -> Outcome<Note> {
+    Outcome::Succeeded(Some(note.to_string()))
+}
+
+impl<T: Transport> Client<T> {
+    /// Every agent of `tenants`, one list request each.
+    fn live_agents(&mut self, tenants: &[String]) -> Result<Vec<Agent>, ApiError> {
+        let mut agents = Vec::new();
+        for tenant in tenants {
+            agents.extend(self.list_agents(&AgentFilter {
+                tenant_id: Some(tenant.clone()),
+                ..AgentFilter::default()
+            })?);
+        }
+        Ok(agents)
+    }
+
+    /// Plans a sync of `desired`: checks it, reads each tenant's agents and the numbers once.
+    pub fn sync_plan(
+        &mut self,
+        desired: &[DesiredAgent],
+        options: &PlanOptions,
+    ) -> Result<Plan, SyncError> {
+        self.settings()?;
+        check_roster(desired)?;
+        let protected_problems: Vec<Problem> = options
+            .protected
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| id.trim().is_empty())
+            .map(|(i, _)| Problem {
+                index: None,
+                field: format!("protected[{i}]"),
+                message: "must not be empty".into(),
+            })
+            .collect();
+        if !protected_problems.is_empty() {
+            return Err(protected_problems.into());
+        }
+        let agents = self.live_agents(&tenants(desired))?;
+        let numbers = self.list_numbers(None, None)?;
+        let customer_id = self.customer_id().to_string();
+        compute_plan(
+            &customer_id,
+            desired,
+            Live {
+                agents: &agents,
+                numbers: &numbers,
+            },
+            options,
+        )
+    }
+
+    /// Applies exactly `plan`, or refuses it when the live state moved away from it.
+    pub fn sync_apply(
+        &mut self,
+        plan: &Plan,
+        options: ApplyOptions,
+    ) -> Result<ApplyReport, SyncError> {
+        self.settings()?;
+        if plan_fingerprint(plan) != plan.fingerprint {
+            return Err(vec![Problem {
+                index: None,
+                field: "fingerprint".into(),
+                message: "the plan's content does not match its fingerprint: it was edited or is damaged; plan again".into(),
+            }]
+            .into());
+        }
+        if plan.customer_id != self.customer_id() {
+            return Err(vec![Problem {
+                index: None,
+                field: "customer_id".into(),
+                message: format!(
+                    "the plan is for customer {}, this client for {}",
+                    plan.customer_id,
+                    self.customer_id()
+                ),
+            }]
+            .into());
+        }
+        let live = self.live_agents(&plan.tenants)?;
+        let by_uoid: HashMap<&str, &Agent> = live
+            .iter()
+            .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
+            .collect();
+
+        let mut stale = Vec::new();
+        let mut standings = Vec::with_capacity(plan.changes.len());
+        for change in &plan.changes {
+            let have = by_uoid.get(change.user_object_id.as_str()).copied();
+            let mut refuse = |reason: &str| {
+                stale.push(StaleAgent {
+                    user_object_id: change.user_object_id.clone(),
+                    reason: reason.to_string(),
+                });
+                Standing::Pending
+            };
+            let standing = match (change.action, have) {
+                (ChangeAction::Onboard, None) => Standing::Pending,
+                (ChangeAction::Onboard, Some(have)) => match &change.onboard {
+                    Some(new) if converge::onboarded_differences(have, new).is_empty() => {
+                        Standing::Done("already onboarded with these values")
+                    }
+                    _ => refuse("onboarded with other values since the plan was made"),
+                },
+                (ChangeAction::Offboard, None) => Standing::Done("already offboarded"),
+                (_, None) => refuse("no longer exists"),
+                (_, Some(have)) => {
+                    let shows_change = change
+                        .update
+                        .as_ref()
+                        .is_some_and(|u| converge::change_differences(have, u).is_empty());
+                    if shows_change {
+                        Standing::Done("already shows these values")
+                    } else if change.observed.as_deref() == Some(agent_digest(have).as_str()) {
+                        Standing::Pending
+                    } else {
+                        refuse("changed since the plan was made")
+                    }
+                }
+            };
+            standings.push(standing);
+        }
+        if !stale.is_empty() {
+            return Err(SyncError::Stale(stale));
+        }
+
+        let keep_going = options.continue_on_error.unwrap_or(true);
+        let batch = BatchOptions {
+            continue_on_error: Some(keep_going),
+            flag: None,
+        };
+        let mut outcomes: Vec<Option<Outcome<Note>>> = standings
+            .iter()
+            .map(|s| match s {
+                Standing::Done(note) => Some(already(note)),
+                Standing::Pending => None,
+            })
+            .collect();
+        let pending = |action: ChangeAction, outcomes: &[Option<Outcome<Note>>]| -> Vec<usize> {
+            plan.changes
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| c.action == action && outcomes[*i].is_none())
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let claimed: HashSet<&str> = plan
+            .changes
+            .iter()
+            .flat_map(|c| {
+                let onboarded = c.onboard.iter().flat_map(|n| {
+                    n.number_provisioning
+                        .iter()
+                        .map(|p| p.phone_number.as_str())
+                });
+                let updated = c
+                    .update
+                    .iter()
+                    .flat_map(|u| u.phone_number.iter().flatten().map(|p| p.value.as_str()));
+                onboarded.chain(updated).collect::<Vec<_>>()
+            })
+            .collect();
+        let frees_a_claimed_number = |i: usize| {
+            by_uoid
+                .get(plan.changes[i].user_object_id.as_str())
+                .is_some_and(|a| {
+                    a.phone_number
+                        .iter()
+                        .any(|p| claimed.contains(p.value.as_str()))
+                })
+        };
+        let mut stopped = false;
+
+        let offboards = pending(ChangeAction::Offboard, &outcomes);
+        let (first_offboards, last_offboards): (Vec<usize>, Vec<usize>) = offboards
+            .into_iter()
+            .partition(|&i| frees_a_claimed_number(i));
+        let phases: [(Phase, Vec<usize>); 5] = [
+            (Phase::Offboard, first_offboards),
+            (Phase::Onboard, pending(ChangeAction::Onboard, &outcomes)),
+            (Phase::Update, pending(ChangeAction::Update, &outcomes)),
+            (Phase::Update, pending(ChangeAction::Deactivate, &outcomes)),
+            (Phase::Offboard, last_offboards),
+        ];
+        let mut assignment_results = Vec::new();
+        for (n, (phase, indices)) in phases.into_iter().enumerate() {
+            if n == 3 {
+                // Memberships after the onboards and updates they may depend on, before removals.
+                assignment_results = self.apply_assignments(plan, &by_uoid, &outcomes, stopped)?;
+                stopped |=
+                    !keep_going && assignment_results.iter().any(|a| !a.outcome.is_success());
+            }
+            if indices.is_empty() {
+                continue;
+            }
+            let results = if stopped {
+                indices.iter().map(|_| Outcome::NotAttempted).collect()
+            } else {
+                self.apply_phase(plan, phase, &indices, batch)
+            };
+            stopped |= !keep_going && results.iter().any(|o| !o.is_success());
+            for (i, outcome) in indices.into_iter().zip(results) {
+                outcomes[i] = Some(outcome);
+            }
+        }
+        Ok(ApplyReport {
+            changes: plan
+                .changes
+                .iter()
+                .zip(outcomes)
+                .map(|(c, o)| ChangeResult {
+                    action: c.action,
+                    user_object_id: c.user_object_id.clone(),
+                    outcome: o.unwrap_or(Outcome::NotAttempted),
+                })
+                .collect(),
+            assignments: assignment_results,
+        })
+    }
+
+    /// One bulk call for the changes at `indices`; a whole-call failure is each item's.
+    fn apply_phase(
+        &mut self,
+        plan: &Plan,
+        phase: Phase,
+        indices: &[usize],
+        batch: BatchOptions,
+    ) -> Vec<Outcome<Note>> {
+        let changes = indices.iter().map(|&i| &plan.changes[i]);
+        let result = match phase {
+            Phase::Onboard => {
+                let agents: Vec<NewAgent> = changes.filter_map(|c| c.onboard.clone()).collect();
+                self.onboard_agents(&agents, batch)
+            }
+            Phase::Update => {
+                let updates: Vec<AgentUpdate> = changes
+                    .map(|c| AgentUpdate {
+                        target: AgentRef {
+                            identifier: IdentifierKind::UserObjectId,
+                            value: c.user_object_id.clone(),
+                        },
+                        updates: c.update.clone().unwrap_or_default(),
+                    })
+                    .collect();
+                self.update_agents(&updates, batch.continue_on_error)
+                    .map(|list| {
+                        list.into_iter()
+                            .map(|o| match o {
+                                Outcome::Succeeded(_) => Outcome::Succeeded(None),
+                                Outcome::Rejected(m) => Outcome::Rejected(m),
+                                Outcome::Failed(e) => Outcome::Failed(e),
+                                Outcome::NotAttempted => Outcome::NotAttempted,
+                            })
+                            .collect()
+                    })
+            }
+            Phase::Offboard => {
+                let items: Vec<OffboardItem> = changes
+                    .map(|c| OffboardItem {
+                        identifier: IdentifierKind::UserObjectId,
+                        value: vec![c.user_object_id.clone()],
+                    })
+                    .collect();
+                self.offboard_agents(&items, batch)
+            }
+        };
+        match result {
+            Ok(list) if list.len() == indices.len() => list,
+            Ok(_) => unreachable!("a batch has an outcome per item"),
+            Err(e) => indices.iter().map(|_| Outcome::Failed(e.clone())).collect(),
+        }
+    }
+
+    /// The plan's assignments, without the agents whose membership already is as planned or
+    /// whose onboarding did not succeed.
+    fn apply_assignments(
+        &mut self,
+        plan: &Plan,
+        live: &HashMap<&str, &Agent>,
+        outcomes: &[Option<Outcome<Note>>],
+        stopped: bool,
+    ) -> Result<Vec<AssignmentResult>, SyncError> {
+        let onboard_failed: HashSet<&str> = plan
+            .changes
+            .iter()
+            .zip(outcomes)
+            .filter(|(c, o)| {
+                c.action == ChangeAction::Onboard && !o.as_ref().is_some_and(|o| o.is_success())
+            })
+            .map(|(c, _)| c.user_object_id.as_str())
+            .collect();
+        let mut results: Vec<Option<Outcome<Note>>> = vec![None; plan.assignments.len()];
+        let mut sending: Vec<(usize, Assignment)> = Vec::new();
+        for (i, planned) in plan.assignments.iter().enumerate() {
+            let member = |id: &str| {
+                live.get(id).is_some_and(|a| {
+                    a.shared_inbox
+                        .iter()
+                        .any(|s| s.phone_number.as_deref() == Some(planned.inbox.as_str()))
+                })
+            };
+            let agents: Vec<String> = planned
+                .agents
+                .iter()
+                .filter(|id| match planned.operation {
+                    Operation::Add => !member(id) && !onboard_failed.contains(id.as_str()),
+                    Operation::Remove => member(id),
+                })
+                .cloned()
+                .collect();
+            if planned
+                .agents
+                .iter()
+                .any(|id| onboard_failed.contains(id.as_str()))
+                && agents.is_empty()
+            {
+                results[i] = Some(Outcome::NotAttempted);
+            } else if agents.is_empty() {
+                results[i] = Some(already(match planned.operation {
+                    Operation::Add => "already assigned",
+                    Operation::Remove => "already removed",
+                }));
+            } else if stopped {
+                results[i] = Some(Outcome::NotAttempted);
+            } else {
+                sending.push((
+                    i,
+                    Assignment {
+                        inbox: InboxRef {
+                            inbox_type: InboxType::Shared,
+                            identifier: IdentifierKind::PhoneNumber,
+                            value: planned.inbox.clone(),
+                        },
+                        agents: Selector {
+                            identifier: IdentifierKind::UserObjectId,
+                            values: agents,
+                        },
+                        operation: planned.operation,
+                    },
+                ));
+            }
+        }
+        if !sending.is_empty() {
+            let items: Vec<Assignment> = sending.iter().map(|(_, a)| a.clone()).collect();
+            let list = match self.assign_inboxes(&items) {
+                Ok(list) => list,
+                Err(e) => items.iter().map(|_| Outcome::Failed(e.clone())).collect(),
+            };
+            for ((i, _), outcome) in sending.into_iter().zip(list) {
+                results[i] = Some(outcome);
+            }
+        }
+        Ok(plan
+            .assignments
+            .iter()
+            .zip(results)
+            .map(|(a, o)| AssignmentResult {
+                assignment: a.clone(),
+                outcome: o.unwrap_or(Outcome::NotAttempted),
+            })
+            .collect())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Phase {
+    Onboard,
+    Update,
+    Offboard,
+}

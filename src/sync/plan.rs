@@ -1,0 +1,787 @@
+//! Computing a plan: pure, from the roster, the live agents and the registered numbers.
+
+use super::{
+    AbsentAgents, ChangeAction, DesiredAgent, FieldChange, Plan, PlanOptions, PlanSummary,
+    PlannedAssignment, PlannedChange, RemovalCap, ScopeField, SyncError, Unconvergeable,
+    agent_digest, plan_fingerprint,
+};
+use crate::error::Problem;
+use crate::model::*;
+use crate::validate::{self, MAX_BATCH};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What the plan reads from the API: every agent of the roster's tenants, and the numbers.
+pub struct Live<'a> {
+    pub agents: &'a [Agent],
+    pub numbers: &'a [NumberInfo],
+}
+
+fn problem(index: usize, field: impl Into<String>, message: impl Into<String>) -> Problem {
+    Problem {
+        index: Some(index),
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Every problem of a roster that can be told without the API: each agent as onboarding
+/// checks it, ids and numbers two agents share, malformed shared-inbox numbers.
+pub fn check_roster(desired: &[DesiredAgent]) -> Result<(), Vec<Problem>> {
+    let agents: Vec<NewAgent> = desired.iter().map(|d| d.agent.clone()).collect();
+    let mut problems = validate::onboard_agents(&agents).err().unwrap_or_default();
+    let mut upns: HashMap<&str, usize> = HashMap::new();
+    let mut consistency_ids: HashMap<&str, usize> = HashMap::new();
+    let mut numbers: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in desired.iter().enumerate() {
+        for (field, value, seen) in [
+            ("upn", d.agent.upn.as_deref(), &mut upns),
+            (
+                "consistency_id",
+                d.agent.consistency_id.as_deref(),
+                &mut consistency_ids,
+            ),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_empty())
+                && let Some(earlier) = seen.insert(v, i)
+            {
+                problems.push(problem(
+                    i,
+                    field,
+                    format!("the same {field} as item {earlier}"),
+                ));
+            }
+        }
+        for (n, p) in d.agent.number_provisioning.iter().enumerate() {
+            if let Some(earlier) = numbers.insert(p.phone_number.as_str(), i) {
+                problems.push(problem(
+                    i,
+                    format!("number_provisioning[{n}].phone_number"),
+                    format!("{} is also claimed by item {earlier}", p.phone_number),
+                ));
+            }
+        }
+        for (n, inbox) in d.shared_inboxes.iter().flatten().enumerate() {
+            if !validate::is_e164(inbox) {
+                problems.push(problem(
+                    i,
+                    format!("shared_inboxes[{n}]"),
+                    format!("{inbox:?} is not an E.164 number (+ and 2 to 15 digits)"),
+                ));
+            }
+        }
+    }
+    problems.sort_by_key(|p| p.index);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// The roster's tenants, in the order they first appear.
+pub fn tenants(desired: &[DesiredAgent]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    desired
+        .iter()
+        .map(|d| d.agent.tenant_id.clone())
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+fn scope_value_of_new(agent: &NewAgent, field: ScopeField) -> Option<&str> {
+    match field {
+        ScopeField::BrandName => agent.brand_name.as_deref(),
+        ScopeField::Department => agent.department.as_deref(),
+        ScopeField::Region => agent.region.as_deref(),
+        ScopeField::State => agent.state.as_deref(),
+        ScopeField::District => agent.district.as_deref(),
+        ScopeField::Store => agent.store.as_deref(),
+        ScopeField::City => agent.city.as_deref(),
+        ScopeField::ZipCode => agent.zip_code.as_deref(),
+    }
+}
+
+fn scope_value_of_live(agent: &Agent, field: ScopeField) -> Option<&str> {
+    match field {
+        ScopeField::BrandName => agent.brand_name.as_deref(),
+        ScopeField::Department => agent.department.as_deref(),
+        ScopeField::Region => agent.region.as_deref(),
+        ScopeField::State => agent.state.as_deref(),
+        ScopeField::District => agent.district.as_deref(),
+        ScopeField::Store => agent.store.as_deref(),
+        ScopeField::City => agent.city.as_deref(),
+        ScopeField::ZipCode => agent.zip_code.as_deref(),
+    }
+}
+
+/// The text fields an onboard item carries, paired with the live agent's.
+fn text_fields<'a>(
+    want: &'a NewAgent,
+    have: &'a Agent,
+) -> [(&'static str, Option<&'a str>, Option<&'a str>); 12] {
+    [
+        (
+            "tenant_id",
+            Some(want.tenant_id.as_str()),
+            have.tenant_id.as_deref(),
+        ),
+        ("name", Some(want.name.as_str()), have.name.as_deref()),
+        ("upn", want.upn.as_deref(), have.upn.as_deref()),
+        (
+            "consistency_id",
+            want.consistency_id.as_deref(),
+            have.consistency_id.as_deref(),
+        ),
+        (
+            "brand_name",
+            want.brand_name.as_deref(),
+            have.brand_name.as_deref(),
+        ),
+        (
+            "department",
+            want.department.as_deref(),
+            have.department.as_deref(),
+        ),
+        ("region", want.region.as_deref(), have.region.as_deref()),
+        ("state", want.state.as_deref(), have.state.as_deref()),
+        (
+            "district",
+            want.district.as_deref(),
+            have.district.as_deref(),
+        ),
+        ("store", want.store.as_deref(), have.store.as_deref()),
+        ("city", want.city.as_deref(), have.city.as_deref()),
+        (
+            "zip_code",
+            want.zip_code.as_deref(),
+            have.zip_code.as_deref(),
+        ),
+    ]
+}
+
+fn set_text(changes: &mut AgentChanges, field: &str, value: &str) {
+    let slot = match field {
+        "tenant_id" => &mut changes.tenant_id,
+        "name" => &mut changes.name,
+        "upn" => &mut changes.upn,
+        "consistency_id" => &mut changes.consistency_id,
+        "brand_name" => &mut changes.brand_name,
+        "department" => &mut changes.department,
+        "region" => &mut changes.region,
+        "state" => &mut changes.state,
+        "district" => &mut changes.district,
+        "store" => &mut changes.store,
+        "city" => &mut changes.city,
+        "zip_code" => &mut changes.zip_code,
+        other => unreachable!("{other} is not a text field"),
+    };
+    *slot = Some(value.to_string());
+}
+
+fn changed(field: impl Into<String>, old: Option<&str>, new: Option<&str>) -> FieldChange {
+    FieldChange {
+        field: field.into(),
+        old: old.map(str::to_string),
+        new: new.map(str::to_string),
+    }
+}
+
+fn is_active(agent: &Agent) -> bool {
+    agent.active != Some(false)
+}
+
+/// What it takes to bring one live agent to the roster's values.
+#[derive(Default)]
+struct Diff {
+    changes: AgentChanges,
+    fields: Vec<FieldChange>,
+    unconvergeable: Vec<Unconvergeable>,
+}
+
+fn diff(want: &DesiredAgent, have: &Agent) -> Diff {
+    let mut d = Diff::default();
+    let uoid = &want.agent.user_object_id;
+    for (field, new, old) in text_fields(&want.agent, have) {
+        if let Some(new) = new
+            && Some(new) != old
+        {
+            set_text(&mut d.changes, field, new);
+            d.fields.push(changed(field, old, Some(new)));
+        }
+    }
+    if let Some(roles) = want.agent.roles.as_ref().filter(|r| !r.is_empty()) {
+        let assign: Vec<Role> = roles
+            .iter()
+            .filter(|r| !have.roles.contains(r))
+            .copied()
+            .collect();
+        let remove: Vec<Role> = have
+            .roles
+            .iter()
+            .filter(|r| !roles.contains(r))
+            .copied()
+            .collect();
+        for r in &assign {
+            d.fields.push(changed("roles", None, Some(r.as_str())));
+        }
+        for r in &remove {
+            d.fields.push(changed("roles", Some(r.as_str()), None));
+        }
+        if !assign.is_empty() || !remove.is_empty() {
+            d.changes.roles = Some(RoleChanges { assign, remove });
+        }
+    }
+    let mut numbers = Vec::new();
+    for p in &want.agent.number_provisioning {
+        let current = have
+            .phone_number
+            .iter()
+            .find(|n| n.number_type == p.number_type)
+            .map(|n| n.value.as_str());
+        if current != Some(p.phone_number.as_str()) {
+            numbers.push(PhoneNumber {
+                number_type: p.number_type,
+                value: p.phone_number.clone(),
+            });
+            d.fields.push(changed(
+                format!("phone_number.{}", p.number_type),
+                current,
+                Some(&p.phone_number),
+            ));
+        }
+        if let Some(supervisors) = &p.supervisors {
+            let missing: Vec<&String> = supervisors
+                .values
+                .iter()
+                .filter(|v| {
+                    let held = |s: &Supervisor| match supervisors.identifier {
+                        IdentifierKind::UserObjectId => s.user_object_id.as_ref() == Some(*v),
+                        IdentifierKind::Upn => s.upn.as_ref() == Some(*v),
+                        // The API shows no consistency_id of a supervisor: nothing to compare.
+                        _ => true,
+                    };
+                    !have.supervisors.iter().any(held)
+                })
+                .collect();
+            if !missing.is_empty() {
+                d.unconvergeable.push(Unconvergeable {
+                    user_object_id: uoid.clone(),
+                    field: "supervisors".into(),
+                    reason: format!(
+                        "the roster names supervisors the agent does not have ({}); the API sets supervisors only when it onboards an agent",
+                        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    if !numbers.is_empty() {
+        d.changes.phone_number = Some(numbers);
+    }
+    if let Some(services) = &want.agent.enabled_services {
+        let live = have.enabled_services.clone().unwrap_or_default();
+        let mut wanted = EnabledServices::default();
+        for (field, new, old, slot) in [
+            (
+                "messages",
+                services.messages,
+                live.messages,
+                &mut wanted.messages,
+            ),
+            (
+                "supervisedInbox",
+                services.supervised_inbox,
+                live.supervised_inbox,
+                &mut wanted.supervised_inbox,
+            ),
+            ("calls", services.calls, live.calls, &mut wanted.calls),
+            (
+                "sharedInbox",
+                services.shared_inbox,
+                live.shared_inbox,
+                &mut wanted.shared_inbox,
+            ),
+        ] {
+            if let Some(new) = new
+                && Some(new) != old
+            {
+                *slot = Some(new);
+                let text = |b: Option<bool>| b.map(|b| b.to_string());
+                d.fields.push(FieldChange {
+                    field: format!("enabled_services.{field}"),
+                    old: text(old),
+                    new: text(Some(new)),
+                });
+            }
+        }
+        if wanted != EnabledServices::default() {
+            d.changes.enabled_services = Some(wanted);
+        }
+    }
+    if want.active == Some(true) && !is_active(have) {
+        d.changes.active = Some(true);
+        d.fields
+            .push(changed("active", Some("false"), Some("true")));
+    }
+    d
+}
+
+/// The shared inboxes the live state shows: those agents work in, and numbers held by an
+/// inbox rather than an agent.
+fn known_inboxes(live: &Live) -> HashSet<String> {
+    let mut inboxes: HashSet<String> = live
+        .agents
+        .iter()
+        .flat_map(|a| a.shared_inbox.iter())
+        .filter_map(|i| i.phone_number.clone())
+        .collect();
+    inboxes.extend(
+        live.numbers
+            .iter()
+            .filter(|n| {
+                n.assigned_to
+                    .as_ref()
+                    .is_some_and(|a| a.user_object_id.is_none())
+            })
+            .map(|n| n.number.clone()),
+    );
+    inboxes
+}
+
+/// A number the plan gives an agent.
+struct Claim {
+    index: usize,
+    field: String,
+    number: String,
+    user_object_id: String,
+}
+
+/// Plans the changes that make the live agents in scope equal to `desired`.
+pub fn compute_plan(
+    customer_id: &str,
+    desired: &[DesiredAgent],
+    live: Live,
+    options: &PlanOptions,
+) -> Result<Plan, SyncError> {
+    check_roster(desired)?;
+    let tenants = tenants(desired);
+    let protected: HashSet<&str> = options.protected.iter().map(String::as_str).collect();
+    let by_uoid: HashMap<&str, &Agent> = live
+        .agents
+        .iter()
+        .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
+        .collect();
+    let roster: HashMap<&str, &DesiredAgent> = desired
+        .iter()
+        .map(|d| (d.agent.user_object_id.as_str(), d))
+        .collect();
+    let matches_scope = |value: &dyn Fn(ScopeField) -> Option<String>| {
+        options
+            .scope
+            .iter()
+            .all(|m| value(m.field).as_deref() == Some(m.value.as_str()))
+    };
+    let live_matches =
+        |a: &Agent| matches_scope(&|f| scope_value_of_live(a, f).map(str::to_string));
+    let desired_matches =
+        |d: &DesiredAgent| matches_scope(&|f| scope_value_of_new(&d.agent, f).map(str::to_string));
+    // An agent is in scope when it matches as it is or as the roster has it, so that an agent
+    // the roster moves into or out of the scope is updated, not onboarded or removed.
+    let desired_in_scope = |d: &DesiredAgent| {
+        desired_matches(d)
+            || by_uoid
+                .get(d.agent.user_object_id.as_str())
+                .is_some_and(|a| live_matches(a))
+    };
+    let in_scope: Vec<&Agent> = live
+        .agents
+        .iter()
+        .filter(|a| {
+            live_matches(a)
+                || a.user_object_id
+                    .as_deref()
+                    .and_then(|id| roster.get(id))
+                    .is_some_and(|d| desired_matches(d))
+        })
+        .collect();
+
+    let registered: HashMap<&str, &NumberInfo> = live
+        .numbers
+        .iter()
+        .map(|n| (n.number.as_str(), n))
+        .collect();
+    let inboxes = known_inboxes(&live);
+    let mut summary = PlanSummary {
+        out_of_scope: (live.agents.len() - in_scope.len()) as u32,
+        ..PlanSummary::default()
+    };
+    let mut problems = Vec::new();
+    let mut onboards = Vec::new();
+    let mut updates: Vec<(usize, PlannedChange)> = Vec::new();
+    let mut deactivations = Vec::new();
+    let mut offboards = Vec::new();
+    let mut unconvergeable = Vec::new();
+    let mut kept = Vec::new();
+    let mut memberships: BTreeMap<(String, Operation), Vec<String>> = BTreeMap::new();
+    let mut claims: Vec<Claim> = Vec::new();
+
+    for (index, want) in desired.iter().enumerate() {
+        if !desired_in_scope(want) {
+            continue;
+        }
+        let uoid = &want.agent.user_object_id;
+        let have = by_uoid.get(uoid.as_str()).copied();
+        let live_inboxes: HashSet<&str> = have
+            .map(|a| {
+                a.shared_inbox
+                    .iter()
+                    .filter_map(|i| i.phone_number.as_deref())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut membership_changes = 0;
+        if let Some(wanted) = &want.shared_inboxes
+            && want.active != Some(false)
+        {
+            for (n, inbox) in wanted.iter().enumerate() {
+                if live_inboxes.contains(inbox.as_str()) {
+                    continue;
+                }
+                if !registered.contains_key(inbox.as_str()) {
+                    problems.push(problem(
+                        index,
+                        format!("shared_inboxes[{n}]"),
+                        format!("{inbox} is not registered to the account"),
+                    ));
+                } else if !inboxes.contains(inbox) {
+                    unconvergeable.push(Unconvergeable {
+                        user_object_id: uoid.clone(),
+                        field: format!("shared_inboxes[{n}]"),
+                        reason: format!(
+                            "no shared inbox has the number {inbox}: create it (create-inboxes) and plan again"
+                        ),
+                    });
+                } else {
+                    memberships
+                        .entry((inbox.clone(), Operation::Add))
+                        .or_default()
+                        .push(uoid.clone());
+                    membership_changes += 1;
+                }
+            }
+            for inbox in live_inboxes
+                .iter()
+                .filter(|i| !wanted.iter().any(|w| w == *i))
+            {
+                memberships
+                    .entry((inbox.to_string(), Operation::Remove))
+                    .or_default()
+                    .push(uoid.clone());
+                membership_changes += 1;
+            }
+        }
+        summary.assignments += membership_changes;
+        let Some(have) = have else {
+            if want.active == Some(false) {
+                // Disabled in the roster and not onboarded: already as it should be.
+                summary.unchanged += 1;
+                continue;
+            }
+            for (n, p) in want.agent.number_provisioning.iter().enumerate() {
+                claims.push(Claim {
+                    index,
+                    field: format!("number_provisioning[{n}].phone_number"),
+                    number: p.phone_number.clone(),
+                    user_object_id: uoid.clone(),
+                });
+            }
+            let mut fields = vec![changed("name", None, Some(&want.agent.name))];
+            if let Some(roles) = &want.agent.roles {
+                fields.extend(
+                    roles
+                        .iter()
+                        .map(|r| changed("roles", None, Some(r.as_str()))),
+                );
+            }
+            fields.extend(want.agent.number_provisioning.iter().map(|p| {
+                changed(
+                    format!("phone_number.{}", p.number_type),
+                    None,
+                    Some(&p.phone_number),
+                )
+            }));
+            onboards.push(PlannedChange {
+                action: ChangeAction::Onboard,
+                user_object_id: uoid.clone(),
+                tenant_id: want.agent.tenant_id.clone(),
+                name: want.agent.name.clone(),
+                onboard: Some(want.agent.clone()),
+                update: None,
+                fields,
+                observed: None,
+            });
+            continue;
+        };
+        let mut d = diff(want, have);
+        unconvergeable.append(&mut d.unconvergeable);
+        for (n, p) in d.changes.phone_number.iter().flatten().enumerate() {
+            let position = want
+                .agent
+                .number_provisioning
+                .iter()
+                .position(|w| w.phone_number == p.value)
+                .unwrap_or(n);
+            claims.push(Claim {
+                index,
+                field: format!("number_provisioning[{position}].phone_number"),
+                number: p.value.clone(),
+                user_object_id: uoid.clone(),
+            });
+        }
+        let deactivate = want.active == Some(false) && is_active(have);
+        let action = if deactivate && protected.contains(uoid.as_str()) {
+            kept.push(uoid.clone());
+            summary.protected += 1;
+            ChangeAction::Update
+        } else if deactivate {
+            d.changes.active = Some(false);
+            d.fields
+                .push(changed("active", Some("true"), Some("false")));
+            ChangeAction::Deactivate
+        } else {
+            ChangeAction::Update
+        };
+        if d.fields.is_empty() {
+            if membership_changes == 0 {
+                summary.unchanged += 1;
+            }
+            continue;
+        }
+        let change = PlannedChange {
+            action,
+            user_object_id: uoid.clone(),
+            tenant_id: want.agent.tenant_id.clone(),
+            name: want.agent.name.clone(),
+            onboard: None,
+            update: Some(d.changes),
+            fields: d.fields,
+            observed: Some(agent_digest(have)),
+        };
+        match action {
+            ChangeAction::Deactivate => deactivations.push(change),
+            _ => updates.push((index, change)),
+        }
+    }
+
+    let absent = options.absent.unwrap_or_default();
+    for have in &in_scope {
+        let Some(uoid) = have.user_object_id.as_deref() else {
+            continue;
+        };
+        if roster.contains_key(uoid) {
+            continue;
+        }
+        if absent == AbsentAgents::Deactivate && !is_active(have) {
+            summary.unchanged += 1;
+            continue;
+        }
+        if protected.contains(uoid) {
+            kept.push(uoid.to_string());
+            summary.protected += 1;
+            continue;
+        }
+        let (action, update, fields) = match absent {
+            AbsentAgents::Deactivate => (
+                ChangeAction::Deactivate,
+                Some(AgentChanges {
+                    active: Some(false),
+                    ..AgentChanges::default()
+                }),
+                vec![changed("active", Some("true"), Some("false"))],
+            ),
+            AbsentAgents::Offboard => (ChangeAction::Offboard, None, Vec::new()),
+        };
+        let change = PlannedChange {
+            action,
+            user_object_id: uoid.to_string(),
+            tenant_id: have.tenant_id.clone().unwrap_or_default(),
+            name: have.name.clone().unwrap_or_default(),
+            onboard: None,
+            update,
+            fields,
+            observed: Some(agent_digest(have)),
+        };
+        match action {
+            ChangeAction::Offboard => offboards.push(change),
+            _ => deactivations.push(change),
+        }
+    }
+
+    let removals = (deactivations.len() + offboards.len()) as u32;
+    let max_removals = options
+        .max_removals
+        .unwrap_or((in_scope.len() as u32).div_ceil(10));
+    if removals > max_removals {
+        return Err(SyncError::TooManyRemovals(RemovalCap {
+            removals,
+            max_removals,
+            in_scope: in_scope.len() as u32,
+        }));
+    }
+
+    // Every number given out must be registered and free, or freed by this plan.
+    let offboarded: HashSet<&str> = offboards
+        .iter()
+        .map(|c| c.user_object_id.as_str())
+        .collect();
+    let moving: HashMap<&str, &AgentChanges> = updates
+        .iter()
+        .filter_map(|(_, c)| c.update.as_ref().map(|u| (c.user_object_id.as_str(), u)))
+        .collect();
+    let mut must_follow: HashMap<String, Vec<String>> = HashMap::new();
+    for claim in &claims {
+        let Some(info) = registered.get(claim.number.as_str()) else {
+            problems.push(problem(
+                claim.index,
+                &claim.field,
+                format!("{} is not registered to the account", claim.number),
+            ));
+            continue;
+        };
+        let Some(holder) = info.assigned_to.as_ref() else {
+            continue;
+        };
+        let Some(holder_id) = holder.user_object_id.as_deref() else {
+            let name = holder.name.as_deref().unwrap_or("an inbox");
+            problems.push(problem(
+                claim.index,
+                &claim.field,
+                format!("{} is assigned to {name}", claim.number),
+            ));
+            continue;
+        };
+        if holder_id == claim.user_object_id {
+            continue;
+        }
+        let held_as = by_uoid.get(holder_id).and_then(|a| {
+            a.phone_number
+                .iter()
+                .find(|p| p.value == claim.number)
+                .map(|p| p.number_type)
+        });
+        let freed_by_offboard =
+            offboarded.contains(holder_id) && held_as == Some(NumberType::Messaging);
+        let freed_by_update = held_as.is_some_and(|t| {
+            moving.get(holder_id).is_some_and(|u| {
+                u.phone_number
+                    .iter()
+                    .flatten()
+                    .any(|p| p.number_type == t && p.value != claim.number)
+            })
+        });
+        if freed_by_update {
+            must_follow
+                .entry(claim.user_object_id.clone())
+                .or_default()
+                .push(holder_id.to_string());
+        } else if !freed_by_offboard {
+            problems.push(problem(
+                claim.index,
+                &claim.field,
+                format!(
+                    "{} is assigned to {} ({holder_id}), whom this plan does not free it from",
+                    claim.number,
+                    holder.name.as_deref().unwrap_or("another agent")
+                ),
+            ));
+        }
+    }
+    let updates = match in_dependency_order(updates, &must_follow) {
+        Ok(updates) => updates,
+        Err(cycle) => {
+            problems.extend(cycle.into_iter().map(|index| {
+                problem(
+                    index,
+                    "number_provisioning",
+                    "agents of the roster take each other's numbers in a cycle; the API cannot swap numbers: free one first",
+                )
+            }));
+            Vec::new()
+        }
+    };
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.index);
+        return Err(problems.into());
+    }
+
+    summary.onboard = onboards.len() as u32;
+    summary.update = updates.len() as u32;
+    summary.deactivate = deactivations.len() as u32;
+    summary.offboard = offboards.len() as u32;
+    summary.unconvergeable = unconvergeable.len() as u32;
+    let assignments = memberships
+        .into_iter()
+        .flat_map(|((inbox, operation), agents)| {
+            agents
+                .chunks(MAX_BATCH)
+                .map(|agents| PlannedAssignment {
+                    inbox: inbox.clone(),
+                    operation,
+                    agents: agents.to_vec(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut plan = Plan {
+        customer_id: customer_id.to_string(),
+        tenants,
+        options: options.clone(),
+        changes: onboards
+            .into_iter()
+            .chain(updates)
+            .chain(deactivations)
+            .chain(offboards)
+            .collect(),
+        assignments,
+        unconvergeable,
+        kept,
+        summary,
+        fingerprint: String::new(),
+    };
+    plan.fingerprint = plan_fingerprint(&plan);
+    Ok(plan)
+}
+
+/// Orders updates so that one taking a number comes after the update that frees it; the
+/// roster indices of a cycle when there is one.
+fn in_dependency_order(
+    updates: Vec<(usize, PlannedChange)>,
+    must_follow: &HashMap<String, Vec<String>>,
+) -> Result<Vec<PlannedChange>, Vec<usize>> {
+    let mut waiting: Vec<(usize, PlannedChange)> = updates;
+    let mut ordered: Vec<PlannedChange> = Vec::with_capacity(waiting.len());
+    let mut placed: HashSet<String> = HashSet::new();
+    let pending: HashSet<String> = waiting
+        .iter()
+        .map(|(_, c)| c.user_object_id.clone())
+        .collect();
+    while !waiting.is_empty() {
+        let before = waiting.len();
+        let (ready, rest): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|(_, c)| {
+            must_follow
+                .get(&c.user_object_id)
+                .into_iter()
+                .flatten()
+                .all(|h| placed.contains(h) || !pending.contains(h))
+        });
+        for (_, c) in ready {
+            placed.insert(c.user_object_id.clone());
+            ordered.push(c);
+        }
+        waiting = rest;
+        if waiting.len() == before {
+            return Err(waiting.into_iter().map(|(i, _)| i).collect());
+        }
+    }
+    Ok(ordered)
+}
