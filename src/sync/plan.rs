@@ -495,7 +495,12 @@ pub fn compute_plan(
                     user_object_id: uoid.clone(),
                 });
             }
-            let mut fields = vec![changed("name", None, Some(&want.agent.name))];
+            let nothing = Agent::default();
+            let mut fields: Vec<FieldChange> = text_fields(&want.agent, &nothing)
+                .into_iter()
+                .filter(|(field, new, _)| new.is_some() && *field != "tenant_id")
+                .map(|(field, new, _)| changed(field, None, new))
+                .collect();
             if let Some(roles) = &want.agent.roles {
                 fields.extend(
                     roles

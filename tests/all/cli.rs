@@ -4,14 +4,18 @@ use crate::common::*;
 use smartcomm_emulator::Emulator;
 use std::path::PathBuf;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Runs the CLI against `emulator` with the given arguments and extra environment.
-async fn smartcomm(emulator: Option<&Emulator>, args: &[&str], env: &[(&str, &str)]) -> Run {
+pub(crate) async fn smartcomm(
+    emulator: Option<&Emulator>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_smartcomm"));
     command
         .args(args)
@@ -36,7 +40,7 @@ async fn smartcomm(emulator: Option<&Emulator>, args: &[&str], env: &[(&str, &st
     }
 }
 
-fn file(name: &str, content: &str) -> PathBuf {
+pub(crate) fn file(name: &str, content: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("smartcomm-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
@@ -44,7 +48,7 @@ fn file(name: &str, content: &str) -> PathBuf {
     path
 }
 
-fn json(text: &str) -> serde_json::Value {
+pub(crate) fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 

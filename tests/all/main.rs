@@ -18,4 +18,5 @@ mod reliability;
 mod secrets;
 mod step_environment;
 mod steps;
+mod sync;
 mod validation;

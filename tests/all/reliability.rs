@@ -115,7 +115,7 @@ async fn run(action: FaultAction, op: Op) -> Cell {
     let api = |r: Result<_, CallError>| match r {
         Ok(_) => Seen::Done,
         Err(CallError::Api(e)) => Seen::Failed(kind(&e)),
-        Err(CallError::Host(e)) => panic!("the host stopped the call: {e:#}"),
+        Err(e @ (CallError::Host(_) | CallError::Step(_))) => panic!("unexpected: {e}"),
     };
     let seen = match op {
         Op::Read => api(session.get_agent("a".into(), None, None).await),

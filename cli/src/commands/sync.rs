@@ -271,10 +271,13 @@ pub fn readable(plan: &Plan) -> String {
     let mut out = String::new();
     let s = &plan.summary;
     out.push_str(&format!(
-        "Tenants read: {}. Live agents outside the scope: {}.\n\n",
+        "Tenants read: {}. Live agents outside the scope: {}.\n",
         plan.tenants.join(", "),
         s.out_of_scope
     ));
+    if !plan.changes.is_empty() || !plan.assignments.is_empty() {
+        out.push('\n');
+    }
     for change in &plan.changes {
         let (sign, verb) = match change.action {
             ChangeAction::Onboard => ('+', "onboard"),
@@ -327,8 +330,11 @@ pub fn readable(plan: &Plan) -> String {
             plan.kept.join(", ")
         ));
     }
+    if !plan.changes.is_empty() || !plan.assignments.is_empty() {
+        out.push('\n');
+    }
     out.push_str(&format!(
-        "\nPlan: {} to onboard, {} to update, {} to deactivate, {} to offboard, {} inbox membership changes; {} unchanged.\n",
+        "Plan: {} to onboard, {} to update, {} to deactivate, {} to offboard, {} inbox membership changes; {} unchanged.\n",
         s.onboard, s.update, s.deactivate, s.offboard, s.assignments, s.unchanged
     ));
     if !s.has_changes() {
