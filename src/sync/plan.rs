@@ -790,3 +790,269 @@ fn in_dependency_order(
     }
     Ok(ordered)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(uoid: &str) -> DesiredAgent {
+        DesiredAgent {
+            agent: NewAgent {
+                user_object_id: uoid.into(),
+                tenant_id: "t".into(),
+                name: uoid.to_uppercase(),
+                store: Some("1".into()),
+                ..NewAgent::default()
+            },
+            active: None,
+            shared_inboxes: None,
+        }
+    }
+
+    fn live(uoid: &str) -> Agent {
+        Agent {
+            user_object_id: Some(uoid.into()),
+            tenant_id: Some("t".into()),
+            name: Some(uoid.to_uppercase()),
+            store: Some("1".into()),
+            roles: vec![Role::Member],
+            active: Some(true),
+            ..Agent::default()
+        }
+    }
+
+    fn messaging(number: &str) -> NumberProvisioning {
+        NumberProvisioning {
+            number_type: NumberType::Messaging,
+            phone_number: number.into(),
+            supervisors: None,
+        }
+    }
+
+    fn number(n: &str, holder: Option<&str>) -> NumberInfo {
+        NumberInfo {
+            number: n.into(),
+            status: Some(match holder {
+                Some(_) => NumberStatus::Assigned,
+                None => NumberStatus::Active,
+            }),
+            assigned_to: holder.map(|h| Assignee {
+                user_object_id: Some(h.into()),
+                ..Assignee::default()
+            }),
+        }
+    }
+
+    fn plan(
+        desired: &[DesiredAgent],
+        agents: &[Agent],
+        numbers: &[NumberInfo],
+        options: &PlanOptions,
+    ) -> Result<Plan, SyncError> {
+        compute_plan("c", desired, Live { agents, numbers }, options)
+    }
+
+    fn problems(result: Result<Plan, SyncError>) -> Vec<Problem> {
+        match result {
+            Err(SyncError::Api(crate::error::ApiError::InvalidInput(p))) => p,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_roster_problem_is_reported_at_once_with_its_item_and_field() {
+        let mut a = want("a");
+        a.agent.consistency_id = Some("E1".into());
+        a.agent.number_provisioning = vec![messaging("+15550000001")];
+        let mut b = want("b");
+        b.agent.consistency_id = Some("E1".into());
+        b.agent.number_provisioning = vec![messaging("+15550000001")];
+        b.shared_inboxes = Some(vec!["555-0100".into()]);
+        let found = check_roster(&[a, b]).unwrap_err();
+        let named: Vec<(Option<usize>, &str)> =
+            found.iter().map(|p| (p.index, p.field.as_str())).collect();
+        assert_eq!(
+            named,
+            [
+                (Some(1), "consistency_id"),
+                (Some(1), "number_provisioning[0].phone_number"),
+                (Some(1), "shared_inboxes[0]"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_field_the_roster_leaves_unset_is_not_managed() {
+        let mut have = live("a");
+        have.department = Some("Deli".into());
+        have.city = Some("Springfield".into());
+        let result = plan(&[want("a")], &[have], &[], &PlanOptions::default()).unwrap();
+        assert!(result.changes.is_empty());
+        assert_eq!(result.summary.unchanged, 1);
+    }
+
+    #[test]
+    fn roles_are_diffed_as_assign_and_remove() {
+        let mut a = want("a");
+        a.agent.roles = Some(vec![Role::Manager]);
+        let result = plan(&[a], &[live("a")], &[], &PlanOptions::default()).unwrap();
+        let update = result.changes[0].update.as_ref().unwrap();
+        assert_eq!(
+            update.roles,
+            Some(RoleChanges {
+                assign: vec![Role::Manager],
+                remove: vec![Role::Member]
+            })
+        );
+    }
+
+    #[test]
+    fn a_number_held_by_someone_the_plan_does_not_free_is_refused_and_one_it_frees_is_taken() {
+        let mut a = want("a");
+        a.agent.number_provisioning = vec![messaging("+15550000009")];
+        let mut holder = live("h");
+        holder.phone_number = vec![PhoneNumber {
+            number_type: NumberType::Messaging,
+            value: "+15550000009".into(),
+        }];
+        let numbers = [number("+15550000009", Some("h"))];
+        // h stays in the roster: its number is not free.
+        let found = problems(plan(
+            &[a.clone(), want("h")],
+            &[holder.clone()],
+            &numbers,
+            &PlanOptions::default(),
+        ));
+        assert_eq!(found[0].index, Some(0));
+        assert!(
+            found[0].message.contains("is assigned to"),
+            "{}",
+            found[0].message
+        );
+        // h is offboarded by the same plan: the number is freed first.
+        let options = PlanOptions {
+            absent: Some(AbsentAgents::Offboard),
+            max_removals: Some(1),
+            ..PlanOptions::default()
+        };
+        let result = plan(&[a], &[holder], &numbers, &options).unwrap();
+        assert_eq!(result.summary.onboard, 1);
+        assert_eq!(result.summary.offboard, 1);
+    }
+
+    #[test]
+    fn an_unregistered_number_is_refused_at_plan_time() {
+        let mut a = want("a");
+        a.agent.number_provisioning = vec![messaging("+15550000002")];
+        let found = problems(plan(&[a], &[], &[], &PlanOptions::default()));
+        assert_eq!(found[0].field, "number_provisioning[0].phone_number");
+        assert!(found[0].message.contains("not registered"));
+    }
+
+    #[test]
+    fn an_update_taking_a_number_another_update_frees_comes_after_it_and_a_swap_is_refused() {
+        let with = |uoid: &str, n: &str| {
+            let mut agent = live(uoid);
+            agent.phone_number = vec![PhoneNumber {
+                number_type: NumberType::Messaging,
+                value: n.into(),
+            }];
+            agent
+        };
+        let wanting = |uoid: &str, n: &str| {
+            let mut d = want(uoid);
+            d.agent.number_provisioning = vec![messaging(n)];
+            d
+        };
+        let numbers = [
+            number("+15550000001", Some("a")),
+            number("+15550000002", Some("b")),
+            number("+15550000003", None),
+        ];
+        let agents = [with("a", "+15550000001"), with("b", "+15550000002")];
+        // a takes b's number, b moves to a free one: b's update goes first.
+        let result = plan(
+            &[wanting("a", "+15550000002"), wanting("b", "+15550000003")],
+            &agents,
+            &numbers,
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        let order: Vec<&str> = result
+            .changes
+            .iter()
+            .map(|c| c.user_object_id.as_str())
+            .collect();
+        assert_eq!(order, ["b", "a"]);
+        // a and b swap: no order works.
+        let found = problems(plan(
+            &[wanting("a", "+15550000002"), wanting("b", "+15550000001")],
+            &agents,
+            &numbers,
+            &PlanOptions::default(),
+        ));
+        assert_eq!(found.len(), 2);
+        assert!(found[0].message.contains("cycle"));
+    }
+
+    #[test]
+    fn scope_keeps_other_stores_out_but_follows_an_agent_the_roster_moves_out_of_it() {
+        let mut other_store = live("x");
+        other_store.store = Some("2".into());
+        let mut moving = want("m");
+        moving.agent.store = Some("2".into());
+        let options = PlanOptions {
+            scope: vec![super::super::ScopeMatch {
+                field: ScopeField::Store,
+                value: "1".into(),
+            }],
+            ..PlanOptions::default()
+        };
+        let result = plan(
+            &[moving, want("a")],
+            &[live("a"), live("m"), other_store],
+            &[],
+            &options,
+        )
+        .unwrap();
+        assert_eq!(result.summary.out_of_scope, 1, "x is another store's");
+        assert_eq!(result.summary.deactivate, 0, "x is not touched");
+        assert_eq!(result.changes.len(), 1);
+        assert_eq!(result.changes[0].user_object_id, "m");
+        assert_eq!(result.changes[0].fields[0].field, "store");
+    }
+
+    #[test]
+    fn removals_beyond_ten_percent_are_refused_and_protected_agents_are_kept() {
+        let agents: Vec<Agent> = (0..30).map(|i| live(&format!("a{i}"))).collect();
+        let roster: Vec<DesiredAgent> = (0..26).map(|i| want(&format!("a{i}"))).collect();
+        match plan(&roster, &agents, &[], &PlanOptions::default()) {
+            Err(SyncError::TooManyRemovals(cap)) => {
+                assert_eq!((cap.removals, cap.max_removals, cap.in_scope), (4, 3, 30));
+            }
+            other => panic!("expected the cap, got {other:?}"),
+        }
+        let options = PlanOptions {
+            protected: vec!["a29".into()],
+            ..PlanOptions::default()
+        };
+        let result = plan(&roster, &agents, &[], &options).unwrap();
+        assert_eq!(result.summary.deactivate, 3);
+        assert_eq!(result.kept, ["a29"]);
+    }
+
+    #[test]
+    fn a_re_enabled_agent_gets_active_back_and_the_plan_carries_its_fingerprint() {
+        let mut have = live("a");
+        have.active = Some(false);
+        let mut a = want("a");
+        a.active = Some(true);
+        let result = plan(&[a], &[have.clone()], &[], &PlanOptions::default()).unwrap();
+        assert_eq!(
+            result.changes[0].update.as_ref().unwrap().active,
+            Some(true)
+        );
+        assert_eq!(result.changes[0].observed, Some(agent_digest(&have)));
+        assert_eq!(result.fingerprint, plan_fingerprint(&result));
+    }
+}
