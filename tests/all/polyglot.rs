@@ -119,7 +119,7 @@ fn javascript_drives_the_component_through_jco() {
     );
     assert!(output.status.success(), "{report}");
     assert!(
-        report.contains("pass 2") && report.contains("fail 0"),
+        report.contains("pass 3") && report.contains("fail 0"),
         "{report}"
     );
 }
@@ -144,7 +144,9 @@ fn wasm_tools_validates_the_component_and_shows_its_exports() {
         .output()
         .unwrap();
     let wit = String::from_utf8_lossy(&wit.stdout);
-    for export in ["types", "client", "agents", "inboxes", "numbers", "steps"] {
+    for export in [
+        "types", "client", "agents", "inboxes", "numbers", "steps", "sync",
+    ] {
         assert!(
             wit.contains(&format!(
                 "export intelepeer:smartcommunicator/{export}@0.2.0;"

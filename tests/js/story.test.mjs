@@ -117,3 +117,25 @@ test('errors arrive as the WIT variant: invalid input names item and field, not-
     (e) => e.payload.tag === 'not-found',
   );
 });
+
+test('a sync as two steps: a plan from a roster, then an apply of exactly that plan', async () => {
+  // The sync functions read their settings from the environment, as an engine's step would.
+  const { _setEnv } = await import('@bytecodealliance/preview2-shim/cli');
+  _setEnv({ ...settings, SMARTCOMM_CUSTOMER_ID: 'js-sync' });
+  const { sync } = smartcomm;
+  const desired = [{ agent: agent('s1') }, { agent: agent('s2'), active: true }];
+  const options = { scope: [], protected: [] };
+  const plan = sync.plan(desired, options);
+  assert.equal(plan.summary.onboard, 2);
+  assert.deepEqual(plan.changes.map((c) => [c.action, c.userObjectId]), [['onboard', 's1'], ['onboard', 's2']]);
+  const report = sync.apply(plan, {});
+  assert.equal(report.summary.succeeded, 2);
+  const again = sync.plan(desired, options);
+  assert.equal(again.summary.unchanged, 2);
+  assert.equal(again.changes.length, 0);
+  // A plan refused for its removals is the step error's own case.
+  assert.throws(
+    () => sync.plan([desired[0]], { ...options, maxRemovals: 0 }),
+    (e) => e.payload.tag === 'permanent-too-many-removals' && e.payload.val.removals === 1,
+  );
+});

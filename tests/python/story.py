@@ -24,10 +24,13 @@ def field(r, name):
 class Smartcomm:
     """Loads the component once; `call(interface, function, *args)` calls an export."""
 
-    def __init__(self, wasm_path):
+    def __init__(self, wasm_path, env=None):
         self.engine = wasmtime.Engine()
         self.store = wasmtime.Store(self.engine)
-        self.store.set_wasi(wasmtime.WasiConfig())
+        wasi = wasmtime.WasiConfig()
+        # The resource-free functions (`steps`, `sync`) read their settings from here.
+        wasi.env = list((env or {}).items())
+        self.store.set_wasi(wasi)
         self.store.set_wasi_http()
         linker = Linker(self.engine)
         linker.add_wasip2()
@@ -135,6 +138,19 @@ def main(binary, wasm):
         assert isinstance(bad, Variant) and bad.tag == "invalid-input", bad
         problem = bad.payload[0]
         assert (field(problem, "index"), field(problem, "field")) == (0, "number_provisioning[0].phone_number")
+
+        # A sync as two steps, configured from the environment as an engine's step is.
+        steps = Smartcomm(wasm, dict(s, SMARTCOMM_CUSTOMER_ID="py-sync"))
+        desired = [record(agent=agent(u, []), active=None, shared_inboxes=None) for u in ["s1", "s2"]]
+        options = record(absent=None, scope=[], max_removals=None, protected=[])
+        plan = steps.call("sync", "plan", desired, options)
+        assert not isinstance(plan, Variant), plan
+        assert field(field(plan, "summary"), "onboard") == 2, plan
+        report = steps.call("sync", "apply", plan, record(continue_on_error=None))
+        assert not isinstance(report, Variant), report
+        assert field(field(report, "summary"), "succeeded") == 2, report
+        again = steps.call("sync", "plan", desired, options)
+        assert field(field(again, "summary"), "unchanged") == 2 and field(again, "changes") == [], again
         print("python story: ok")
     finally:
         emulator.terminate()
