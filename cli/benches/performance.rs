@@ -516,7 +516,230 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     }
     drop(limited);
 
-    // 7: size.
+    // 7: roster sync. A plan of a large tenant with nothing to change, one with 1,000 changes,
+    // and an apply of 1,000 onboards, 500 updates and 100 removals at 20 ms.
+    let tenant_size = if quick { 2_000 } else { 10_000 };
+    emulator.reset();
+    emulator.set_latency("*", Duration::ZERO);
+    let runtime = self::runtime(&warm_cache, true, None)?;
+    let mut seeder = runtime
+        .session(config(&emulator, CUSTOMER))
+        .with_concurrency(8);
+    timed_onboard(&mut seeder, tenant_size, "t").await?;
+    let roster: Vec<types::DesiredAgent> = (0..tenant_size)
+        .map(|i| desired(new_agent(&format!("t{i}"))))
+        .collect();
+    let mut native = NativeClient::connect(&emulator).await?;
+    native.authenticate().await?;
+    let list = Requests::new(CUSTOMER).list_agents(&smartcomm::model::AgentFilter {
+        tenant_id: Some("tenant-1".into()),
+        ..Default::default()
+    });
+    let mut native_list = Vec::new();
+    let mut plans = Vec::new();
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    session
+        .authenticate()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for _ in 0..if quick { 2 } else { 5 } {
+        let t = Instant::now();
+        let raw = native.send(&list).await?;
+        let listed = response::agent_list(&raw, now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        native_list.push(t.elapsed());
+        anyhow::ensure!(listed.len() == tenant_size, "{} listed", listed.len());
+        let before = emulator.requests().len();
+        let t = Instant::now();
+        let plan = session
+            .sync_plan(roster.clone(), plan_options())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        plans.push(t.elapsed());
+        anyhow::ensure!(plan.changes.is_empty() && plan.summary.unchanged == tenant_size as u32);
+        let sent: Vec<String> = emulator.requests()[before..]
+            .iter()
+            .map(|r| r.route.clone())
+            .collect();
+        anyhow::ensure!(
+            sent == ["POST /rest/v1/authenticate", "GET /agents"],
+            "a plan with nothing to change sent {sent:?}"
+        );
+    }
+    let (list_time, plan_time) = (stats(&mut native_list).median, stats(&mut plans).median);
+    println!(
+        "sync plan, {tenant_size}-agent tenant, nothing to change: {} (native list request {}, \
+         the plan's own time beyond it {}); requests: 1 authenticate, 1 list, no write",
+        ms(plan_time),
+        ms(list_time),
+        ms(plan_time.saturating_sub(list_time))
+    );
+    rows.push(Row {
+        measure: format!(
+            "sync plan of a {tenant_size}-agent tenant, nothing to change (1 authenticate + 1 list \
+             requests, no write; own time beyond the list {})",
+            ms(plan_time.saturating_sub(list_time))
+        ),
+        smartcomm: ms(plan_time),
+        baseline: format!("native list request {}", ms(list_time)),
+        ratio: format!("{:.2}", ratio(plan_time, list_time)),
+        target: "",
+    });
+    let mut changed = roster.clone();
+    for d in changed.iter_mut().take(1_000) {
+        d.agent.department = Some("Moved".into());
+    }
+    let t = Instant::now();
+    let plan = session
+        .sync_plan(changed, plan_options())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let changes_time = t.elapsed();
+    anyhow::ensure!(plan.summary.update == 1_000);
+    println!(
+        "sync plan, {tenant_size}-agent tenant, 1,000 changes: {} (nothing to change: {})",
+        ms(changes_time),
+        ms(plan_time)
+    );
+    rows.push(Row {
+        measure: format!("sync plan of a {tenant_size}-agent tenant with 1,000 updates"),
+        smartcomm: ms(changes_time),
+        baseline: format!("nothing to change {}", ms(plan_time)),
+        ratio: format!("{:.2}", ratio(changes_time, plan_time)),
+        target: "",
+    });
+
+    // The apply: 1,000 live agents (500 to update, 100 absent, 400 as they are) and 1,000 new.
+    emulator.reset();
+    emulator.set_latency("*", Duration::ZERO);
+    const NATIVE_CUSTOMER: &str = "87654321";
+    let mut seeder = runtime
+        .session(config(&emulator, CUSTOMER))
+        .with_concurrency(8);
+    timed_onboard(&mut seeder, 1_000, "l").await?;
+    let mut native_seeder = runtime
+        .session(config(&emulator, NATIVE_CUSTOMER))
+        .with_concurrency(8);
+    timed_onboard(&mut native_seeder, 1_000, "l").await?;
+    let mut roster: Vec<types::DesiredAgent> = (0..900)
+        .map(|i| desired(new_agent(&format!("l{i}"))))
+        .collect();
+    for d in roster.iter_mut().take(500) {
+        d.agent.department = Some("Moved".into());
+    }
+    roster.extend((0..1_000).map(|i| desired(new_agent(&format!("new{i}")))));
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    let plan = session
+        .sync_plan(roster, plan_options())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let s = &plan.summary;
+    anyhow::ensure!((s.onboard, s.update, s.deactivate) == (1_000, 500, 100));
+    emulator.set_latency("*", latency);
+    let before = emulator.requests().len();
+    let t = Instant::now();
+    let report = session
+        .sync_apply(
+            plan,
+            types::ApplyOptions {
+                continue_on_error: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let apply_time = t.elapsed();
+    anyhow::ensure!(report.summary.succeeded == 1_600, "{:?}", report.summary);
+    let sent = &emulator.requests()[before..];
+    let count = |route: &str| sent.iter().filter(|r| r.route == route).count();
+    let (lists, posts, patches) = (
+        count("GET /agents"),
+        count("POST /agents"),
+        count("PATCH /agents"),
+    );
+    anyhow::ensure!(
+        posts == 100 && patches == 60,
+        "{posts} onboard, {patches} update requests"
+    );
+
+    // The floor: the native client sending the same requests one after another.
+    let mut native = NativeClient::open(
+        &emulator.base_url(),
+        &emulator.auth_url(),
+        emulator.username(),
+        emulator.password(),
+        NATIVE_CUSTOMER,
+    )
+    .await?;
+    native.authenticate().await?;
+    let requests = Requests::new(NATIVE_CUSTOMER);
+    let onboards: Vec<NewAgent> = (0..1_000)
+        .map(|i| model_agent(&format!("new{i}")))
+        .collect();
+    let update =
+        |i: usize, changes: smartcomm::model::AgentChanges| smartcomm::model::AgentUpdate {
+            target: smartcomm::model::AgentRef {
+                identifier: smartcomm::model::IdentifierKind::UserObjectId,
+                value: format!("l{i}"),
+            },
+            updates: changes,
+        };
+    let updates: Vec<_> = (0..500)
+        .map(|i| {
+            update(
+                i,
+                smartcomm::model::AgentChanges {
+                    department: Some("Moved".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let deactivations: Vec<_> = (900..1_000)
+        .map(|i| {
+            update(
+                i,
+                smartcomm::model::AgentChanges {
+                    active: Some(false),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let native_list = requests.list_agents(&smartcomm::model::AgentFilter {
+        tenant_id: Some("tenant-1".into()),
+        ..Default::default()
+    });
+    let t = Instant::now();
+    native.send(&native_list).await?;
+    for chunk in onboards.chunks(10) {
+        native
+            .send(&requests.onboard_agents(chunk, Some(true), None))
+            .await?;
+    }
+    for chunk in updates.chunks(10).chain(deactivations.chunks(10)) {
+        native
+            .send(&requests.update_agents(chunk, Some(true)))
+            .await?;
+    }
+    let native_apply = t.elapsed();
+    println!(
+        "sync apply, 1,000 onboards + 500 updates + 100 deactivations at 20 ms: {} \
+         (native sequential {}); requests: {lists} list, {posts} onboard, {patches} update",
+        ms(apply_time),
+        ms(native_apply)
+    );
+    rows.push(Row {
+        measure: format!(
+            "sync apply at 20 ms: 1,000 onboards, 500 updates, 100 deactivations ({lists} list, \
+             {posts} onboard, {patches} update requests)"
+        ),
+        smartcomm: ms(apply_time),
+        baseline: format!("native sequential {}", ms(native_apply)),
+        ratio: format!("{:.2}", ratio(apply_time, native_apply)),
+        target: "≤ 1.10",
+    });
+    emulator.set_latency("*", Duration::ZERO);
+
+    // 8: size.
     let size = match component() {
         ComponentSource::Path(path) => std::fs::metadata(path)?.len() as usize,
         _ => EMBEDDED_COMPONENT.len(),
@@ -539,6 +762,23 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn desired(agent: types::NewAgent) -> types::DesiredAgent {
+    types::DesiredAgent {
+        agent,
+        active: None,
+        shared_inboxes: None,
+    }
+}
+
+fn plan_options() -> types::PlanOptions {
+    types::PlanOptions {
+        absent: None,
+        scope: vec![],
+        max_removals: None,
+        protected: vec![],
+    }
 }
 
 /// How long `session` takes to onboard `count` new agents, every one of them succeeding.

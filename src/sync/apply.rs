@@ -90,17 +90,21 @@ impl<T: Transport> Client<T> {
             return Err(protected_problems.into());
         }
         let agents = self.live_agents(&tenants(desired))?;
-        let numbers = self.list_numbers(None, None)?;
         let customer_id = self.customer_id().to_string();
-        compute_plan(
-            &customer_id,
-            desired,
-            Live {
-                agents: &agents,
-                numbers: &numbers,
-            },
-            options,
-        )
+        let without_numbers = Live {
+            agents: &agents,
+            numbers: None,
+        };
+        if let Some(plan) = compute_plan(&customer_id, desired, without_numbers, options)? {
+            return Ok(plan);
+        }
+        let numbers = self.list_numbers(None, None)?;
+        let live = Live {
+            agents: &agents,
+            numbers: Some(&numbers),
+        };
+        Ok(compute_plan(&customer_id, desired, live, options)?
+            .expect("a plan given the numbers needs nothing more"))
     }
 
     /// Applies exactly `plan`, or refuses it when the live state moved away from it.

@@ -10,10 +10,11 @@ use crate::model::*;
 use crate::validate::{self, MAX_BATCH};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// What the plan reads from the API: every agent of the roster's tenants, and the numbers.
+/// What the plan reads from the API: every agent of the roster's tenants, and the registered
+/// numbers (`None`: not read yet).
 pub struct Live<'a> {
     pub agents: &'a [Agent],
-    pub numbers: &'a [NumberInfo],
+    pub numbers: Option<&'a [NumberInfo]>,
 }
 
 fn problem(index: usize, field: impl Into<String>, message: impl Into<String>) -> Problem {
@@ -337,6 +338,7 @@ fn known_inboxes(live: &Live) -> HashSet<String> {
         .collect();
     inboxes.extend(
         live.numbers
+            .unwrap_or_default()
             .iter()
             .filter(|n| {
                 n.assigned_to
@@ -356,13 +358,15 @@ struct Claim {
     user_object_id: String,
 }
 
-/// Plans the changes that make the live agents in scope equal to `desired`.
+/// Plans the changes that make the live agents in scope equal to `desired`. `Ok(None)` when
+/// the plan gives out numbers or joins inboxes the agents do not show and `live.numbers` is
+/// `None`: plan again with the numbers (a plan that needs none costs no request for them).
 pub fn compute_plan(
     customer_id: &str,
     desired: &[DesiredAgent],
     live: Live,
     options: &PlanOptions,
-) -> Result<Plan, SyncError> {
+) -> Result<Option<Plan>, SyncError> {
     check_roster(desired)?;
     let tenants = tenants(desired);
     let protected: HashSet<&str> = options.protected.iter().map(String::as_str).collect();
@@ -407,9 +411,11 @@ pub fn compute_plan(
 
     let registered: HashMap<&str, &NumberInfo> = live
         .numbers
+        .unwrap_or_default()
         .iter()
         .map(|n| (n.number.as_str(), n))
         .collect();
+    let mut needs_numbers = false;
     let inboxes = known_inboxes(&live);
     let mut summary = PlanSummary {
         out_of_scope: (live.agents.len() - in_scope.len()) as u32,
@@ -447,7 +453,9 @@ pub fn compute_plan(
                 if live_inboxes.contains(inbox.as_str()) {
                     continue;
                 }
-                if !registered.contains_key(inbox.as_str()) {
+                if live.numbers.is_none() && !inboxes.contains(inbox) {
+                    needs_numbers = true;
+                } else if !registered.contains_key(inbox.as_str()) {
                     problems.push(problem(
                         index,
                         format!("shared_inboxes[{n}]"),
@@ -576,6 +584,11 @@ pub fn compute_plan(
             ChangeAction::Deactivate => deactivations.push(change),
             _ => updates.push((index, change)),
         }
+    }
+
+    needs_numbers |= !claims.is_empty();
+    if needs_numbers && live.numbers.is_none() {
+        return Ok(None);
     }
 
     let absent = options.absent.unwrap_or_default();
@@ -754,7 +767,7 @@ pub fn compute_plan(
         fingerprint: String::new(),
     };
     plan.fingerprint = plan_fingerprint(&plan);
-    Ok(plan)
+    Ok(Some(plan))
 }
 
 /// Orders updates so that one taking a number comes after the update that frees it; the
@@ -849,7 +862,11 @@ mod tests {
         numbers: &[NumberInfo],
         options: &PlanOptions,
     ) -> Result<Plan, SyncError> {
-        compute_plan("c", desired, Live { agents, numbers }, options)
+        let live = Live {
+            agents,
+            numbers: Some(numbers),
+        };
+        compute_plan("c", desired, live, options).map(|plan| plan.expect("numbers were given"))
     }
 
     fn problems(result: Result<Plan, SyncError>) -> Vec<Problem> {
@@ -938,6 +955,22 @@ mod tests {
         let result = plan(&[a], &[holder], &numbers, &options).unwrap();
         assert_eq!(result.summary.onboard, 1);
         assert_eq!(result.summary.offboard, 1);
+    }
+
+    #[test]
+    fn the_numbers_are_needed_only_by_a_plan_that_gives_one_out() {
+        let agents = [live("a")];
+        let without_numbers = || Live {
+            agents: &agents,
+            numbers: None,
+        };
+        let options = PlanOptions::default();
+        let unchanged = compute_plan("c", &[want("a")], without_numbers(), &options);
+        assert!(unchanged.unwrap().is_some());
+        let mut a = want("a");
+        a.agent.number_provisioning = vec![messaging("+15550000002")];
+        let numbered = compute_plan("c", &[a], without_numbers(), &options);
+        assert!(numbered.unwrap().is_none());
     }
 
     #[test]
