@@ -460,6 +460,34 @@ mod tests {
     }
 
     #[test]
+    fn a_roster_manages_shared_inboxes_only_when_it_has_the_column_and_an_empty_cell_means_none() {
+        let csv = "user_object_id,tenant_id,name,active,shared_inboxes\n\
+                   a,t,A,false,+15550100050;+15550100051\n\
+                   b,t,B,,\n";
+        let rows = roster(csv).unwrap();
+        assert_eq!(rows[0].0, 2);
+        assert_eq!(rows[0].1.active, Some(false));
+        assert_eq!(rows[0].1.shared_inboxes.as_ref().unwrap().len(), 2);
+        assert_eq!(rows[1].1.active, None, "an empty cell leaves it as it is");
+        assert_eq!(rows[1].1.shared_inboxes, Some(vec![]), "in no shared inbox");
+        let without = roster("user_object_id,tenant_id,name\na,t,A\n").unwrap();
+        assert_eq!(without[0].1.shared_inboxes, None, "no column: unmanaged");
+    }
+
+    #[test]
+    fn a_roster_reports_every_bad_cell_with_its_line() {
+        let error =
+            roster("user_object_id,tenant_id,name,active\na,t,A,maybe\na,t,,true\n").unwrap_err();
+        assert!(error.starts_with("3 problems:"), "{error}");
+        assert!(error.contains("line 2, column active"), "{error}");
+        assert!(
+            error.contains("line 3, column name: is required"),
+            "{error}"
+        );
+        assert!(error.contains("line 3, column user_object_id"), "{error}");
+    }
+
+    #[test]
     fn offboarding_rows_report_all_their_problems() {
         let csv = "identifier,value\nupn,\nnickname,x\nuser_object_id,a;b\n";
         let error = offboard(csv).unwrap_err();

@@ -58,8 +58,8 @@ impl sealed::Sealed for crate::Session {}
 impl sealed::Sealed for crate::Steps {}
 
 /// Every operation of `agents`, `inboxes` and `numbers` (and of `steps`, which has the same
-/// functions). Each method's documentation in WIT says what it sends, returns and what a
-/// repeat does.
+/// functions), and `sync`'s `plan` and `apply`. Each method's documentation in WIT says what
+/// it sends, returns and what a repeat does.
 pub trait Operations: sealed::Sealed + Send {
     /// `CallError` for a session, `StepCallError` for steps.
     type Error: std::error::Error + Send + Sync + 'static;

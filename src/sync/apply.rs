@@ -243,7 +243,7 @@ impl<T: Transport> Client<T> {
         for (n, (phase, indices)) in phases.into_iter().enumerate() {
             if n == 3 {
                 // Memberships after the onboards and updates they may depend on, before removals.
-                assignment_results = self.apply_assignments(plan, &by_uoid, &outcomes, stopped)?;
+                assignment_results = self.apply_assignments(plan, &by_uoid, &outcomes, stopped);
                 stopped |=
                     !keep_going && assignment_results.iter().any(|a| !a.outcome.is_success());
             }
@@ -336,7 +336,7 @@ impl<T: Transport> Client<T> {
         live: &HashMap<&str, &Agent>,
         outcomes: &[Option<Outcome<Note>>],
         stopped: bool,
-    ) -> Result<Vec<AssignmentResult>, SyncError> {
+    ) -> Vec<AssignmentResult> {
         let onboard_failed: HashSet<&str> = plan
             .changes
             .iter()
@@ -407,15 +407,14 @@ impl<T: Transport> Client<T> {
                 results[i] = Some(outcome);
             }
         }
-        Ok(plan
-            .assignments
+        plan.assignments
             .iter()
             .zip(results)
             .map(|(a, o)| AssignmentResult {
                 assignment: a.clone(),
                 outcome: o.unwrap_or(Outcome::NotAttempted),
             })
-            .collect())
+            .collect()
     }
 }
 

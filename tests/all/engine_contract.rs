@@ -8,6 +8,7 @@ use crate::common::*;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 
 const STEPS: &str = "intelepeer:smartcommunicator/steps@0.2.0";
+const SYNC: &str = "intelepeer:smartcommunicator/sync@0.2.0";
 const RESERVED_SUFFIXES: [&str; 5] = ["-submit", "-await-next", "-schedule", "-stub", "-get"];
 
 /// Where a resource occurs inside `ty`, as a path of field and case names.
@@ -62,16 +63,16 @@ fn obelisk_refusal(name: &str, func: &ComponentFunc) -> Option<String> {
     }
 }
 
-#[test]
-fn every_step_meets_obelisks_rules_for_activities() {
+/// The functions of an exported interface, each with Obelisk's reason to refuse it, if any.
+fn checked_functions(interface: &str) -> (Vec<String>, Vec<String>) {
     let runtime = runtime();
     let component_type = runtime.component().component_type();
     let engine = runtime.engine();
-    let steps = component_type
-        .get_export(engine, STEPS)
-        .expect("the component exports the steps interface");
-    let ComponentItem::ComponentInstance(instance) = steps.ty else {
-        panic!("{STEPS} is not an instance");
+    let export = component_type
+        .get_export(engine, interface)
+        .unwrap_or_else(|| panic!("the component exports {interface}"));
+    let ComponentItem::ComponentInstance(instance) = export.ty else {
+        panic!("{interface} is not an instance");
     };
     let mut checked = Vec::new();
     let mut refused = Vec::new();
@@ -83,8 +84,14 @@ fn every_step_meets_obelisks_rules_for_activities() {
             checked.push(name.to_string());
         }
     }
-    assert!(refused.is_empty(), "{refused:#?}");
     checked.sort();
+    (checked, refused)
+}
+
+#[test]
+fn every_step_meets_obelisks_rules_for_activities() {
+    let (checked, refused) = checked_functions(STEPS);
+    assert!(refused.is_empty(), "{refused:#?}");
     assert_eq!(
         checked,
         [
@@ -100,6 +107,13 @@ fn every_step_meets_obelisks_rules_for_activities() {
             "update-agents",
         ]
     );
+}
+
+#[test]
+fn both_sync_steps_meet_obelisks_rules_for_activities() {
+    let (checked, refused) = checked_functions(SYNC);
+    assert!(refused.is_empty(), "{refused:#?}");
+    assert_eq!(checked, ["apply", "plan"]);
 }
 
 #[test]

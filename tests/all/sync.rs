@@ -130,7 +130,7 @@ async fn a_store_roster_from_csv_plans_exactly_its_changes_and_apply_makes_the_a
         "roles: assign manager",
         "roles: assign admin",
         "roles: remove member",
-        &format!("phone_number.messaging: (none) → {:?}", seeded_number(10)),
+        &format!("phone_number.messaging: (none) → {}", seeded_number(10)),
         "- deactivate Agent s18 (s18)",
         &format!("+ add to shared inbox {inbox_b}: s00"),
         &format!("- remove from shared inbox {inbox_a}: s00"),

@@ -259,8 +259,13 @@ async fn apply(global: &Global, plan: Plan, stop_on_error: bool) -> Result<u8, F
     })
 }
 
-fn quoted(value: &Option<String>) -> String {
+/// A field's value as the plan shows it: text quoted, numbers and flags as they are.
+fn shown(field: &str, value: &Option<String>) -> String {
+    let bare = field == "active"
+        || field.starts_with("enabled_services.")
+        || field.starts_with("phone_number.");
     match value {
+        Some(v) if bare => v.clone(),
         Some(v) => format!("{v:?}"),
         None => "(none)".into(),
     }
@@ -296,10 +301,12 @@ pub fn readable(plan: &Plan) -> String {
                     (Some(role), None) => format!("roles: remove {role}"),
                     _ => "roles".into(),
                 },
-                (name, ChangeAction::Onboard) => format!("{name}: {}", quoted(&field.new)),
-                (name, _) => {
-                    format!("{name}: {} → {}", quoted(&field.old), quoted(&field.new))
-                }
+                (name, ChangeAction::Onboard) => format!("{name}: {}", shown(name, &field.new)),
+                (name, _) => format!(
+                    "{name}: {} → {}",
+                    shown(name, &field.old),
+                    shown(name, &field.new)
+                ),
             };
             out.push_str(&format!("        {line}\n"));
         }
@@ -341,4 +348,81 @@ pub fn readable(plan: &Plan) -> String {
         out.push_str("No changes: the account is in sync with the roster.\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smartcomm::model::Operation;
+    use smartcomm::sync::{FieldChange, PlanSummary, PlannedAssignment, PlannedChange};
+
+    #[test]
+    fn a_readable_plan_marks_each_change_and_shows_every_field_old_to_new() {
+        let field = |field: &str, old: Option<&str>, new: Option<&str>| FieldChange {
+            field: field.into(),
+            old: old.map(Into::into),
+            new: new.map(Into::into),
+        };
+        let change = |action, fields| PlannedChange {
+            action,
+            user_object_id: "u1".into(),
+            tenant_id: "t".into(),
+            name: "Ann".into(),
+            onboard: None,
+            update: None,
+            fields,
+            observed: None,
+        };
+        let plan = Plan {
+            customer_id: "c".into(),
+            tenants: vec!["t".into()],
+            options: PlanOptions::default(),
+            changes: vec![
+                change(
+                    ChangeAction::Update,
+                    vec![
+                        field("department", Some("Deli"), Some("Bakery")),
+                        field("roles", None, Some("manager")),
+                        field("roles", Some("member"), None),
+                        field("phone_number.messaging", None, Some("+15550100001")),
+                    ],
+                ),
+                change(
+                    ChangeAction::Deactivate,
+                    vec![field("active", Some("true"), Some("false"))],
+                ),
+            ],
+            assignments: vec![PlannedAssignment {
+                inbox: "+15550100050".into(),
+                operation: Operation::Add,
+                agents: vec!["u1".into(), "u2".into()],
+            }],
+            unconvergeable: vec![],
+            kept: vec!["u9".into()],
+            summary: PlanSummary {
+                update: 1,
+                deactivate: 1,
+                assignments: 2,
+                unchanged: 4,
+                ..PlanSummary::default()
+            },
+            fingerprint: String::new(),
+        };
+        let text = readable(&plan);
+        for line in [
+            "  ~ update Ann (u1)\n",
+            "        department: \"Deli\" → \"Bakery\"\n",
+            "        roles: assign manager\n",
+            "        roles: remove member\n",
+            "        phone_number.messaging: (none) → +15550100001\n",
+            "  - deactivate Ann (u1)\n",
+            "        active: true → false\n",
+            "  + add to shared inbox +15550100050: u1, u2\n",
+            "Protected, kept although the roster would remove them: u9\n",
+            "Plan: 0 to onboard, 1 to update, 1 to deactivate, 0 to offboard, 2 inbox membership changes; 4 unchanged.\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("No changes"));
+    }
 }
