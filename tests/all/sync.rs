@@ -189,11 +189,19 @@ async fn a_store_roster_from_csv_plans_exactly_its_changes_and_apply_makes_the_a
         assert!(!agent.active, "{gone} is deactivated, not offboarded");
     }
 
-    // In sync now: a second plan is empty and sends no write.
+    // In sync now: a second plan is empty and sends no write (through the step functions,
+    // as an engine would call them).
     let writes_before = writes(&emulator).len();
     let run = smartcomm(
         Some(&emulator),
-        &["sync", "plan", roster_arg, "--json", "--detailed-exitcode"],
+        &[
+            "--steps",
+            "sync",
+            "plan",
+            roster_arg,
+            "--json",
+            "--detailed-exitcode",
+        ],
         &[],
     )
     .await;
@@ -254,6 +262,45 @@ async fn a_roster_missing_half_the_store_is_refused_naming_the_count_and_nothing
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(json(&run.stdout)["summary"]["deactivate"], 10);
+    // Protected agents are kept: with s10..s17 protected, two removals remain, within the cap,
+    // and `apply --desired` plans and applies them in one run.
+    let protect = file(
+        "protected.txt",
+        "# never removed\ns10\ns11\ns12\ns13\ns14\ns15\ns16\ns17\n",
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "sync",
+            "apply",
+            "--desired",
+            roster.to_str().unwrap(),
+            "--protect",
+            protect.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("Protected, kept although the roster would remove them: s10, s11"),
+        "{}",
+        run.stderr
+    );
+    // The two deactivations, and the roster's empty shared_inboxes take s00..s09 out of the
+    // two inboxes (one assignment each).
+    let report = json(&run.stdout);
+    assert_eq!(report["summary"]["succeeded"], 4, "{report}");
+    assert_eq!(report["assignments"].as_array().unwrap().len(), 2, "{report}");
+    let inactive: Vec<String> = emulator
+        .account(CUSTOMER)
+        .agents
+        .iter()
+        .filter(|a| !a.active)
+        .map(|a| a.user_object_id.clone())
+        .collect();
+    assert_eq!(inactive, ["s18", "s19"]);
 }
 
 fn desired(agent: types::NewAgent) -> types::DesiredAgent {
