@@ -258,8 +258,10 @@ pub enum SyncCommand {
     Plan {
         /// The desired roster: CSV (the onboarding columns plus `active` and
         /// `shared_inboxes`), JSON (onboard items plus the same two fields), or an Entra ID
-        /// users export (`--format entra`); `-` for stdin.
-        desired: PathBuf,
+        /// users export (`--format entra`; its Graph pages may come as several files); `-` for
+        /// stdin.
+        #[arg(required = true, num_args = 1..)]
+        desired: Vec<PathBuf>,
         #[command(flatten)]
         roster: RosterArgs,
         /// Save the plan (JSON) for `sync apply`.
@@ -279,9 +281,10 @@ pub enum SyncCommand {
         /// The plan `sync plan --out` saved.
         #[arg(required_unless_present = "desired", conflicts_with = "desired")]
         plan: Option<PathBuf>,
-        /// Plan from this roster and apply at once, with the same guards.
-        #[arg(long, value_name = "DESIRED")]
-        desired: Option<PathBuf>,
+        /// Plan from this roster and apply at once, with the same guards (several files: the
+        /// pages of an Entra export).
+        #[arg(long, value_name = "DESIRED", num_args = 1..)]
+        desired: Option<Vec<PathBuf>>,
         #[command(flatten)]
         roster: RosterArgs,
         /// Stop at the first change the API refuses; the rest are not attempted.

@@ -292,7 +292,11 @@ async fn a_roster_missing_half_the_store_is_refused_naming_the_count_and_nothing
     // two inboxes (one assignment each).
     let report = json(&run.stdout);
     assert_eq!(report["summary"]["succeeded"], 4, "{report}");
-    assert_eq!(report["assignments"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(
+        report["assignments"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
     let inactive: Vec<String> = emulator
         .account(CUSTOMER)
         .agents
@@ -493,11 +497,11 @@ async fn an_entra_export_in_graphs_shape_with_a_mapping_plans_and_applies_and_de
  {
     let emulator = emulator().await;
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/entra");
+    // The two Graph pages as two files, as `GET /users` and its `@odata.nextLink` gave them.
     let pages = [
-        std::fs::read_to_string(fixtures.join("graph-users-page1.json")).unwrap(),
-        std::fs::read_to_string(fixtures.join("graph-users-page2.json")).unwrap(),
+        fixtures.join("graph-users-page1.json"),
+        fixtures.join("graph-users-page2.json"),
     ];
-    let export = file("sync-users.json", &pages.join("\n"));
     let mapping = file(
         "sync-mapping.json",
         r#"{"fields": {"store": "officeLocation"}, "defaults": {"roles": ["member"]}}"#,
@@ -515,7 +519,7 @@ async fn an_entra_export_in_graphs_shape_with_a_mapping_plans_and_applies_and_de
         .map(String::from)
         .to_vec();
         args.push(mapping.to_str().unwrap().into());
-        args.push(export.to_str().unwrap().into());
+        args.extend(pages.iter().map(|p| p.to_str().unwrap().to_string()));
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     };

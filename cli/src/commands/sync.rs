@@ -13,7 +13,7 @@ use smartcomm::sync::{
 };
 use smartcomm_host::convert::item_outcome_json;
 use smartcomm_host::{CallError, Operations, steps, types};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Exit code of `sync plan --detailed-exitcode` when applying would change something.
 const EXIT_CHANGES_PENDING: u8 = 3;
@@ -69,14 +69,25 @@ struct Roster {
     labels: Vec<String>,
 }
 
-fn read_roster(file: &Path, args: &RosterArgs) -> Result<Roster, Failure> {
+fn read_roster(files: &[PathBuf], args: &RosterArgs) -> Result<Roster, Failure> {
+    let entra = args.format == Some(OnboardFormat::Entra);
+    let file: &Path = match files {
+        [file] => file,
+        _ if entra => &files[0],
+        _ => {
+            return Err(invalid(
+                "one roster file, or several only for the pages of an Entra export (--format entra)"
+                    .into(),
+            ));
+        }
+    };
     let csv = args.format == Some(OnboardFormat::Csv)
         || (args.format.is_none()
             && file
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv")));
     let refused = |e: String| invalid(format!("{}: {e}", file.display()));
-    if args.format == Some(OnboardFormat::Entra) {
+    if entra {
         let tenant_id = args
             .tenant_id
             .as_deref()
@@ -90,7 +101,12 @@ fn read_roster(file: &Path, args: &RosterArgs) -> Result<Roster, Failure> {
                 .map_err(|e| invalid(format!("{}: {e}", path.display())))?,
             None => entra_input::Sidecar::new(),
         };
-        let export = entra_input::onboard(&read_input(file)?, tenant_id, &mapping, &sidecar)
+        // Graph pages one after another, as the export reader takes them from one file.
+        let mut pages = Vec::new();
+        for page in files {
+            pages.push(read_input(page)?);
+        }
+        let export = entra_input::onboard(&pages.join("\n"), tenant_id, &mapping, &sidecar)
             .map_err(refused)?;
         let labels = export
             .roster
@@ -174,8 +190,8 @@ fn roster_problems(problems: &[Problem], labels: &[String]) -> String {
     )
 }
 
-async fn make_plan(global: &Global, file: &Path, args: &RosterArgs) -> Result<Plan, Failure> {
-    let roster = read_roster(file, args)?;
+async fn make_plan(global: &Global, files: &[PathBuf], args: &RosterArgs) -> Result<Plan, Failure> {
+    let roster = read_roster(files, args)?;
     let options = plan_options(args)?;
     // Checked here too, so that the problems carry the roster's lines.
     if let Err(problems) = smartcomm::sync::check_roster(&roster.agents) {
