@@ -8,6 +8,7 @@ use smartcomm_host::{
     types,
 };
 use std::io::IsTerminal;
+use std::time::Duration;
 
 /// Exit code for invalid input or usage (clap uses it for usage errors too).
 pub const EXIT_INVALID: u8 = 2;
@@ -45,12 +46,24 @@ pub fn customer_id(global: &Global) -> Result<String, Failure> {
 }
 
 pub fn load_runtime(global: &Global) -> Result<Runtime, Failure> {
+    load_runtime_within(global, None)
+}
+
+/// The runtime, its call deadline `--call-deadline`, else `needed`, else the default.
+fn load_runtime_within(global: &Global, needed: Option<Duration>) -> Result<Runtime, Failure> {
+    let defaults = RuntimeOptions::default();
+    let call_deadline = global
+        .call_deadline
+        .map(Duration::from_secs)
+        .or(needed.map(|d| d.max(defaults.call_deadline)))
+        .unwrap_or(defaults.call_deadline);
     let options = RuntimeOptions {
         component: match &global.component {
             Some(path) => ComponentSource::Path(path.clone()),
             None => ComponentSource::Embedded,
         },
-        ..Default::default()
+        call_deadline,
+        ..defaults
     };
     let runtime = Runtime::new(options)?;
     tracing::debug!(compilation = ?runtime.compilation(), "component loaded");
@@ -110,9 +123,11 @@ pub enum Connection {
     Steps(Steps),
 }
 
-pub fn connect(global: &Global) -> Result<Connection, Failure> {
+/// The connection the global flags choose; `needed` raises the call deadline for a call that
+/// may take longer than the default.
+pub fn connect(global: &Global, needed: Option<Duration>) -> Result<Connection, Failure> {
     let config = config(global)?;
-    let runtime = load_runtime(global)?;
+    let runtime = load_runtime_within(global, needed)?;
     Ok(if global.steps {
         Connection::Steps(runtime.steps(&config))
     } else {
@@ -128,7 +143,10 @@ pub fn connect(global: &Global) -> Result<Connection, Failure> {
 /// Runs `$body` with `$ops` bound to whichever `Operations` the global flags chose.
 macro_rules! with_operations {
     ($global:expr, |$ops:ident| $body:expr) => {
-        match $crate::connection::connect($global)? {
+        $crate::connection::with_operations!($global, None, |$ops| $body)
+    };
+    ($global:expr, $needed:expr, |$ops:ident| $body:expr) => {
+        match $crate::connection::connect($global, $needed)? {
             $crate::connection::Connection::Session(mut $ops) => $body,
             $crate::connection::Connection::Steps(mut $ops) => $body,
         }

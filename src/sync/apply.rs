@@ -134,6 +134,9 @@ impl<T: Transport> Client<T> {
             }]
             .into());
         }
+        if plan.changes.is_empty() && plan.assignments.is_empty() {
+            return Ok(ApplyReport::default());
+        }
         let live = self.live_agents(&plan.tenants)?;
         let by_uoid: HashMap<&str, &Agent> = live
             .iter()

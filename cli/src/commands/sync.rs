@@ -14,6 +14,7 @@ use smartcomm::sync::{
 use smartcomm_host::convert::item_outcome_json;
 use smartcomm_host::{CallError, Operations, steps, types};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Exit code of `sync plan --detailed-exitcode` when applying would change something.
 const EXIT_CHANGES_PENDING: u8 = 3;
@@ -223,7 +224,8 @@ async fn apply(global: &Global, plan: Plan, stop_on_error: bool) -> Result<u8, F
         continue_on_error: Some(!stop_on_error),
     };
     let changes = plan.changes.clone();
-    let applied = with_operations!(global, |ops| settle(
+    let needed = deadline_for(&plan);
+    let applied = with_operations!(global, Some(needed), |ops| settle(
         ops.sync_apply(plan.into(), options).await
     ));
     let report = match applied {
@@ -273,6 +275,26 @@ async fn apply(global: &Global, plan: Plan, stop_on_error: bool) -> Result<u8, F
         0 => 0,
         _ => EXIT_FAILED,
     })
+}
+
+/// How long applying `plan` may take if every request it sends uses its whole retry budget:
+/// a re-read per tenant, and ten items per request of each kind.
+fn deadline_for(plan: &Plan) -> Duration {
+    // The CLI keeps the retry policy's budget per request.
+    let budget = smartcomm::config::RetryPolicy::default().budget_ms;
+    let of = |action| plan.changes.iter().filter(|c| c.action == action).count();
+    let requests = plan.tenants.len()
+        + [
+            ChangeAction::Onboard,
+            ChangeAction::Update,
+            ChangeAction::Deactivate,
+            ChangeAction::Offboard,
+        ]
+        .map(|action| of(action).div_ceil(10))
+        .iter()
+        .sum::<usize>()
+        + plan.assignments.len().div_ceil(10);
+    Duration::from_millis(u64::from(budget) * requests as u64)
 }
 
 /// A field's value as the plan shows it: text quoted, numbers and flags as they are.
