@@ -143,6 +143,18 @@ impl<T: Transport> Client<T> {
             .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
             .collect();
 
+        // An agent to offboard that its tenant no longer lists may have moved to another.
+        let mut elsewhere: HashMap<&str, String> = HashMap::new();
+        for change in &plan.changes {
+            let id = change.user_object_id.as_str();
+            if change.action == ChangeAction::Offboard
+                && !by_uoid.contains_key(id)
+                && let Some(found) = self.find_agents(IdentifierKind::UserObjectId, id)?.first()
+            {
+                let tenant = found.tenant_id.clone().unwrap_or_default();
+                elsewhere.insert(id, tenant);
+            }
+        }
         let mut stale = Vec::new();
         let mut standings = Vec::with_capacity(plan.changes.len());
         for change in &plan.changes {
@@ -162,7 +174,14 @@ impl<T: Transport> Client<T> {
                     }
                     _ => refuse("onboarded with other values since the plan was made"),
                 },
-                (ChangeAction::Offboard, None) => Standing::Done("already offboarded"),
+                (ChangeAction::Offboard, None) => {
+                    match elsewhere.get(change.user_object_id.as_str()) {
+                        Some(tenant) => {
+                            refuse(&format!("moved to tenant {tenant} since the plan was made"))
+                        }
+                        None => Standing::Done("already offboarded"),
+                    }
+                }
                 (_, None) => refuse("no longer exists"),
                 (_, Some(have)) => {
                     let shows_change = change
@@ -204,22 +223,34 @@ impl<T: Transport> Client<T> {
                 .map(|(i, _)| i)
                 .collect()
         };
-        let claimed: HashSet<&str> = plan
-            .changes
-            .iter()
-            .flat_map(|c| {
-                let onboarded = c.onboard.iter().flat_map(|n| {
-                    n.number_provisioning
-                        .iter()
-                        .map(|p| p.phone_number.as_str())
-                });
-                let updated = c
-                    .update
+        let claims = |i: usize| -> Vec<&str> {
+            let c = &plan.changes[i];
+            let onboarded = c.onboard.iter().flat_map(|n| {
+                n.number_provisioning
                     .iter()
-                    .flat_map(|u| u.phone_number.iter().flatten().map(|p| p.value.as_str()));
-                onboarded.chain(updated).collect::<Vec<_>>()
-            })
+                    .map(|p| p.phone_number.as_str())
+            });
+            let updated = c
+                .update
+                .iter()
+                .flat_map(|u| u.phone_number.iter().flatten().map(|p| p.value.as_str()));
+            onboarded.chain(updated).collect()
+        };
+        let claimed: HashSet<&str> = (0..plan.changes.len()).flat_map(claims).collect();
+        // Who holds each number now: a change that takes one waits for the change freeing it.
+        let holders: HashMap<&str, &str> = live
+            .iter()
+            .filter_map(|a| a.user_object_id.as_deref().map(|id| (a, id)))
+            .flat_map(|(a, id)| a.phone_number.iter().map(move |p| (p.value.as_str(), id)))
             .collect();
+        let waits_on = |i: usize| -> Vec<&str> {
+            let own = plan.changes[i].user_object_id.as_str();
+            claims(i)
+                .into_iter()
+                .filter_map(|n| holders.get(n).copied())
+                .filter(|holder| *holder != own)
+                .collect()
+        };
         let frees_a_claimed_number = |i: usize| {
             by_uoid
                 .get(plan.changes[i].user_object_id.as_str())
@@ -230,39 +261,83 @@ impl<T: Transport> Client<T> {
                 })
         };
         let mut stopped = false;
-
-        let offboards = pending(ChangeAction::Offboard, &outcomes);
-        let (first_offboards, last_offboards): (Vec<usize>, Vec<usize>) = offboards
-            .into_iter()
-            .partition(|&i| frees_a_claimed_number(i));
-        let phases: [(Phase, Vec<usize>); 5] = [
-            (Phase::Offboard, first_offboards),
-            (Phase::Onboard, pending(ChangeAction::Onboard, &outcomes)),
-            (Phase::Update, pending(ChangeAction::Update, &outcomes)),
-            (Phase::Update, pending(ChangeAction::Deactivate, &outcomes)),
-            (Phase::Offboard, last_offboards),
-        ];
-        let mut assignment_results = Vec::new();
-        for (n, (phase, indices)) in phases.into_iter().enumerate() {
-            if n == 3 {
-                // Memberships after the onboards and updates they may depend on, before removals.
-                assignment_results = self.apply_assignments(plan, &by_uoid, &outcomes, stopped);
-                stopped |=
-                    !keep_going && assignment_results.iter().any(|a| !a.outcome.is_success());
-            }
+        let run = |this: &mut Self,
+                   phase: Phase,
+                   indices: Vec<usize>,
+                   stopped: &mut bool,
+                   outcomes: &mut Vec<Option<Outcome<Note>>>| {
             if indices.is_empty() {
-                continue;
+                return;
             }
-            let results = if stopped {
+            let results = if *stopped {
                 indices.iter().map(|_| Outcome::NotAttempted).collect()
             } else {
-                self.apply_phase(plan, phase, &indices, batch)
+                this.apply_phase(plan, phase, &indices, batch)
             };
-            stopped |= !keep_going && results.iter().any(|o| !o.is_success());
+            *stopped |= !keep_going && results.iter().any(|o| !o.is_success());
             for (i, outcome) in indices.into_iter().zip(results) {
                 outcomes[i] = Some(outcome);
             }
+        };
+
+        let (first_offboards, last_offboards): (Vec<usize>, Vec<usize>) =
+            pending(ChangeAction::Offboard, &outcomes)
+                .into_iter()
+                .partition(|&i| frees_a_claimed_number(i));
+        run(
+            self,
+            Phase::Offboard,
+            first_offboards,
+            &mut stopped,
+            &mut outcomes,
+        );
+        // Onboards and updates in waves: one taking a number that an update frees goes in a
+        // later request than that update, rather than trusting the API's order within one.
+        let mut waiting: Vec<usize> = pending(ChangeAction::Onboard, &outcomes)
+            .into_iter()
+            .chain(pending(ChangeAction::Update, &outcomes))
+            .collect();
+        let mut moving: HashSet<&str> = waiting
+            .iter()
+            .filter(|&&i| plan.changes[i].action == ChangeAction::Update)
+            .map(|&i| plan.changes[i].user_object_id.as_str())
+            .collect();
+        while !waiting.is_empty() {
+            let (mut ready, rest): (Vec<usize>, Vec<usize>) = waiting
+                .iter()
+                .partition(|&&i| waits_on(i).iter().all(|h| !moving.contains(h)));
+            if ready.is_empty() {
+                // The plan refuses cycles; should the live state have made one, send them.
+                ready = rest.clone();
+            }
+            let (onboards, updates): (Vec<usize>, Vec<usize>) = ready
+                .iter()
+                .partition(|&&i| plan.changes[i].action == ChangeAction::Onboard);
+            for &i in &updates {
+                moving.remove(plan.changes[i].user_object_id.as_str());
+            }
+            run(self, Phase::Update, updates, &mut stopped, &mut outcomes);
+            run(self, Phase::Onboard, onboards, &mut stopped, &mut outcomes);
+            waiting.retain(|i| !ready.contains(i));
         }
+        // Memberships after the onboards and updates they may depend on, before removals.
+        let assignment_results = self.apply_assignments(plan, &by_uoid, &outcomes, stopped);
+        stopped |= !keep_going && assignment_results.iter().any(|a| !a.outcome.is_success());
+        let deactivations = pending(ChangeAction::Deactivate, &outcomes);
+        run(
+            self,
+            Phase::Update,
+            deactivations,
+            &mut stopped,
+            &mut outcomes,
+        );
+        run(
+            self,
+            Phase::Offboard,
+            last_offboards,
+            &mut stopped,
+            &mut outcomes,
+        );
         Ok(ApplyReport {
             changes: plan
                 .changes
@@ -351,6 +426,7 @@ impl<T: Transport> Client<T> {
             .collect();
         let mut results: Vec<Option<Outcome<Note>>> = vec![None; plan.assignments.len()];
         let mut sending: Vec<(usize, Assignment)> = Vec::new();
+        let mut dropped: HashMap<usize, Vec<&str>> = HashMap::new();
         for (i, planned) in plan.assignments.iter().enumerate() {
             let member = |id: &str| {
                 live.get(id).is_some_and(|a| {
@@ -359,6 +435,12 @@ impl<T: Transport> Client<T> {
                         .any(|s| s.phone_number.as_deref() == Some(planned.inbox.as_str()))
                 })
             };
+            let not_onboarded: Vec<&str> = planned
+                .agents
+                .iter()
+                .map(String::as_str)
+                .filter(|id| onboard_failed.contains(id))
+                .collect();
             let agents: Vec<String> = planned
                 .agents
                 .iter()
@@ -368,12 +450,10 @@ impl<T: Transport> Client<T> {
                 })
                 .cloned()
                 .collect();
-            if planned
-                .agents
-                .iter()
-                .any(|id| onboard_failed.contains(id.as_str()))
-                && agents.is_empty()
-            {
+            if !not_onboarded.is_empty() {
+                dropped.insert(i, not_onboarded);
+            }
+            if dropped.contains_key(&i) && agents.is_empty() {
                 results[i] = Some(Outcome::NotAttempted);
             } else if agents.is_empty() {
                 results[i] = Some(already(match planned.operation {
@@ -407,6 +487,14 @@ impl<T: Transport> Client<T> {
                 Err(e) => items.iter().map(|_| Outcome::Failed(e.clone())).collect(),
             };
             for ((i, _), outcome) in sending.into_iter().zip(list) {
+                // Done for the agents sent, but not for those whose onboarding failed.
+                let outcome = match (outcome, dropped.get(&i)) {
+                    (Outcome::Succeeded(_), Some(left_out)) => Outcome::Rejected(vec![format!(
+                        "applied for the other agents, not sent for {}: their onboarding did not succeed",
+                        left_out.join(", ")
+                    )]),
+                    (outcome, _) => outcome,
+                };
                 results[i] = Some(outcome);
             }
         }

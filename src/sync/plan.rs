@@ -446,14 +446,22 @@ pub fn compute_plan(
             })
             .unwrap_or_default();
         let mut membership_changes = 0;
+        // A disabled roster row that is not live is not onboarded, so it joins nothing.
+        let joins = have.is_some() || want.active != Some(false);
         if let Some(wanted) = &want.shared_inboxes
-            && want.active != Some(false)
+            && joins
         {
             for (n, inbox) in wanted.iter().enumerate() {
                 if live_inboxes.contains(inbox.as_str()) {
                     continue;
                 }
-                if live.numbers.is_none() && !inboxes.contains(inbox) {
+                if inboxes.contains(inbox) {
+                    memberships
+                        .entry((inbox.clone(), Operation::Add))
+                        .or_default()
+                        .push(uoid.clone());
+                    membership_changes += 1;
+                } else if live.numbers.is_none() {
                     needs_numbers = true;
                 } else if !registered.contains_key(inbox.as_str()) {
                     problems.push(problem(
@@ -461,7 +469,7 @@ pub fn compute_plan(
                         format!("shared_inboxes[{n}]"),
                         format!("{inbox} is not registered to the account"),
                     ));
-                } else if !inboxes.contains(inbox) {
+                } else {
                     unconvergeable.push(Unconvergeable {
                         user_object_id: uoid.clone(),
                         field: format!("shared_inboxes[{n}]"),
@@ -469,12 +477,6 @@ pub fn compute_plan(
                             "no shared inbox has the number {inbox}: create it (create-inboxes) and plan again"
                         ),
                     });
-                } else {
-                    memberships
-                        .entry((inbox.clone(), Operation::Add))
-                        .or_default()
-                        .push(uoid.clone());
-                    membership_changes += 1;
                 }
             }
             for inbox in live_inboxes
@@ -552,7 +554,8 @@ pub fn compute_plan(
             });
         }
         let deactivate = want.active == Some(false) && is_active(have);
-        let action = if deactivate && protected.contains(uoid.as_str()) {
+        let kept_active = deactivate && protected.contains(uoid.as_str());
+        let action = if kept_active {
             kept.push(uoid.clone());
             summary.protected += 1;
             ChangeAction::Update
@@ -565,7 +568,7 @@ pub fn compute_plan(
             ChangeAction::Update
         };
         if d.fields.is_empty() {
-            if membership_changes == 0 {
+            if membership_changes == 0 && !kept_active {
                 summary.unchanged += 1;
             }
             continue;
@@ -667,6 +670,16 @@ pub fn compute_plan(
             continue;
         };
         let Some(holder) = info.assigned_to.as_ref() else {
+            if info.status == Some(NumberStatus::Assigned) {
+                problems.push(problem(
+                    claim.index,
+                    &claim.field,
+                    format!(
+                        "{} is assigned, and the API does not say to whom",
+                        claim.number
+                    ),
+                ));
+            }
             continue;
         };
         let Some(holder_id) = holder.user_object_id.as_deref() else {
@@ -971,6 +984,34 @@ mod tests {
         a.agent.number_provisioning = vec![messaging("+15550000002")];
         let numbered = compute_plan("c", &[a], without_numbers(), &options);
         assert!(numbered.unwrap().is_none());
+    }
+
+    #[test]
+    fn moving_an_agent_into_an_inbox_another_agent_shows_needs_no_numbers() {
+        let inbox = |n: &str| SharedInboxRef {
+            name: Some("Front".into()),
+            phone_number: Some(n.into()),
+        };
+        let mut member = live("m");
+        member.shared_inbox = vec![inbox("+15550000050")];
+        let agents = [live("a"), member];
+        let mut a = want("a");
+        a.shared_inboxes = Some(vec!["+15550000050".into()]);
+        let live = Live {
+            agents: &agents,
+            numbers: None,
+        };
+        let plan = compute_plan("c", &[a, want("m")], live, &PlanOptions::default())
+            .unwrap()
+            .expect("no numbers needed");
+        assert_eq!(
+            plan.assignments,
+            [PlannedAssignment {
+                inbox: "+15550000050".into(),
+                operation: Operation::Add,
+                agents: vec!["a".into()],
+            }]
+        );
     }
 
     #[test]

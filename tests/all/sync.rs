@@ -599,3 +599,96 @@ async fn an_entra_export_in_graphs_shape_with_a_mapping_plans_and_applies_and_de
     let run = smartcomm(Some(&emulator), &check_args, &[]).await;
     assert_eq!(run.code, 0, "in sync after apply: {}", run.stdout);
 }
+
+#[tokio::test]
+async fn a_new_agent_takes_the_number_an_update_frees_in_a_later_request_than_that_update() {
+    let (emulator, mut session) = setup().await;
+    let (old, new) = (seeded_number(0), seeded_number(1));
+    let holder = types::NewAgent {
+        number_provisioning: vec![provision(types::NumberType::Messaging, &old)],
+        ..new_agent("holder")
+    };
+    assert!(succeeded(
+        &session
+            .onboard_agents(vec![holder.clone()], onboard_options(None))
+            .await
+            .unwrap()
+    ));
+    let moved = types::NewAgent {
+        number_provisioning: vec![provision(types::NumberType::Messaging, &new)],
+        ..holder
+    };
+    let taker = types::NewAgent {
+        number_provisioning: vec![provision(types::NumberType::Messaging, &old)],
+        ..new_agent("taker")
+    };
+    let plan = session
+        .sync_plan(vec![desired(moved), desired(taker)], plan_options())
+        .await
+        .unwrap();
+    assert_eq!((plan.summary.onboard, plan.summary.update), (1, 1));
+    let before = api_requests(&emulator).len();
+    let report = session.sync_apply(plan, apply_options()).await.unwrap();
+    assert_eq!(report.summary.succeeded, 2, "{report:?}");
+    let writes: Vec<String> = api_requests(&emulator)[before..]
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| r.route.clone())
+        .collect();
+    assert_eq!(writes, ["PATCH /agents", "POST /agents"]);
+    let account = emulator.account(CUSTOMER);
+    let number_of = |uoid: &str| {
+        account
+            .agents
+            .iter()
+            .find(|a| a.user_object_id == uoid)
+            .and_then(|a| a.messaging_number.clone())
+    };
+    assert_eq!(number_of("taker"), Some(old));
+    assert_eq!(number_of("holder"), Some(new));
+}
+
+#[tokio::test]
+async fn a_plan_whose_assignments_ran_while_its_update_failed_is_finished_by_applying_it_again() {
+    let emulator = emulator().await;
+    seed_store(&emulator).await;
+    let mut config = config(&emulator, CUSTOMER);
+    config.retry.max_attempts = 1;
+    let mut session = runtime().session(config);
+    let inbox = seeded_number(50);
+    let mut roster: Vec<types::DesiredAgent> = (0..20)
+        .map(|i| desired(store_agent(&format!("s{i:02}"))))
+        .collect();
+    // s15 changes department and joins the inbox.
+    roster[15].agent.department = Some("Deli".into());
+    roster[15].shared_inboxes = Some(vec![inbox.clone()]);
+    let plan = session.sync_plan(roster, plan_options()).await.unwrap();
+    assert_eq!((plan.summary.update, plan.summary.assignments), (1, 1));
+    emulator.add_fault(FaultRule {
+        route: "PATCH /agents".into(),
+        times: 1,
+        action: FaultAction::Status {
+            status: 503,
+            retry_after: None,
+            body: None,
+        },
+    });
+    let report = match session.sync_apply(plan.clone(), apply_options()).await {
+        Err(CallError::Step(steps::StepError::IncompleteSync(report))) => report,
+        other => panic!("expected an incomplete apply, got {other:?}"),
+    };
+    assert_eq!((report.summary.failed, report.summary.succeeded), (1, 1));
+    // The assignment changed s15's memberships; that is the plan's own doing, not a stale plan.
+    let report = session.sync_apply(plan, apply_options()).await.unwrap();
+    assert_eq!(
+        (report.summary.succeeded, report.summary.already_done),
+        (1, 1)
+    );
+    let account = emulator.account(CUSTOMER);
+    let s15 = account
+        .agents
+        .iter()
+        .find(|a| a.user_object_id == "s15")
+        .unwrap();
+    assert_eq!(s15.department.as_deref(), Some("Deli"));
+}

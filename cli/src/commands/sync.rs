@@ -278,7 +278,8 @@ async fn apply(global: &Global, plan: Plan, stop_on_error: bool) -> Result<u8, F
 }
 
 /// How long applying `plan` may take if every request it sends uses its whole retry budget:
-/// a re-read per tenant, and ten items per request of each kind.
+/// a re-read per tenant, ten items per request of each kind (offboards in two phases), and
+/// as many again for the reads that verify what a repeat finds done.
 fn deadline_for(plan: &Plan) -> Duration {
     // The CLI keeps the retry policy's budget per request.
     let budget = smartcomm::config::RetryPolicy::default().budget_ms;
@@ -293,8 +294,9 @@ fn deadline_for(plan: &Plan) -> Duration {
         .map(|action| of(action).div_ceil(10))
         .iter()
         .sum::<usize>()
+        + 1
         + plan.assignments.len().div_ceil(10);
-    Duration::from_millis(u64::from(budget) * requests as u64)
+    Duration::from_millis(u64::from(budget) * 2 * requests as u64)
 }
 
 /// A field's value as the plan shows it: text quoted, numbers and flags as they are.
