@@ -237,6 +237,23 @@ async fn a_roster_missing_half_the_store_is_refused_naming_the_count_and_nothing
         "{}",
         run.stderr
     );
+    // `--dry-run` is refused rather than taken for a rehearsal of an apply.
+    let run = smartcomm(
+        Some(&emulator),
+        &[
+            "--dry-run",
+            "sync",
+            "apply",
+            "--desired",
+            roster.to_str().unwrap(),
+            "--max-removals",
+            "10",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("drop --dry-run"), "{}", run.stderr);
     // `apply --desired` has the same guard.
     let run = smartcomm(
         Some(&emulator),

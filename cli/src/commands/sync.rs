@@ -20,6 +20,13 @@ use std::time::Duration;
 const EXIT_CHANGES_PENDING: u8 = 3;
 
 pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
+    if global.dry_run {
+        // Sending nothing is what `sync plan` already does; an apply must never be mistaken
+        // for a rehearsal.
+        return Err(invalid(
+            "`sync plan` is the dry run of `sync apply`: it writes nothing; drop --dry-run".into(),
+        ));
+    }
     match command {
         SyncCommand::Plan {
             desired,
