@@ -143,78 +143,12 @@ impl<T: Transport> Client<T> {
             .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
             .collect();
 
-        // An agent to offboard that its tenant no longer lists may have moved to another.
-        let mut elsewhere: HashMap<&str, String> = HashMap::new();
-        for change in &plan.changes {
-            let id = change.user_object_id.as_str();
-            if change.action == ChangeAction::Offboard
-                && !by_uoid.contains_key(id)
-                && let Some(found) = self.find_agents(IdentifierKind::UserObjectId, id)?.first()
-            {
-                let tenant = found.tenant_id.clone().unwrap_or_default();
-                elsewhere.insert(id, tenant);
-            }
-        }
-        let mut stale = Vec::new();
-        let mut standings = Vec::with_capacity(plan.changes.len());
-        for change in &plan.changes {
-            let have = by_uoid.get(change.user_object_id.as_str()).copied();
-            let mut refuse = |reason: &str| {
-                stale.push(StaleAgent {
-                    user_object_id: change.user_object_id.clone(),
-                    reason: reason.to_string(),
-                });
-                Standing::Pending
-            };
-            let standing = match (change.action, have) {
-                (ChangeAction::Onboard, None) => Standing::Pending,
-                (ChangeAction::Onboard, Some(have)) => match &change.onboard {
-                    Some(new) if converge::onboarded_differences(have, new).is_empty() => {
-                        Standing::Done("already onboarded with these values")
-                    }
-                    _ => refuse("onboarded with other values since the plan was made"),
-                },
-                (ChangeAction::Offboard, None) => {
-                    match elsewhere.get(change.user_object_id.as_str()) {
-                        Some(tenant) => {
-                            refuse(&format!("moved to tenant {tenant} since the plan was made"))
-                        }
-                        None => Standing::Done("already offboarded"),
-                    }
-                }
-                (_, None) => refuse("no longer exists"),
-                (_, Some(have)) => {
-                    let shows_change = change
-                        .update
-                        .as_ref()
-                        .is_some_and(|u| converge::change_differences(have, u).is_empty());
-                    if shows_change {
-                        Standing::Done("already shows these values")
-                    } else if change.observed.as_deref() == Some(agent_digest(have).as_str()) {
-                        Standing::Pending
-                    } else {
-                        refuse("changed since the plan was made")
-                    }
-                }
-            };
-            standings.push(standing);
-        }
-        if !stale.is_empty() {
-            return Err(SyncError::Stale(stale));
-        }
-
         let keep_going = options.continue_on_error.unwrap_or(true);
         let batch = BatchOptions {
             continue_on_error: Some(keep_going),
             flag: None,
         };
-        let mut outcomes: Vec<Option<Outcome<Note>>> = standings
-            .iter()
-            .map(|s| match s {
-                Standing::Done(note) => Some(already(note)),
-                Standing::Pending => None,
-            })
-            .collect();
+        let mut outcomes = self.standings(plan, &by_uoid)?;
         let pending = |action: ChangeAction, outcomes: &[Option<Outcome<Note>>]| -> Vec<usize> {
             plan.changes
                 .iter()
@@ -351,6 +285,81 @@ impl<T: Transport> Client<T> {
                 .collect(),
             assignments: assignment_results,
         })
+    }
+
+    /// Where each change stands against the live state: `None` to do, `Some` already done (a
+    /// repeat of a plan partly applied); or the whole plan stale, nothing sent.
+    fn standings(
+        &mut self,
+        plan: &Plan,
+        by_uoid: &HashMap<&str, &Agent>,
+    ) -> Result<Vec<Option<Outcome<Note>>>, SyncError> {
+        // An agent to offboard that its tenant no longer lists may have moved to another.
+        let mut elsewhere: HashMap<&str, String> = HashMap::new();
+        for change in &plan.changes {
+            let id = change.user_object_id.as_str();
+            if change.action == ChangeAction::Offboard
+                && !by_uoid.contains_key(id)
+                && let Some(found) = self.find_agents(IdentifierKind::UserObjectId, id)?.first()
+            {
+                let tenant = found.tenant_id.clone().unwrap_or_default();
+                elsewhere.insert(id, tenant);
+            }
+        }
+        let mut stale = Vec::new();
+        let mut standings = Vec::with_capacity(plan.changes.len());
+        for change in &plan.changes {
+            let have = by_uoid.get(change.user_object_id.as_str()).copied();
+            let mut refuse = |reason: &str| {
+                stale.push(StaleAgent {
+                    user_object_id: change.user_object_id.clone(),
+                    reason: reason.to_string(),
+                });
+                Standing::Pending
+            };
+            let standing = match (change.action, have) {
+                (ChangeAction::Onboard, None) => Standing::Pending,
+                (ChangeAction::Onboard, Some(have)) => match &change.onboard {
+                    Some(new) if converge::onboarded_differences(have, new).is_empty() => {
+                        Standing::Done("already onboarded with these values")
+                    }
+                    _ => refuse("onboarded with other values since the plan was made"),
+                },
+                (ChangeAction::Offboard, None) => {
+                    match elsewhere.get(change.user_object_id.as_str()) {
+                        Some(tenant) => {
+                            refuse(&format!("moved to tenant {tenant} since the plan was made"))
+                        }
+                        None => Standing::Done("already offboarded"),
+                    }
+                }
+                (_, None) => refuse("no longer exists"),
+                (_, Some(have)) => {
+                    let shows_change = change
+                        .update
+                        .as_ref()
+                        .is_some_and(|u| converge::change_differences(have, u).is_empty());
+                    if shows_change {
+                        Standing::Done("already shows these values")
+                    } else if change.observed.as_deref() == Some(agent_digest(have).as_str()) {
+                        Standing::Pending
+                    } else {
+                        refuse("changed since the plan was made")
+                    }
+                }
+            };
+            standings.push(standing);
+        }
+        if !stale.is_empty() {
+            return Err(SyncError::Stale(stale));
+        }
+        Ok(standings
+            .into_iter()
+            .map(|s| match s {
+                Standing::Done(note) => Some(already(note)),
+                Standing::Pending => None,
+            })
+            .collect())
     }
 
     /// One bulk call for the changes at `indices`; a whole-call failure is each item's.
