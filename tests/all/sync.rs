@@ -709,3 +709,92 @@ async fn a_plan_whose_assignments_ran_while_its_update_failed_is_finished_by_app
         .unwrap();
     assert_eq!(s15.department.as_deref(), Some("Deli"));
 }
+
+#[tokio::test]
+async fn an_agent_to_offboard_that_moved_to_another_tenant_since_the_plan_makes_it_stale() {
+    let emulator = emulator().await;
+    seed_store(&emulator).await;
+    let mut session = runtime().session(config(&emulator, CUSTOMER));
+    let roster: Vec<types::DesiredAgent> = (0..19)
+        .map(|i| desired(store_agent(&format!("s{i:02}"))))
+        .collect();
+    let options = types::PlanOptions {
+        absent: Some(types::AbsentAgents::Offboard),
+        ..plan_options()
+    };
+    let plan = session.sync_plan(roster, options).await.unwrap();
+    assert_eq!(plan.summary.offboard, 1);
+    let moved = types::AgentChanges {
+        tenant_id: Some("tenant-2".into()),
+        ..empty_changes()
+    };
+    session
+        .update_agent("s19".into(), None, moved)
+        .await
+        .unwrap();
+    match session.sync_apply(plan, apply_options()).await {
+        Err(CallError::Step(steps::StepError::PermanentStalePlan(stale))) => {
+            assert_eq!(stale[0].user_object_id, "s19");
+            assert!(
+                stale[0].reason.contains("moved to tenant tenant-2"),
+                "{}",
+                stale[0].reason
+            );
+        }
+        other => panic!("expected a stale plan, got {other:?}"),
+    }
+    assert!(
+        emulator
+            .account(CUSTOMER)
+            .agents
+            .iter()
+            .any(|a| a.user_object_id == "s19")
+    );
+}
+
+#[tokio::test]
+async fn an_assignment_naming_an_agent_whose_onboarding_failed_is_sent_for_the_others_and_not_reported_done()
+ {
+    let emulator = emulator().await;
+    seed_store(&emulator).await;
+    let mut session = runtime().session(config(&emulator, CUSTOMER));
+    let inbox = seeded_number(50);
+    let mut roster: Vec<types::DesiredAgent> = (0..19)
+        .map(|i| desired(store_agent(&format!("s{i:02}"))))
+        .collect();
+    // s15 joins the inbox; the new agent would too, but its upn is still s19's (deactivated
+    // after the onboards), which the API refuses.
+    roster[15].shared_inboxes = Some(vec![inbox.clone()]);
+    let mut clash = desired(store_agent("new"));
+    clash.agent.upn = Some("s19@example.com".into());
+    clash.shared_inboxes = Some(vec![inbox.clone()]);
+    roster.push(clash);
+    let plan = session.sync_plan(roster, plan_options()).await.unwrap();
+    assert_eq!(plan.assignments.len(), 1);
+    assert_eq!(plan.assignments[0].agents, ["s15", "new"]);
+    let report = match session.sync_apply(plan, apply_options()).await {
+        Ok(report) => report,
+        Err(e) => panic!("the apply runs to its end: {e:?}"),
+    };
+    assert!(
+        matches!(report.changes[0].outcome, types::ItemOutcome::Rejected(_)),
+        "{report:?}"
+    );
+    match &report.assignments[0].outcome {
+        types::ItemOutcome::Rejected(messages) => {
+            assert!(messages[0].contains("not sent for new"), "{messages:?}");
+        }
+        other => panic!("expected the assignment not reported done, got {other:?}"),
+    }
+    let account = emulator.account(CUSTOMER);
+    let members = &account
+        .inboxes
+        .iter()
+        .find(|i| i.phone_number == inbox)
+        .unwrap()
+        .members;
+    assert!(
+        members.contains(&"s15".to_string()),
+        "sent for s15: {members:?}"
+    );
+}
