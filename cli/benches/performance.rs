@@ -9,7 +9,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{CUSTOMER, Operations, config, new_agent, onboard_options};
+use common::{CUSTOMER, Operations, config, desired, new_agent, onboard_options, plan_options};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -762,23 +762,6 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn desired(agent: types::NewAgent) -> types::DesiredAgent {
-    types::DesiredAgent {
-        agent,
-        active: None,
-        shared_inboxes: None,
-    }
-}
-
-fn plan_options() -> types::PlanOptions {
-    types::PlanOptions {
-        absent: None,
-        scope: vec![],
-        max_removals: None,
-        protected: vec![],
-    }
 }
 
 /// How long `session` takes to onboard `count` new agents, every one of them succeeding.

@@ -89,30 +89,20 @@ pub fn tenants(desired: &[DesiredAgent]) -> Vec<String> {
         .collect()
 }
 
-fn scope_value_of_new(agent: &NewAgent, field: ScopeField) -> Option<&str> {
-    match field {
-        ScopeField::BrandName => agent.brand_name.as_deref(),
-        ScopeField::Department => agent.department.as_deref(),
-        ScopeField::Region => agent.region.as_deref(),
-        ScopeField::State => agent.state.as_deref(),
-        ScopeField::District => agent.district.as_deref(),
-        ScopeField::Store => agent.store.as_deref(),
-        ScopeField::City => agent.city.as_deref(),
-        ScopeField::ZipCode => agent.zip_code.as_deref(),
-    }
-}
-
-fn scope_value_of_live(agent: &Agent, field: ScopeField) -> Option<&str> {
-    match field {
-        ScopeField::BrandName => agent.brand_name.as_deref(),
-        ScopeField::Department => agent.department.as_deref(),
-        ScopeField::Region => agent.region.as_deref(),
-        ScopeField::State => agent.state.as_deref(),
-        ScopeField::District => agent.district.as_deref(),
-        ScopeField::Store => agent.store.as_deref(),
-        ScopeField::City => agent.city.as_deref(),
-        ScopeField::ZipCode => agent.zip_code.as_deref(),
-    }
+/// The value of a scope field on an onboard item or a live agent, which name it alike.
+macro_rules! scope_value {
+    ($agent:expr, $field:expr) => {
+        match $field {
+            ScopeField::BrandName => $agent.brand_name.as_deref(),
+            ScopeField::Department => $agent.department.as_deref(),
+            ScopeField::Region => $agent.region.as_deref(),
+            ScopeField::State => $agent.state.as_deref(),
+            ScopeField::District => $agent.district.as_deref(),
+            ScopeField::Store => $agent.store.as_deref(),
+            ScopeField::City => $agent.city.as_deref(),
+            ScopeField::ZipCode => $agent.zip_code.as_deref(),
+        }
+    };
 }
 
 /// The text fields an onboard item carries, paired with the live agent's.
@@ -385,10 +375,9 @@ pub fn compute_plan(
             .iter()
             .all(|m| value(m.field).as_deref() == Some(m.value.as_str()))
     };
-    let live_matches =
-        |a: &Agent| matches_scope(&|f| scope_value_of_live(a, f).map(str::to_string));
+    let live_matches = |a: &Agent| matches_scope(&|f| scope_value!(a, f).map(str::to_string));
     let desired_matches =
-        |d: &DesiredAgent| matches_scope(&|f| scope_value_of_new(&d.agent, f).map(str::to_string));
+        |d: &DesiredAgent| matches_scope(&|f| scope_value!(d.agent, f).map(str::to_string));
     // An agent is in scope when it matches as it is or as the roster has it, so that an agent
     // the roster moves into or out of the scope is updated, not onboarded or removed.
     let desired_in_scope = |d: &DesiredAgent| {

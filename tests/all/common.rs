@@ -133,3 +133,28 @@ pub fn succeeded(outcomes: &[types::ItemOutcome]) -> bool {
         )
     })
 }
+
+/// A roster row of a sync: the agent, nothing of `active` and the inboxes managed.
+pub fn desired(agent: types::NewAgent) -> types::DesiredAgent {
+    types::DesiredAgent {
+        agent,
+        active: None,
+        shared_inboxes: None,
+    }
+}
+
+/// A sync plan's defaults: absent agents deactivated, no scope, the 10% cap, none protected.
+pub fn plan_options() -> types::PlanOptions {
+    types::PlanOptions {
+        absent: None,
+        scope: vec![],
+        max_removals: None,
+        protected: vec![],
+    }
+}
+
+pub fn apply_options() -> types::ApplyOptions {
+    types::ApplyOptions {
+        continue_on_error: None,
+    }
+}

@@ -324,29 +324,6 @@ async fn a_roster_missing_half_the_store_is_refused_naming_the_count_and_nothing
     assert_eq!(inactive, ["s18", "s19"]);
 }
 
-fn desired(agent: types::NewAgent) -> types::DesiredAgent {
-    types::DesiredAgent {
-        agent,
-        active: None,
-        shared_inboxes: None,
-    }
-}
-
-fn plan_options() -> types::PlanOptions {
-    types::PlanOptions {
-        absent: None,
-        scope: vec![],
-        max_removals: None,
-        protected: vec![],
-    }
-}
-
-fn apply_options() -> types::ApplyOptions {
-    types::ApplyOptions {
-        continue_on_error: None,
-    }
-}
-
 #[tokio::test]
 async fn apply_refuses_a_plan_whose_agent_changed_since_and_sends_nothing() {
     let emulator = emulator().await;
