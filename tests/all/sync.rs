@@ -775,3 +775,46 @@ async fn an_assignment_naming_an_agent_whose_onboarding_failed_is_sent_for_the_o
         "sent for s15: {members:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_json_roster_plans_and_a_misspelt_field_is_refused_naming_its_item() {
+    let emulator = emulator().await;
+    let roster = file(
+        "roster.json",
+        r#"[{"user_object_id": "j1", "tenant_id": "tenant-1", "name": "J One", "active": true},
+            {"user_object_id": "j2", "tenant_id": "tenant-1", "name": "J Two", "shared_inboxes": []}]"#,
+    );
+    let run = smartcomm(
+        Some(&emulator),
+        &["sync", "plan", roster.to_str().unwrap(), "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json(&run.stdout)["summary"]["onboard"], 2);
+
+    let typo = file(
+        "typo-roster.json",
+        r#"[{"user_object_id": "j1", "tenant_id": "tenant-1", "name": "J One"},
+            {"user_object_id": "j2", "tenant_id": "tenant-1", "name": "J Two", "shared_inbox": []}]"#,
+    );
+    let read_before = api_requests(&emulator).len();
+    let run = smartcomm(
+        Some(&emulator),
+        &["sync", "plan", typo.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("item 1, field shared_inbox: not a field of a roster agent"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        api_requests(&emulator).len(),
+        read_before,
+        "nothing was read from the API"
+    );
+}

@@ -139,10 +139,66 @@ fn read_roster(files: &[PathBuf], args: &RosterArgs) -> Result<Roster, Failure> 
         let agents = rows.into_iter().map(|(_, agent)| agent).collect();
         return Ok(Roster { agents, labels });
     }
-    let agents: Vec<DesiredAgent> = parse_batch(file)?;
+    let items: Vec<Value> = parse_batch(file)?;
+    // A misspelt field would otherwise pass as unmanaged and silently change nothing.
+    let unknown: Vec<String> = items
+        .iter()
+        .enumerate()
+        .flat_map(|(i, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(|fields| fields.keys())
+                .filter(|key| !ROSTER_FIELDS.contains(&key.as_str()))
+                .map(move |key| format!("item {i}, field {key}: not a field of a roster agent"))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(invalid(format!(
+            "{}: {}; the fields are {}",
+            file.display(),
+            unknown.join("; "),
+            ROSTER_FIELDS.join(", ")
+        )));
+    }
+    let agents = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_path_to_error::deserialize(item).map_err(|e| {
+                invalid(format!(
+                    "{}: item {i}: {}: {}",
+                    file.display(),
+                    e.path(),
+                    e.inner()
+                ))
+            })
+        })
+        .collect::<Result<Vec<DesiredAgent>, Failure>>()?;
     let labels = (0..agents.len()).map(|i| format!("item {i}")).collect();
     Ok(Roster { agents, labels })
 }
+
+/// The fields of a JSON roster's agent: an onboard item's, `active` and `shared_inboxes`.
+const ROSTER_FIELDS: &[&str] = &[
+    "user_object_id",
+    "tenant_id",
+    "name",
+    "upn",
+    "consistency_id",
+    "brand_name",
+    "department",
+    "region",
+    "state",
+    "district",
+    "store",
+    "city",
+    "zip_code",
+    "roles",
+    "number_provisioning",
+    "enabled_services",
+    "active",
+    "shared_inboxes",
+];
 
 fn plan_options(args: &RosterArgs) -> Result<PlanOptions, Failure> {
     let mut scope = Vec::new();
@@ -400,6 +456,34 @@ pub fn readable(plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_roster_fields_are_exactly_what_a_desired_agent_serializes() {
+        let mut every: Value = json!(DesiredAgent {
+            active: Some(true),
+            shared_inboxes: Some(vec![]),
+            ..DesiredAgent::default()
+        });
+        let agent: Value = json!({"upn": "", "consistency_id": "", "brand_name": "",
+            "department": "", "region": "", "state": "", "district": "", "store": "", "city": "",
+            "zip_code": "", "roles": [], "enabled_services": {},
+            "number_provisioning": [{"type": "messaging", "phone_number": "+15550100000"}]});
+        for (k, v) in agent.as_object().unwrap() {
+            every[k] = v.clone();
+        }
+        let parsed: DesiredAgent = serde_json::from_value(every).unwrap();
+        let serialized = json!(parsed);
+        let mut keys: Vec<&str> = serialized
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut fields = ROSTER_FIELDS.to_vec();
+        keys.sort();
+        fields.sort();
+        assert_eq!(keys, fields);
+    }
     use smartcomm::model::Operation;
     use smartcomm::sync::{FieldChange, PlanSummary, PlannedAssignment, PlannedChange};
 
