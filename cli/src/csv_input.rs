@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// The profile columns of an onboarding CSV, in the reference's names.
-const PROFILE_COLUMNS: &[&str] = &[
+pub const PROFILE_COLUMNS: &[&str] = &[
     "user_object_id",
     "tenant_id",
     "name",
@@ -43,7 +43,7 @@ const PROVISIONING_COLUMNS: &[&str] = &[
 const ONBOARD_COLUMNS: &[&[&str]] = &[PROFILE_COLUMNS, PROVISIONING_COLUMNS];
 
 /// What only a sync manages: whether the account is enabled, and its shared inboxes.
-const SYNC_COLUMNS: &[&str] = &["active", "shared_inboxes"];
+pub const SYNC_COLUMNS: &[&str] = &["active", "shared_inboxes"];
 
 /// A desired roster for `sync plan`: an onboarding CSV plus the sync's columns.
 const ROSTER_COLUMNS: &[&[&str]] = &[PROFILE_COLUMNS, PROVISIONING_COLUMNS, SYNC_COLUMNS];

@@ -31,19 +31,26 @@ pub fn parse_file<T: DeserializeOwned>(file: &Path) -> Result<T, Failure> {
 
 /// Parses a batch FILE: a JSON array, or one object standing for a list of one.
 pub fn parse_batch<T: DeserializeOwned>(file: &Path) -> Result<Vec<T>, Failure> {
+    items_as(file, batch_items(file)?)
+}
+
+/// The items of a batch FILE as JSON values, before they are read as anything.
+pub fn batch_items(file: &Path) -> Result<Vec<Value>, Failure> {
     let text = read_input(file)?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| invalid(format!("{}: not JSON: {e}", file.display())))?;
-    let items = match value {
-        Value::Array(items) => items,
-        object @ Value::Object(_) => vec![object],
-        _ => {
-            return Err(invalid(format!(
-                "{}: expected a JSON array of items",
-                file.display()
-            )));
-        }
-    };
+    match value {
+        Value::Array(items) => Ok(items),
+        object @ Value::Object(_) => Ok(vec![object]),
+        _ => Err(invalid(format!(
+            "{}: expected a JSON array of items",
+            file.display()
+        ))),
+    }
+}
+
+/// Reads each item of FILE as `T`, naming the item and the path of a field that does not fit.
+pub fn items_as<T: DeserializeOwned>(file: &Path, items: Vec<Value>) -> Result<Vec<T>, Failure> {
     items
         .into_iter()
         .enumerate()

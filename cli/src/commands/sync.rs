@@ -3,7 +3,7 @@
 
 use crate::cli::{Absent, Global, OnboardFormat, RosterArgs, SyncCommand};
 use crate::connection::{EXIT_FAILED, Failure, invalid, settle, with_operations};
-use crate::input::{parse_batch, parse_file, read_input};
+use crate::input::{batch_items, items_as, parse_file, read_input};
 use crate::output::print;
 use crate::{csv_input, entra_input};
 use serde_json::{Value, json};
@@ -139,16 +139,17 @@ fn read_roster(files: &[PathBuf], args: &RosterArgs) -> Result<Roster, Failure> 
         let agents = rows.into_iter().map(|(_, agent)| agent).collect();
         return Ok(Roster { agents, labels });
     }
-    let items: Vec<Value> = parse_batch(file)?;
+    let items = batch_items(file)?;
     // A misspelt field would otherwise pass as unmanaged and silently change nothing.
+    let fields = roster_fields();
     let unknown: Vec<String> = items
         .iter()
         .enumerate()
         .flat_map(|(i, item)| {
             item.as_object()
                 .into_iter()
-                .flat_map(|fields| fields.keys())
-                .filter(|key| !ROSTER_FIELDS.contains(&key.as_str()))
+                .flat_map(|object| object.keys())
+                .filter(|key| !fields.contains(&key.as_str()))
                 .map(move |key| format!("item {i}, field {key}: not a field of a roster agent"))
         })
         .collect();
@@ -157,48 +158,25 @@ fn read_roster(files: &[PathBuf], args: &RosterArgs) -> Result<Roster, Failure> 
             "{}: {}; the fields are {}",
             file.display(),
             unknown.join("; "),
-            ROSTER_FIELDS.join(", ")
+            fields.join(", ")
         )));
     }
-    let agents = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            serde_path_to_error::deserialize(item).map_err(|e| {
-                invalid(format!(
-                    "{}: item {i}: {}: {}",
-                    file.display(),
-                    e.path(),
-                    e.inner()
-                ))
-            })
-        })
-        .collect::<Result<Vec<DesiredAgent>, Failure>>()?;
+    let agents: Vec<DesiredAgent> = items_as(file, items)?;
     let labels = (0..agents.len()).map(|i| format!("item {i}")).collect();
     Ok(Roster { agents, labels })
 }
 
-/// The fields of a JSON roster's agent: an onboard item's, `active` and `shared_inboxes`.
-const ROSTER_FIELDS: &[&str] = &[
-    "user_object_id",
-    "tenant_id",
-    "name",
-    "upn",
-    "consistency_id",
-    "brand_name",
-    "department",
-    "region",
-    "state",
-    "district",
-    "store",
-    "city",
-    "zip_code",
-    "roles",
-    "number_provisioning",
-    "enabled_services",
-    "active",
-    "shared_inboxes",
-];
+/// The fields of a JSON roster's agent: an onboard item's (the CSV's profile columns, then
+/// roles, numbers and services as the reference nests them) and the sync's own.
+fn roster_fields() -> Vec<&'static str> {
+    let provisioning = ["roles", "number_provisioning", "enabled_services"];
+    [
+        csv_input::PROFILE_COLUMNS,
+        &provisioning,
+        csv_input::SYNC_COLUMNS,
+    ]
+    .concat()
+}
 
 fn plan_options(args: &RosterArgs) -> Result<PlanOptions, Failure> {
     let mut scope = Vec::new();
@@ -479,7 +457,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        let mut fields = ROSTER_FIELDS.to_vec();
+        let mut fields = roster_fields();
         keys.sort();
         fields.sort();
         assert_eq!(keys, fields);
