@@ -1,12 +1,8 @@
 //! Splits batches into requests of at most ten items and maps each request's answer back to
 //! an outcome per item.
 
-use crate::client::Client;
-use crate::converge::Verdict;
 use crate::error::ApiError;
-use crate::request::{ApiRequest, Requests};
 use crate::response::{self, BatchAnswer, RawResponse};
-use crate::transport::Transport;
 use crate::validate::MAX_BATCH;
 
 /// What became of one item of a batch.
@@ -22,12 +18,6 @@ impl<T> Outcome<T> {
     pub fn is_success(&self) -> bool {
         matches!(self, Outcome::Succeeded(_))
     }
-}
-
-/// Whether a chunk ends its batch: without `continueOnError`, the first chunk with an item not
-/// done stops the batch, and the items after it are not attempted.
-pub fn ends_batch(continue_on_error: bool, chunk_done: bool) -> bool {
-    !continue_on_error && !chunk_done
 }
 
 /// `(offset of the first item in the caller's list, the items)` for each request.
@@ -101,75 +91,4 @@ fn rejected_messages(items: &[crate::model::ItemErrors], index: usize) -> Option
         messages.extend(item.errors.iter().cloned());
     }
     found.then_some(messages)
-}
-
-impl<T: Transport> Client<T> {
-    /// Sends a batch in requests of at most ten, in order, and maps every item's outcome back
-    /// to its index. An item the API refuses is checked with `verify`: when the state read
-    /// back shows it already done (a repeat of a call that took effect), it counts as
-    /// succeeded, and items the API skipped only because of it are sent again.
-    pub(crate) fn run_batch<I: Clone, O>(
-        &mut self,
-        items: &[I],
-        continue_on_error: Option<bool>,
-        build: impl Fn(&Requests, &[I]) -> ApiRequest,
-        succeeded: impl Fn(&response::BatchAnswer, usize) -> O,
-        mut verify: impl FnMut(&mut Self, &I, &[String]) -> Verdict<O>,
-    ) -> Result<Vec<Outcome<O>>, ApiError> {
-        self.settings()?;
-        // A failure to get a token before anything was sent fails the call as a whole.
-        self.current_token()?;
-        let keep_going = continue_on_error.unwrap_or(false);
-        let mut outcomes: Vec<Outcome<O>> = Vec::with_capacity(items.len());
-        for (_, chunk) in chunks(items) {
-            let mut slots: Vec<Option<Outcome<O>>> = (0..chunk.len()).map(|_| None).collect();
-            let mut pending: Vec<usize> = (0..chunk.len()).collect();
-            while !pending.is_empty() {
-                let sending: Vec<I> = pending.iter().map(|&i| chunk[i].clone()).collect();
-                let request = build(&self.requests, &sending);
-                let answer = self.execute(&request);
-                let results =
-                    chunk_outcomes(sending.len(), answer, keep_going, self.now(), &succeeded);
-                let mut resend = Vec::new();
-                let mut all_done_so_far = true;
-                for (k, result) in results.into_iter().enumerate() {
-                    let local = pending[k];
-                    let result = match result {
-                        Outcome::Rejected(messages) => match verify(self, &chunk[local], &messages)
-                        {
-                            Verdict::Done(value) => Outcome::Succeeded(value),
-                            Verdict::Conflict(why) => {
-                                Outcome::Rejected(messages.into_iter().chain([why]).collect())
-                            }
-                            Verdict::Unknown => Outcome::Rejected(messages),
-                        },
-                        other => other,
-                    };
-                    match &result {
-                        Outcome::NotAttempted if all_done_so_far => resend.push(local),
-                        Outcome::Succeeded(_) => {}
-                        _ => all_done_so_far = false,
-                    }
-                    slots[local] = Some(result);
-                }
-                if resend.len() >= pending.len() {
-                    break;
-                }
-                pending = resend;
-            }
-            let failed = slots
-                .iter()
-                .any(|s| !matches!(s, Some(Outcome::Succeeded(_))));
-            outcomes.extend(
-                slots
-                    .into_iter()
-                    .map(|s| s.unwrap_or(Outcome::NotAttempted)),
-            );
-            if ends_batch(keep_going, !failed) {
-                break;
-            }
-        }
-        outcomes.resize_with(items.len(), || Outcome::NotAttempted);
-        Ok(outcomes)
-    }
 }

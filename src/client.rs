@@ -1,28 +1,54 @@
-//! The client: token handling, retries and every operation, over any `Transport`.
+//! The client: the token, the limit on requests in flight, retries and every operation, over
+//! any `Transport`. Its methods take `&self`, so that one call can keep several of its
+//! requests in flight (`bulk`) while they share one token and one limit.
 
 use crate::batch::Outcome;
 use crate::config::{Auth, AuthScheme, Config, RENEW_BEFORE_EXPIRY_SECS, Settings};
-use crate::converge;
-use crate::converge::Verdict;
+use crate::converge::{self, Note};
+use crate::dispatch;
 use crate::error::{ApiError, Problem};
+use crate::limit::{Limit, Signal};
 use crate::model::*;
 use crate::request::{ApiRequest, Method, Requests};
 use crate::response::{self, RawResponse};
 use crate::transport::{HttpRequest, Transport};
 use crate::validate;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 #[derive(Clone)]
 struct Token {
     value: String,
     expires_at: Option<u64>,
+    /// Bumped with every token: a 401 for an older one needs no new authenticate.
+    generation: u64,
+}
+
+/// What a client has sent so far, for hosts and benchmarks to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// Users-API requests sent, every retry counted.
+    pub requests: u64,
+    /// Authenticate requests sent.
+    pub authentications: u64,
+    /// Answers that were 429 or 503.
+    pub throttled: u64,
+    /// The most users-API requests that were in flight at once.
+    pub peak_in_flight: usize,
+    /// Every value the limit on requests in flight took.
+    pub limit_path: Vec<usize>,
 }
 
 pub struct Client<T> {
     customer_id: String,
     settings: Result<Settings, Vec<Problem>>,
     pub(crate) requests: Requests,
-    token: Option<Token>,
+    token: RefCell<Option<Token>>,
+    /// Held while a token is fetched: requests that need one meanwhile wait for it.
+    authenticating: futures_util::lock::Mutex<()>,
+    limit: Limit,
+    sent: Cell<u64>,
+    authentications: Cell<u64>,
     transport: T,
 }
 
@@ -30,21 +56,9 @@ impl<T> fmt::Debug for Client<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("settings", &self.settings)
-            .field("has_token", &self.token.is_some())
+            .field("has_token", &self.token.borrow().is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// What a batch item's success says: `None` when this call applied it, else a note that it
-/// already was in the requested state.
-pub type Note = Option<String>;
-
-/// Options of a batch call.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BatchOptions {
-    pub continue_on_error: Option<bool>,
-    /// `reassignInbox` for onboard, `deprovisionSupervisedInbox` for offboard.
-    pub flag: Option<bool>,
 }
 
 fn invalid(result: Result<(), Vec<Problem>>) -> Result<(), ApiError> {
@@ -56,11 +70,20 @@ type Attempt = Result<RawResponse, (ApiError, bool)>;
 
 impl<T: Transport> Client<T> {
     pub fn new(config: Config, transport: T) -> Self {
+        let settings = config.settings();
+        let limit = match &settings {
+            Ok(s) => Limit::new(s.concurrency, s.retry.max_delay_ms.into()),
+            Err(_) => Limit::new(1, 0),
+        };
         Client {
             requests: Requests::new(&config.customer_id),
-            customer_id: config.customer_id.clone(),
-            settings: config.settings(),
-            token: None,
+            customer_id: config.customer_id,
+            settings,
+            token: RefCell::new(None),
+            authenticating: futures_util::lock::Mutex::new(()),
+            limit,
+            sent: Cell::new(0),
+            authentications: Cell::new(0),
             transport,
         }
     }
@@ -73,8 +96,14 @@ impl<T: Transport> Client<T> {
         &self.transport
     }
 
-    pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.transport
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            requests: self.sent.get(),
+            authentications: self.authentications.get(),
+            throttled: self.limit.throttled_answers(),
+            peak_in_flight: self.limit.peak_in_flight(),
+            limit_path: self.limit.path(),
+        }
     }
 
     pub(crate) fn settings(&self) -> Result<&Settings, ApiError> {
@@ -83,24 +112,30 @@ impl<T: Transport> Client<T> {
             .map_err(|problems| ApiError::InvalidInput(problems.clone()))
     }
 
+    /// How many of one call's requests may be in flight at once.
+    pub(crate) fn concurrency(&self) -> usize {
+        self.settings.as_ref().map_or(1, |s| s.concurrency)
+    }
+
     pub(crate) fn now(&self) -> u64 {
         self.transport.now_unix()
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retry policy is spent.
-    /// 429 and 503 mean the request was not processed; 500, 502, 504, timeouts and dropped
-    /// connections leave it unknown, and every operation converges on a repeat: all retried.
-    /// An error status left at the end becomes its `ApiError`, counting the attempts.
-    fn with_retries(
-        &mut self,
-        mut attempt: impl FnMut(&mut Self) -> Attempt,
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy is spent. Every
+    /// send counts as an attempt, a 429's too: 429 and 503 mean the request was not
+    /// processed; 500, 502, 504, timeouts and dropped connections leave it unknown, and
+    /// every operation converges on a repeat: all retried, never at once. An error status
+    /// left at the end becomes its `ApiError`, counting the attempts.
+    async fn with_retries(
+        &self,
+        mut attempt: impl AsyncFnMut() -> Attempt,
     ) -> Result<RawResponse, ApiError> {
         let policy = self.settings()?.retry;
         let started = self.transport.now_ms();
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let result = attempt(self);
+            let result = attempt().await;
             let (retryable, retry_after) = match &result {
                 Ok(r) if r.status == 429 || r.status == 503 => (
                     true,
@@ -111,15 +146,15 @@ impl<T: Transport> Client<T> {
                 _ => (false, None),
             };
             if retryable && attempts < policy.max_attempts {
-                let transport = &mut self.transport;
-                let delay =
-                    policy.delay_ms(attempts, retry_after, |max| transport.random_up_to(max));
+                let delay = policy.delay_ms(attempts, retry_after, |max| {
+                    self.transport.random_up_to(max)
+                });
                 let elapsed = self.transport.now_ms().saturating_sub(started);
                 // A Retry-After beyond the cap is the API's word: report it rather than knock early.
                 let within_cap = retry_after
                     .is_none_or(|s| u64::from(s) * 1000 <= u64::from(policy.max_delay_ms));
                 if within_cap && elapsed + delay <= u64::from(policy.budget_ms) {
-                    self.transport.sleep_ms(delay);
+                    self.transport.sleep_ms(delay).await;
                     continue;
                 }
             }
@@ -137,13 +172,16 @@ impl<T: Transport> Client<T> {
 
     /// Authenticates now (credentials), or reads the ready token's expiry (token). Safe to
     /// repeat: it changes nothing. Bad credentials (401) fail at once.
-    pub fn authenticate(&mut self) -> Result<Option<u64>, ApiError> {
+    pub async fn authenticate(&self) -> Result<Option<u64>, ApiError> {
+        let _only_one = self.authenticating.lock().await;
+        self.fetch_token().await
+    }
+
+    /// Gets a token and keeps it; the caller holds `authenticating`.
+    async fn fetch_token(&self) -> Result<Option<u64>, ApiError> {
         let settings = self.settings()?.clone();
-        let token = match &settings.auth {
-            Auth::Token(value) => Token {
-                value: value.clone(),
-                expires_at: response::jwt_expiry(value),
-            },
+        let value = match &settings.auth {
+            Auth::Token(value) => value.clone(),
             Auth::Credentials { username, password } => {
                 let body = serde_json::to_string(&Credentials {
                     username: username.clone(),
@@ -162,34 +200,61 @@ impl<T: Transport> Client<T> {
                     max_response_bytes: settings.max_response_bytes,
                 };
                 let resp = self
-                    .with_retries(|this| this.transport.send(&request).map_err(|e| (e, false)))?;
-                let value = response::token(&resp, self.now())?;
-                Token {
-                    expires_at: response::jwt_expiry(&value),
-                    value,
-                }
+                    .with_retries(async || {
+                        self.authentications.set(self.authentications.get() + 1);
+                        self.transport.send(&request).await.map_err(|e| (e, false))
+                    })
+                    .await?;
+                response::token(&resp, self.now())?
             }
         };
-        let expires_at = token.expires_at;
-        self.token = Some(token);
+        let expires_at = response::jwt_expiry(&value);
+        let generation = self.token.borrow().as_ref().map_or(0, |t| t.generation) + 1;
+        *self.token.borrow_mut() = Some(Token {
+            value,
+            expires_at,
+            generation,
+        });
         Ok(expires_at)
     }
 
-    pub(crate) fn current_token(&mut self) -> Result<String, ApiError> {
+    /// The token kept, while it is not close to its `exp` (a ready token is used as is).
+    fn usable_token(&self) -> Option<Token> {
         let now = self.now();
-        let fresh = self.token.as_ref().is_some_and(|t| {
-            t.expires_at
-                .is_none_or(|exp| now + RENEW_BEFORE_EXPIRY_SECS < exp)
-        });
-        let uses_credentials = matches!(self.settings()?.auth, Auth::Credentials { .. });
-        if !fresh && (uses_credentials || self.token.is_none()) {
-            self.authenticate()?;
-        }
-        Ok(self
-            .token
+        let uses_credentials = self
+            .settings
             .as_ref()
-            .map(|t| t.value.clone())
-            .unwrap_or_default())
+            .is_ok_and(|s| matches!(s.auth, Auth::Credentials { .. }));
+        self.token.borrow().as_ref().cloned().filter(|t| {
+            !uses_credentials
+                || t.expires_at
+                    .is_none_or(|exp| now + RENEW_BEFORE_EXPIRY_SECS < exp)
+        })
+    }
+
+    /// A token to send, fetched when there is none to use: one fetch however many requests
+    /// need it at once.
+    pub(crate) async fn current_token(&self) -> Result<(String, u64), ApiError> {
+        if let Some(token) = self.usable_token() {
+            return Ok((token.value, token.generation));
+        }
+        let _only_one = self.authenticating.lock().await;
+        if self.usable_token().is_none() {
+            self.fetch_token().await?;
+        }
+        let token = self.token.borrow().clone().expect("a token was just kept");
+        Ok((token.value, token.generation))
+    }
+
+    /// A token to send after the API refused the token of `refused_generation`: a new one,
+    /// fetched once for every request that met the same refusal.
+    async fn renewed_token(&self, refused_generation: u64) -> Result<String, ApiError> {
+        let _only_one = self.authenticating.lock().await;
+        let current = self.token.borrow().as_ref().map(|t| t.generation);
+        if current == Some(refused_generation) || current.is_none() {
+            self.fetch_token().await?;
+        }
+        Ok(self.token.borrow().as_ref().expect("a token").value.clone())
     }
 
     fn http_request(&self, settings: &Settings, request: &ApiRequest, token: &str) -> HttpRequest {
@@ -214,68 +279,98 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// One attempt with a valid token; on a 401, authenticates again once and repeats the
-    /// request once (a ready token cannot be renewed, so its 401 is final).
-    fn send_once(&mut self, settings: &Settings, request: &ApiRequest) -> Attempt {
-        let token = self.current_token().map_err(|e| (e, true))?;
+    /// Sends a users-API request once it may go under the limit, which learns from the
+    /// answer.
+    async fn send_limited(&self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
+        let permit = self.limit.acquire(&self.transport).await;
+        self.sent.set(self.sent.get() + 1);
+        let answer = self.transport.send(request).await;
+        let signal = match &answer {
+            Ok(r) if r.status == 429 || r.status == 503 => Signal::Throttled {
+                retry_after_ms: response::retry_after_seconds(r.retry_after.as_deref(), self.now())
+                    .map(|s| u64::from(s) * 1000),
+            },
+            Ok(_) => Signal::Answered,
+            Err(_) => Signal::NoAnswer,
+        };
+        permit.release(signal, self.transport.now_ms());
+        answer
+    }
+
+    /// One attempt with a valid token; on a 401, a new token and the request once more, as
+    /// part of the same attempt (a ready token cannot be renewed, so its 401 is final).
+    async fn send_once(&self, settings: &Settings, request: &ApiRequest) -> Attempt {
+        let (token, generation) = self.current_token().await.map_err(|e| (e, true))?;
         let resp = self
-            .transport
-            .send(&self.http_request(settings, request, &token))
+            .send_limited(&self.http_request(settings, request, &token))
+            .await
             .map_err(|e| (e, false))?;
         if resp.status != 401 || !matches!(settings.auth, Auth::Credentials { .. }) {
             return Ok(resp);
         }
-        self.token = None;
-        let token = self.current_token().map_err(|e| (e, true))?;
-        self.transport
-            .send(&self.http_request(settings, request, &token))
+        let token = self
+            .renewed_token(generation)
+            .await
+            .map_err(|e| (e, true))?;
+        self.send_limited(&self.http_request(settings, request, &token))
+            .await
             .map_err(|e| (e, false))
     }
 
     /// Sends a users-API request with retries. Every request is repeated after an unknown
     /// outcome (5xx, timeout, dropped connection): each operation converges on a repeat.
-    pub(crate) fn execute(&mut self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
+    pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
         let settings = self.settings()?.clone();
-        self.with_retries(|this| this.send_once(&settings, request))
+        self.with_retries(async || self.send_once(&settings, request).await)
+            .await
     }
 
-    pub fn onboard_agents(
-        &mut self,
+    /// The agents whose `kind` field is `value` (a filtered list request).
+    pub(crate) async fn find_agents(
+        &self,
+        kind: IdentifierKind,
+        value: &str,
+    ) -> Result<Vec<Agent>, ApiError> {
+        self.list_agents_unchecked(&AgentFilter::matching(kind, value))
+            .await
+    }
+
+    pub(crate) async fn list_agents_unchecked(
+        &self,
+        filter: &AgentFilter,
+    ) -> Result<Vec<Agent>, ApiError> {
+        let resp = self.execute(&self.requests.list_agents(filter)).await?;
+        response::agent_list(&resp, self.now())
+    }
+
+    /// The one agent `key` = `id` names, or `None` when there is none (or `key` cannot be
+    /// looked up by a list request).
+    async fn read_agent(&self, id: &str, key: KeyId) -> Result<Option<Agent>, ApiError> {
+        let Some(kind) = converge::kind_of(key) else {
+            return Ok(None);
+        };
+        Ok(self.find_agents(kind, id).await?.into_iter().next())
+    }
+
+    pub async fn onboard_agents(
+        &self,
         agents: &[NewAgent],
-        options: BatchOptions,
+        options: OnboardOptions,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
         invalid(validate::onboard_agents(agents))?;
-        let reassign = options.flag;
         self.run_batch(
             agents,
-            options.continue_on_error,
-            |r, chunk| r.onboard_agents(chunk, options.continue_on_error, reassign),
+            options.continue_on_error.unwrap_or(false),
+            dispatch::supervisors_first(agents),
+            |r, chunk| r.onboard_agents(chunk, options.continue_on_error, options.reassign_inbox),
             |_, _| None,
-            |this, agent, messages| {
-                if !converge::says_exists(messages) {
-                    return Verdict::Unknown;
-                }
-                match this.read_agent(&agent.user_object_id, KeyId::UserObjectId) {
-                    Ok(Some(existing)) => {
-                        let differences = converge::onboarded_differences(&existing, agent);
-                        if differences.is_empty() {
-                            Verdict::Done(Some("already onboarded with these values".into()))
-                        } else {
-                            Verdict::Conflict(format!(
-                                "an agent with this user_object_id exists with other values: {}",
-                                differences.join(", ")
-                            ))
-                        }
-                    }
-                    _ => Verdict::Unknown,
-                }
-            },
         )
+        .await
     }
 
-    pub fn get_agent(
-        &mut self,
+    pub async fn get_agent(
+        &self,
         id: &str,
         key_id: Option<KeyId>,
         upn: Option<&str>,
@@ -283,22 +378,20 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::get_agent(id, key_id, upn))?;
         let request = self.requests.get_agent(id, key_id, upn);
-        let resp = self.execute(&request)?;
+        let resp = self.execute(&request).await?;
         response::agent(&resp, self.now())
     }
 
-    pub fn list_agents(&mut self, filter: &AgentFilter) -> Result<Vec<Agent>, ApiError> {
+    pub async fn list_agents(&self, filter: &AgentFilter) -> Result<Vec<Agent>, ApiError> {
         self.settings()?;
         invalid(validate::list_agents(filter))?;
-        let request = self.requests.list_agents(filter);
-        let resp = self.execute(&request)?;
-        response::agent_list(&resp, self.now())
+        self.list_agents_unchecked(filter).await
     }
 
     /// Safe to repeat: it sets values. A repeat of a change that renamed the key the agent
     /// was found by meets 404; the agent is then read under its new key.
-    pub fn update_agent(
-        &mut self,
+    pub async fn update_agent(
+        &self,
         id: &str,
         key_id: Option<KeyId>,
         changes: &AgentChanges,
@@ -307,12 +400,12 @@ impl<T: Transport> Client<T> {
         invalid(validate::update_agent(id, key_id, changes))?;
         let request = self.requests.update_agent(id, key_id, changes);
         let now = self.now();
-        let resp = match self.execute(&request) {
+        let resp = match self.execute(&request).await {
             Ok(resp) => resp,
             Err(ApiError::NotFound(message)) => {
                 let key = key_id.unwrap_or(KeyId::UserObjectId);
                 if let Some(renamed) = converge::renamed_key(key, changes)
-                    && let Ok(Some(agent)) = self.read_agent(renamed, key)
+                    && let Ok(Some(agent)) = self.read_agent(renamed, key).await
                     && converge::change_differences(&agent, changes).is_empty()
                 {
                     return Ok(agent);
@@ -333,8 +426,8 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    pub fn update_agents(
-        &mut self,
+    pub async fn update_agents(
+        &self,
         updates: &[AgentUpdate],
         continue_on_error: Option<bool>,
     ) -> Result<Vec<Outcome<Option<Agent>>>, ApiError> {
@@ -342,7 +435,8 @@ impl<T: Transport> Client<T> {
         invalid(validate::update_agents(updates))?;
         self.run_batch(
             updates,
-            continue_on_error,
+            continue_on_error.unwrap_or(false),
+            dispatch::independent(updates.len()),
             |r, chunk| r.update_agents(chunk, continue_on_error),
             |answer, i| {
                 answer
@@ -351,32 +445,14 @@ impl<T: Transport> Client<T> {
                     .find(|(index, _)| *index == i)
                     .map(|(_, agent)| agent.clone())
             },
-            |this, update, messages| {
-                let Some(key) = converge::key_for(update.target.identifier) else {
-                    return Verdict::Unknown;
-                };
-                let Some(renamed) = converge::renamed_key(key, &update.updates) else {
-                    return Verdict::Unknown;
-                };
-                if !converge::says_missing(messages) {
-                    return Verdict::Unknown;
-                }
-                match this.read_agent(renamed, key) {
-                    Ok(Some(agent))
-                        if converge::change_differences(&agent, &update.updates).is_empty() =>
-                    {
-                        Verdict::Done(Some(agent))
-                    }
-                    _ => Verdict::Unknown,
-                }
-            },
         )
+        .await
     }
 
     /// Safe to repeat: offboarding an agent that is not there (any more) succeeds, with a
     /// message saying so, once a read confirms it is gone.
-    pub fn offboard_agent(
-        &mut self,
+    pub async fn offboard_agent(
+        &self,
         id: &str,
         key_id: Option<KeyId>,
         deprovision: Option<bool>,
@@ -384,9 +460,10 @@ impl<T: Transport> Client<T> {
         self.settings()?;
         invalid(validate::offboard_agent(id, key_id))?;
         let request = self.requests.offboard_agent(id, key_id, deprovision);
-        let outcome = self
-            .execute(&request)
-            .and_then(|resp| response::message(&resp, self.now()));
+        let outcome = match self.execute(&request).await {
+            Ok(resp) => response::message(&resp, self.now()),
+            Err(e) => Err(e),
+        };
         let key = key_id.unwrap_or(KeyId::UserObjectId);
         let missing = match &outcome {
             Err(ApiError::NotFound(_)) => true,
@@ -398,41 +475,37 @@ impl<T: Transport> Client<T> {
             }
             _ => false,
         };
-        if missing && key != KeyId::Id && matches!(self.read_agent(id, key), Ok(None)) {
+        if missing && key != KeyId::Id && matches!(self.read_agent(id, key).await, Ok(None)) {
             return Ok(format!("already offboarded: no agent has {key} {id}"));
         }
         outcome
     }
 
-    pub fn offboard_agents(
-        &mut self,
+    pub async fn offboard_agents(
+        &self,
         items: &[OffboardItem],
-        options: BatchOptions,
+        options: OffboardOptions,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
         invalid(validate::offboard_agents(items))?;
         self.run_batch(
             items,
-            options.continue_on_error,
-            |r, chunk| r.offboard_agents(chunk, options.continue_on_error, options.flag),
-            |_, _| None,
-            |this, item, messages| {
-                if !converge::says_missing(messages) {
-                    return Verdict::Unknown;
-                }
-                for value in &item.value {
-                    match this.find_agents(item.identifier, value) {
-                        Ok(found) if found.is_empty() => {}
-                        _ => return Verdict::Unknown,
-                    }
-                }
-                Verdict::Done(Some("already offboarded".into()))
+            options.continue_on_error.unwrap_or(false),
+            dispatch::independent(items.len()),
+            |r, chunk| {
+                r.offboard_agents(
+                    chunk,
+                    options.continue_on_error,
+                    options.deprovision_supervised_inbox,
+                )
             },
+            |_, _| None,
         )
+        .await
     }
 
-    pub fn create_inboxes(
-        &mut self,
+    pub async fn create_inboxes(
+        &self,
         inboxes: &[NewInbox],
         continue_on_error: Option<bool>,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
@@ -440,59 +513,39 @@ impl<T: Transport> Client<T> {
         invalid(validate::create_inboxes(inboxes))?;
         self.run_batch(
             inboxes,
-            continue_on_error,
+            continue_on_error.unwrap_or(false),
+            dispatch::independent(inboxes.len()),
             |r, chunk| r.create_inboxes(chunk, continue_on_error),
             |_, _| None,
-            |this, inbox, messages| {
-                if !converge::says_exists(messages) {
-                    return Verdict::Unknown;
-                }
-                match this.inbox_in_place(inbox) {
-                    Ok(true) => Verdict::Done(Some("already created with these settings".into())),
-                    Ok(false) => Verdict::Conflict(
-                        "an inbox with this number or name exists with other settings".into(),
-                    ),
-                    Err(_) => Verdict::Unknown,
-                }
-            },
         )
+        .await
     }
 
-    pub fn assign_inboxes(
-        &mut self,
+    pub async fn assign_inboxes(
+        &self,
         assignments: &[Assignment],
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
         self.settings()?;
         invalid(validate::assign_inboxes(assignments))?;
         self.run_batch(
             assignments,
-            None,
+            false,
+            dispatch::independent(assignments.len()),
             |r, chunk| r.assign_inboxes(chunk),
             |_, _| None,
-            |this, assignment, messages| {
-                if !converge::says_membership(messages) {
-                    return Verdict::Unknown;
-                }
-                match this.members_in_place(assignment) {
-                    Ok(true) => Verdict::Done(Some(match assignment.operation {
-                        Operation::Add => "already assigned".into(),
-                        Operation::Remove => "already removed".into(),
-                    })),
-                    _ => Verdict::Unknown,
-                }
-            },
         )
+        .await
     }
 
-    pub fn list_numbers(
-        &mut self,
+    pub async fn list_numbers(
+        &self,
         status: Option<NumberStatus>,
         matching: Option<&str>,
     ) -> Result<Vec<NumberInfo>, ApiError> {
         self.settings()?;
         invalid(validate::list_numbers(matching))?;
         let request = self.requests.list_numbers(status, matching);
-        let resp = self.execute(&request)?;
+        let resp = self.execute(&request).await?;
         response::numbers(&resp, self.now())
     }
 }

@@ -1,12 +1,13 @@
 //! The WIT exports: converts between the generated types and the model, and calls the client.
 
 use crate::batch::Outcome;
-use crate::client::{BatchOptions, Client, Note};
+use crate::client::Client;
 use crate::config::Config;
+use crate::converge::Note;
 use crate::error::ApiError;
 use crate::http::WasiHttp;
 use crate::sync::{ApplyReport, SyncError};
-use std::cell::RefCell;
+use wstd::runtime::block_on;
 
 wit_bindgen::generate!({
     path: "wit",
@@ -22,16 +23,7 @@ struct Component;
 
 export!(Component);
 
-pub struct ClientResource(RefCell<Client<WasiHttp>>);
-
-impl ClientResource {
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&mut Client<WasiHttp>) -> Result<R, ApiError>,
-    ) -> Result<R, wt::Error> {
-        f(&mut self.0.borrow_mut()).map_err(wt::Error::from)
-    }
-}
+pub struct ClientResource(Client<WasiHttp>);
 
 impl wc::Guest for Component {
     type Client = ClientResource;
@@ -40,12 +32,24 @@ impl wc::Guest for Component {
 impl wc::GuestClient for ClientResource {
     fn new(config: wc::ClientConfig) -> Self {
         let config = Config::from(config);
-        ClientResource(RefCell::new(Client::new(config, WasiHttp::new())))
+        ClientResource(Client::new(config, WasiHttp::new()))
     }
 
     fn authenticate(&self) -> Result<wc::TokenInfo, wt::Error> {
-        self.with(|c| c.authenticate())
+        block_on(self.0.authenticate())
             .map(|expires_at| wc::TokenInfo { expires_at })
+            .map_err(wt::Error::from)
+    }
+
+    fn stats(&self) -> wc::ClientStats {
+        let stats = self.0.stats();
+        wc::ClientStats {
+            requests: stats.requests,
+            authentications: stats.authentications,
+            throttled: stats.throttled,
+            peak_in_flight: stats.peak_in_flight as u32,
+            limit_path: stats.limit_path.into_iter().map(|l| l as u32).collect(),
+        }
     }
 }
 
@@ -79,9 +83,9 @@ fn list_of<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
 }
 
 /// Runs one step: a client configured from the environment, used once.
-fn step<R>(f: impl FnOnce(&mut Api) -> Result<R, ApiError>) -> Result<R, ws::StepError> {
-    let mut client = step_client()?;
-    f(&mut client).map_err(step_error)
+fn step<R>(f: impl AsyncFnOnce(&Api) -> Result<R, ApiError>) -> Result<R, ws::StepError> {
+    let client = step_client()?;
+    block_on(f(&client)).map_err(step_error)
 }
 
 #[inline(never)]
@@ -152,18 +156,19 @@ macro_rules! exports {
     )*) => {
         $($(
             #[inline(never)]
-            fn $name($client: &mut Api, $($arg: $ty),*) -> Result<$ret, ApiError> $body
+            async fn $name($client: &Api, $($arg: $ty),*) -> Result<$ret, ApiError> $body
         )*)*
 
         $(impl $area::Guest for Component {$(
             fn $name(client: wc::ClientBorrow<'_>, $($arg: $ty),*) -> Result<$ret, wt::Error> {
-                client.get::<ClientResource>().with(|c| $name(c, $($arg),*))
+                block_on($name(&client.get::<ClientResource>().0, $($arg),*))
+                    .map_err(wt::Error::from)
             }
         )*})*
 
         impl ws::Guest for Component {$($(
             fn $name($($arg: $ty),*) -> Result<$ret, ws::StepError> {
-                step(|c| $name(c, $($arg),*))$(.and_then($finish))?
+                step(async |c| $name(c, $($arg),*).await)$(.and_then($finish))?
             }
         )*)*}
     };
@@ -172,53 +177,54 @@ macro_rules! exports {
 exports! {
     wa {
         onboard_agents(agents: Vec<wt::NewAgent>, options: wt::OnboardOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
-            let options = BatchOptions {
-                continue_on_error: options.continue_on_error,
-                flag: options.reassign_inbox,
-            };
-            c.onboard_agents(&list_of(agents), options)
+            c.onboard_agents(&list_of(agents), options.into())
+                .await
                 .map(|list| outcomes(list, item_outcome))
         };
         get_agent(id: String, key_id: Option<wt::KeyId>, upn: Option<String>) -> wt::Agent = |c| {
             c.get_agent(&id, key_id.map(Into::into), upn.as_deref())
+                .await
                 .map(Into::into)
         };
         list_agents(filter: wt::AgentFilter) -> Vec<wt::Agent> = |c| {
-            c.list_agents(&filter.into()).map(list_of)
+            c.list_agents(&filter.into()).await.map(list_of)
         };
         update_agent(id: String, key_id: Option<wt::KeyId>, changes: wt::AgentChanges) -> wt::Agent = |c| {
             c.update_agent(&id, key_id.map(Into::into), &changes.into())
+                .await
                 .map(Into::into)
         };
         update_agents(updates: Vec<wt::AgentUpdate>, options: wt::UpdateOptions) -> Vec<wt::UpdateOutcome> => finished_updates = |c| {
             c.update_agents(&list_of(updates), options.continue_on_error)
+                .await
                 .map(|list| outcomes(list, update_outcome))
         };
         offboard_agent(id: String, key_id: Option<wt::KeyId>, deprovision_supervised_inbox: Option<bool>) -> String = |c| {
             c.offboard_agent(&id, key_id.map(Into::into), deprovision_supervised_inbox)
+                .await
         };
         offboard_agents(selectors: Vec<wt::AgentSelector>, options: wt::OffboardOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
-            let options = BatchOptions {
-                continue_on_error: options.continue_on_error,
-                flag: options.deprovision_supervised_inbox,
-            };
-            c.offboard_agents(&list_of(selectors), options)
+            c.offboard_agents(&list_of(selectors), options.into())
+                .await
                 .map(|list| outcomes(list, item_outcome))
         };
     }
     wi {
         create_inboxes(inboxes: Vec<wt::NewInbox>, options: wt::CreateInboxesOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
             c.create_inboxes(&list_of(inboxes), options.continue_on_error)
+                .await
                 .map(|list| outcomes(list, item_outcome))
         };
         assign_inboxes(assignments: Vec<wt::Assignment>) -> Vec<wt::ItemOutcome> => finished = |c| {
             c.assign_inboxes(&list_of(assignments))
+                .await
                 .map(|list| outcomes(list, item_outcome))
         };
     }
     wn {
         list_numbers(status: Option<wt::NumberStatus>, digits: Option<String>) -> Vec<wt::NumberInfo> = |c| {
             c.list_numbers(status.map(Into::into), digits.as_deref())
+                .await
                 .map(list_of)
         };
     }
@@ -242,9 +248,8 @@ impl wsync::Guest for Component {
         desired: Vec<wt::DesiredAgent>,
         options: wt::PlanOptions,
     ) -> Result<wt::SyncPlan, ws::StepError> {
-        let mut client = step_client()?;
-        client
-            .sync_plan(&list_of(desired), &options.into())
+        let client = step_client()?;
+        block_on(client.sync_plan(&list_of(desired), &options.into()))
             .map(Into::into)
             .map_err(sync_error)
     }
@@ -253,10 +258,9 @@ impl wsync::Guest for Component {
         plan: wt::SyncPlan,
         options: wt::ApplyOptions,
     ) -> Result<wt::ApplyReport, ws::StepError> {
-        let mut client = step_client()?;
-        let report = client
-            .sync_apply(&plan.into(), options.into())
-            .map_err(sync_error)?;
+        let client = step_client()?;
+        let report =
+            block_on(client.sync_apply(&plan.into(), options.into())).map_err(sync_error)?;
         let report = apply_report(report);
         let transient = report
             .changes

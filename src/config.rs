@@ -16,6 +16,11 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
 /// A token is renewed this long before its `exp`, so a request never carries a token that
 /// expires in flight.
 pub const RENEW_BEFORE_EXPIRY_SECS: u64 = 60;
+/// Requests of one call in flight at once, by default: modest, since the API publishes no
+/// rate limit (the client backs off by itself when it throttles).
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+/// The most requests of one call in flight at once.
+pub const MAX_CONCURRENCY: u32 = 64;
 
 /// See the WIT `retry-policy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +44,8 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1`: the API's `Retry-After` when it gave one,
-    /// else "full jitter" (a random wait up to `base * 2^(attempt-1)`), never above the cap.
+    /// else "equal jitter": half of `base * 2^(attempt-1)` plus a random part of the other
+    /// half, so that a re-send never follows at once, never above the cap.
     pub fn delay_ms(
         &self,
         attempt: u32,
@@ -53,7 +59,8 @@ impl RetryPolicy {
                 let ceiling = u64::from(self.base_delay_ms)
                     .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
                     .min(cap);
-                random_up_to(ceiling)
+                let half = ceiling / 2;
+                half + random_up_to(ceiling - half)
             }
         }
     }
@@ -95,6 +102,8 @@ pub struct Config {
     pub timeout_ms: Option<u32>,
     pub retry: RetryPolicy,
     pub max_response_bytes: Option<u32>,
+    /// Requests of one call in flight at once; `None` is [`DEFAULT_CONCURRENCY`].
+    pub concurrency: Option<u32>,
 }
 
 impl Config {
@@ -109,6 +118,7 @@ impl Config {
             timeout_ms: None,
             retry: RetryPolicy::default(),
             max_response_bytes: None,
+            concurrency: None,
         }
     }
 }
@@ -140,6 +150,7 @@ pub(crate) struct Settings {
     pub(crate) timeout_ms: u32,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_bytes: u32,
+    pub(crate) concurrency: usize,
 }
 
 impl Config {
@@ -185,6 +196,15 @@ impl Config {
                 });
             }
         }
+        if let Some(n) = self.concurrency
+            && !(1..=MAX_CONCURRENCY).contains(&n)
+        {
+            problems.push(Problem {
+                index: None,
+                field: "concurrency".into(),
+                message: format!("must be 1 to {MAX_CONCURRENCY}, not {n}"),
+            });
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -198,6 +218,7 @@ impl Config {
             max_response_bytes: self
                 .max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY) as usize,
         })
     }
 }
@@ -217,30 +238,34 @@ pub mod var {
     pub const RETRY_MAX_DELAY_MS: &str = "SMARTCOMM_RETRY_MAX_DELAY_MS";
     pub const RETRY_BUDGET_MS: &str = "SMARTCOMM_RETRY_BUDGET_MS";
     pub const MAX_RESPONSE_BYTES: &str = "SMARTCOMM_MAX_RESPONSE_BYTES";
+    pub const CONCURRENCY: &str = "SMARTCOMM_CONCURRENCY";
 }
 
 /// Where a numeric setting lives in the config.
 type NumberField = fn(&mut Config) -> NumberSlot<'_>;
 
-/// The numeric settings: variable, smallest accepted value, and the field.
-const NUMBERS: [(&str, u32, NumberField); 6] = [
-    (var::TIMEOUT_MS, 1, |c| {
+/// The numeric settings: variable, the range of accepted values, and the field.
+const NUMBERS: [(&str, (u32, u32), NumberField); 7] = [
+    (var::TIMEOUT_MS, (1, u32::MAX), |c| {
         NumberSlot::Optional(&mut c.timeout_ms)
     }),
-    (var::MAX_ATTEMPTS, 1, |c| {
+    (var::MAX_ATTEMPTS, (1, u32::MAX), |c| {
         NumberSlot::Set(&mut c.retry.max_attempts)
     }),
-    (var::RETRY_BASE_DELAY_MS, 0, |c| {
+    (var::RETRY_BASE_DELAY_MS, (0, u32::MAX), |c| {
         NumberSlot::Set(&mut c.retry.base_delay_ms)
     }),
-    (var::RETRY_MAX_DELAY_MS, 0, |c| {
+    (var::RETRY_MAX_DELAY_MS, (0, u32::MAX), |c| {
         NumberSlot::Set(&mut c.retry.max_delay_ms)
     }),
-    (var::RETRY_BUDGET_MS, 0, |c| {
+    (var::RETRY_BUDGET_MS, (0, u32::MAX), |c| {
         NumberSlot::Set(&mut c.retry.budget_ms)
     }),
-    (var::MAX_RESPONSE_BYTES, 1, |c| {
+    (var::MAX_RESPONSE_BYTES, (1, u32::MAX), |c| {
         NumberSlot::Optional(&mut c.max_response_bytes)
+    }),
+    (var::CONCURRENCY, (1, MAX_CONCURRENCY), |c| {
+        NumberSlot::Optional(&mut c.concurrency)
     }),
 ];
 
@@ -312,16 +337,20 @@ impl Config {
                 format!("{other:?} is not bearer or bare"),
             )),
         }
-        for (variable, least, slot) in NUMBERS {
+        for (variable, (least, most), slot) in NUMBERS {
             let Some(value) = get(variable) else { continue };
             match value.trim().parse::<u32>() {
-                Ok(n) if n >= least => match slot(&mut config) {
+                Ok(n) if (least..=most).contains(&n) => match slot(&mut config) {
                     NumberSlot::Optional(field) => *field = Some(n),
                     NumberSlot::Set(field) => *field = n,
                 },
-                _ => problems.push(problem(
+                _ if most == u32::MAX => problems.push(problem(
                     variable,
                     format!("{value:?} is not a whole number of at least {least}"),
+                )),
+                _ => problems.push(problem(
+                    variable,
+                    format!("{value:?} is not a whole number from {least} to {most}"),
                 )),
             }
         }
@@ -415,8 +444,9 @@ mod tests {
                 (AUTH_SCHEME, "basic"),
                 (TIMEOUT_MS, "soon"),
                 (MAX_ATTEMPTS, "0"),
+                (CONCURRENCY, "65"),
             ])),
-            [API_URL, AUTH_SCHEME, TIMEOUT_MS, MAX_ATTEMPTS]
+            [API_URL, AUTH_SCHEME, TIMEOUT_MS, MAX_ATTEMPTS, CONCURRENCY]
         );
     }
 
@@ -439,6 +469,7 @@ mod tests {
                 budget_ms: 4000,
             },
             max_response_bytes: Some(65536),
+            concurrency: Some(9),
         }
     }
 

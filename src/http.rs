@@ -1,15 +1,19 @@
-//! The only place that performs I/O: HTTP through wasi:http (via waki), clocks, sleeping and
-//! randomness (all through the standard library's wasip2 support).
+//! The only place that performs I/O: HTTP through wasi:http, clocks, sleeping and randomness.
 //!
-//! waki sets the connect timeout of a request; the wait for the response head and between
-//! body chunks is bounded by the host (smartcomm's host applies `timeout-ms` to both).
+//! wstd drives wasi:http asynchronously: `outgoing-handler.handle` returns at once with a
+//! future response, and its reactor waits on the pollables of every request in flight with
+//! one `wasi:io/poll.poll`, so one instance keeps several requests in flight. Each request
+//! carries its three timeouts (connect, first byte, between bytes); a host may cap them.
 
 use crate::error::ApiError;
 use crate::request::Method;
 use crate::response::RawResponse;
 use crate::transport::{HttpRequest, Transport};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use waki::{Client, ErrorCode};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use wstd::http::body::Bytes;
+use wstd::http::body::util::{BodyExt, Empty, Full};
+use wstd::http::{Body, Client, ErrorCode, Request};
+use wstd::time::Duration;
 
 pub struct WasiHttp {
     started: Instant,
@@ -23,7 +27,7 @@ impl WasiHttp {
     }
 }
 
-fn transport_error(error: anyhow::Error) -> ApiError {
+fn transport_error(error: wstd::http::Error) -> ApiError {
     let described = format!("{error:#}");
     match error.downcast_ref::<ErrorCode>() {
         Some(
@@ -38,36 +42,53 @@ fn transport_error(error: anyhow::Error) -> ApiError {
 }
 
 impl Transport for WasiHttp {
-    fn send(&mut self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
-        let client = Client::new();
-        let mut builder = match request.method {
-            Method::Get => client.get(&request.url),
-            Method::Post => client.post(&request.url),
-            Method::Patch => client.patch(&request.url),
-            Method::Delete => client.delete(&request.url),
+    async fn send(&self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
+        let method = match request.method {
+            Method::Get => wstd::http::Method::GET,
+            Method::Post => wstd::http::Method::POST,
+            Method::Patch => wstd::http::Method::PATCH,
+            Method::Delete => wstd::http::Method::DELETE,
         };
+        let mut builder = Request::builder().method(method).uri(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(*name, value.as_str());
         }
-        if let Some(body) = &request.body {
-            builder = builder.body(body.as_bytes());
-        }
-        let response = builder
-            .connect_timeout(Duration::from_millis(request.timeout_ms.into()))
-            .send()
-            .map_err(transport_error)?;
+        // A streamed body of known length: the length in its header, as servers behind load
+        // balancers expect, rather than chunks. No body at all writes nothing: writing even an
+        // empty chunk to a GET's body stream fails once the host has sent the request whole.
+        let body = match &request.body {
+            Some(body) => {
+                builder = builder.header("content-length", body.len());
+                Body::from_http_body(Full::new(Bytes::from(body.clone())))
+            }
+            None => Body::from_http_body(Empty::<Bytes>::new()),
+        };
+        let outgoing = builder
+            .body(body)
+            .map_err(|e| ApiError::transport(format!("building the request: {e}")))?;
+        let timeout = Duration::from_millis(request.timeout_ms.into());
+        let mut client = Client::new();
+        client.set_connect_timeout(timeout);
+        client.set_first_byte_timeout(timeout);
+        client.set_between_bytes_timeout(timeout);
+        let response = client.send(outgoing).await.map_err(transport_error)?;
         let header = |name: &str| {
             response
-                .header(name)
+                .headers()
+                .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let status = response.status_code();
+        let status = response.status().as_u16();
         let content_type = header("content-type");
         let retry_after = header("retry-after");
         let limit = request.max_response_bytes as usize;
+        let mut incoming = response.into_body().into_boxed_body();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk(64 * 1024).map_err(transport_error)? {
+        while let Some(frame) = incoming.frame().await {
+            let Ok(chunk) = frame.map_err(transport_error)?.into_data() else {
+                continue; // trailers
+            };
             body.extend_from_slice(&chunk);
             if body.len() > limit {
                 return Err(ApiError::UnexpectedResponse {
@@ -96,11 +117,11 @@ impl Transport for WasiHttp {
         self.started.elapsed().as_millis() as u64
     }
 
-    fn sleep_ms(&mut self, ms: u64) {
-        std::thread::sleep(Duration::from_millis(ms));
+    async fn sleep_ms(&self, ms: u64) {
+        wstd::task::sleep(Duration::from_millis(ms)).await;
     }
 
-    fn random_up_to(&mut self, max: u64) -> u64 {
+    fn random_up_to(&self, max: u64) -> u64 {
         use std::hash::{BuildHasher, Hasher};
         // RandomState draws its keys from wasi:random; jitter needs nothing stronger.
         let random = std::collections::hash_map::RandomState::new()

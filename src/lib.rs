@@ -1,16 +1,20 @@
 //! smartcomm: the IntelePeer SmartCommunicator User Management API as a WebAssembly component.
 //!
 //! The modules below are plain Rust and build for any target: the settings, the JSON model,
-//! validation, request building, response parsing, batching, read-back and the client logic
-//! over a `Transport`. Only `component` (the WIT exports) and `http` (wasi:http through
-//! waki) are wasm-only.
+//! validation, request building, response parsing, batching, the order of requests in
+//! flight, the limit on them, convergence, and the client over a `Transport`. Only
+//! `component` (the WIT exports) and `http` (wasi:http through wstd) are wasm-only.
 
 pub mod batch;
+mod bulk;
 pub mod client;
 pub mod config;
 pub mod converge;
+pub mod dispatch;
 pub mod error;
+pub mod limit;
 pub mod model;
+mod readback;
 pub mod request;
 pub mod response;
 pub mod sync;

@@ -461,3 +461,37 @@ where
         ))),
     }
 }
+
+/// The query flags of `POST /{customer_id}/agents`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OnboardOptions {
+    /// `continueOnError`: go on past a refused agent (the API's default: stop).
+    pub continue_on_error: Option<bool>,
+    /// `reassignInbox`: take over the supervised inbox of an offboarded or deactivated owner.
+    pub reassign_inbox: Option<bool>,
+}
+
+/// The query flags of `POST /{customer_id}/agents/offboard`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OffboardOptions {
+    /// `continueOnError`: go on past a refused item (the API's default: stop).
+    pub continue_on_error: Option<bool>,
+    /// `deprovisionSupervisedInbox`: delete the agents' supervised inboxes too.
+    pub deprovision_supervised_inbox: Option<bool>,
+}
+
+impl AgentFilter {
+    /// The filter that lists the agents whose `kind` field is `value`.
+    pub fn matching(kind: IdentifierKind, value: &str) -> AgentFilter {
+        let mut filter = AgentFilter::default();
+        let slot = match kind {
+            IdentifierKind::UserObjectId => &mut filter.user_object_id,
+            IdentifierKind::TenantId => &mut filter.tenant_id,
+            IdentifierKind::ConsistencyId => &mut filter.consistency_id,
+            IdentifierKind::Upn => &mut filter.upn,
+            IdentifierKind::PhoneNumber => &mut filter.phone_number,
+        };
+        *slot = Some(value.to_string());
+        filter
+    }
+}

@@ -1,5 +1,6 @@
-//! What the client needs from the outside world: one HTTP exchange, clocks, sleep and
-//! randomness. The component implements it with wasi:http (`http`); tests script it.
+//! What the client needs from the outside world: HTTP exchanges (several may be in flight at
+//! once), clocks, sleep and randomness. The component implements it with wasi:http (`http`);
+//! tests script it.
 
 use crate::error::ApiError;
 use crate::request::Method;
@@ -29,13 +30,15 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
+/// The client drives several exchanges at once from one thread, so every method takes
+/// `&self` and the futures need not be `Send`.
 pub trait Transport {
-    fn send(&mut self, request: &HttpRequest) -> Result<RawResponse, ApiError>;
+    fn send(&self, request: &HttpRequest) -> impl Future<Output = Result<RawResponse, ApiError>>;
     /// Seconds since the Unix epoch.
     fn now_unix(&self) -> u64;
     /// Milliseconds on a clock that only moves forward.
     fn now_ms(&self) -> u64;
-    fn sleep_ms(&mut self, ms: u64);
+    fn sleep_ms(&self, ms: u64) -> impl Future<Output = ()>;
     /// A random number in `0..=max` (backoff jitter).
-    fn random_up_to(&mut self, max: u64) -> u64;
+    fn random_up_to(&self, max: u64) -> u64;
 }

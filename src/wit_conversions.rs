@@ -236,6 +236,14 @@ macro_rules! model_conversions {
                 fingerprint => fingerprint: same,
             }
             $crate::sync::ApplyOptions => $t::ApplyOptions { continue_on_error => continue_on_error: same }
+            $crate::model::OnboardOptions => $t::OnboardOptions {
+                continue_on_error => continue_on_error: same,
+                reassign_inbox => reassign_inbox: same,
+            }
+            $crate::model::OffboardOptions => $t::OffboardOptions {
+                continue_on_error => continue_on_error: same,
+                deprovision_supervised_inbox => deprovision_supervised_inbox: same,
+            }
         }
 
         impl From<$crate::config::Config> for $c::ClientConfig {
@@ -263,6 +271,7 @@ macro_rules! model_conversions {
                         budget_ms: Some(config.retry.budget_ms),
                     }),
                     max_response_bytes: config.max_response_bytes,
+                    concurrency: config.concurrency,
                 }
             }
         }
@@ -300,6 +309,7 @@ macro_rules! model_conversions {
                         budget_ms: retry.budget_ms.unwrap_or(defaults.budget_ms),
                     },
                     max_response_bytes: config.max_response_bytes,
+                    concurrency: config.concurrency,
                 }
             }
         }

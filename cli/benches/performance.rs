@@ -468,9 +468,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         api.reset();
         api.set_latency("*", latency);
         let runtime = self::runtime(&warm_cache, true, None)?;
-        let mut session = runtime
-            .session(config(api, CUSTOMER))
-            .with_concurrency(concurrency);
+        let mut session = runtime.session(config_at(api, CUSTOMER, concurrency));
         let throttled_before = api.throttled();
         let took = timed_onboard(&mut session, count, "c").await?;
         let requests = api.requests();
@@ -483,7 +481,14 @@ async fn run(quick: bool) -> anyhow::Result<()> {
             .filter(|r| r.route.ends_with("/authenticate"))
             .count();
         let throttled = api.throttled() - throttled_before;
-        let path = session.concurrency_path();
+        let path: Vec<usize> = session
+            .stats()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .limit_path
+            .into_iter()
+            .map(|l| l as usize)
+            .collect();
         let api_name = if std::ptr::eq(api, &limited) {
             "an API taking 3 in flight"
         } else {
@@ -522,9 +527,7 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     emulator.reset();
     emulator.set_latency("*", Duration::ZERO);
     let runtime = self::runtime(&warm_cache, true, None)?;
-    let mut seeder = runtime
-        .session(config(&emulator, CUSTOMER))
-        .with_concurrency(8);
+    let mut seeder = runtime.session(config_at(&emulator, CUSTOMER, 8));
     timed_onboard(&mut seeder, tenant_size, "t").await?;
     let roster: Vec<types::DesiredAgent> = (0..tenant_size)
         .map(|i| desired(new_agent(&format!("t{i}"))))
@@ -612,13 +615,9 @@ async fn run(quick: bool) -> anyhow::Result<()> {
     emulator.reset();
     emulator.set_latency("*", Duration::ZERO);
     const NATIVE_CUSTOMER: &str = "87654321";
-    let mut seeder = runtime
-        .session(config(&emulator, CUSTOMER))
-        .with_concurrency(8);
+    let mut seeder = runtime.session(config_at(&emulator, CUSTOMER, 8));
     timed_onboard(&mut seeder, 1_000, "l").await?;
-    let mut native_seeder = runtime
-        .session(config(&emulator, NATIVE_CUSTOMER))
-        .with_concurrency(8);
+    let mut native_seeder = runtime.session(config_at(&emulator, NATIVE_CUSTOMER, 8));
     timed_onboard(&mut native_seeder, 1_000, "l").await?;
     let mut roster: Vec<types::DesiredAgent> = (0..900)
         .map(|i| desired(new_agent(&format!("l{i}"))))
@@ -762,6 +761,13 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The tests' config with `concurrency` requests in flight.
+fn config_at(emulator: &Emulator, customer: &str, concurrency: u32) -> smartcomm_host::Config {
+    let mut config = config(emulator, customer);
+    config.concurrency = Some(concurrency);
+    config
 }
 
 /// How long `session` takes to onboard `count` new agents, every one of them succeeding.

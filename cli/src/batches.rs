@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use smartcomm::batch::chunks;
 use smartcomm::error::Problem;
 use smartcomm::request::ApiRequest;
-use smartcomm_host::ProgressHook;
+use smartcomm::validate::MAX_BATCH;
+use smartcomm_host::{ObservedRequest, RequestObserver};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -39,12 +40,14 @@ pub fn plan<T>(items: &[T], build: impl Fn(&[T]) -> ApiRequest) -> Value {
     )
 }
 
-/// Progress on stderr: a bar on a terminal, a line per request otherwise; nothing for batches
-/// of ten or fewer. One batch runs at a time in a command, so the bar is the process's.
+/// Progress on stderr, in requests of ten answered: a bar on a terminal, a line per request
+/// otherwise; nothing for batches of ten or fewer. The component sends the requests; the
+/// host tells each answer as it arrives (`Runtime::observe_requests`). One batch runs at a
+/// time in a command, so the bar is the process's.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    total: usize,
-    done: usize,
+    requests: usize,
+    answered: usize,
     label: &'static str,
 }
 
@@ -54,46 +57,58 @@ fn progress() -> MutexGuard<'static, Option<Progress>> {
     PROGRESS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// What a session calls as each request of a batch finishes.
-pub fn progress_hook() -> ProgressHook {
-    Arc::new(|items| {
-        if let Some(progress) = progress().as_mut() {
-            progress.advance(items);
+/// What the runtime calls as each request is answered: a write to the users API that was
+/// answered for good (not a 429 or 5xx, which are sent again) advances the progress.
+pub fn progress_observer() -> RequestObserver {
+    Arc::new(|request: &ObservedRequest| {
+        let final_answer = request.status.is_some_and(|s| s != 429 && s < 500);
+        let write = request.method != "GET" && !request.path.ends_with("/authenticate");
+        if final_answer
+            && write
+            && let Some(progress) = progress().as_mut()
+        {
+            progress.advance();
         }
     })
 }
 
 impl Progress {
-    fn advance(&mut self, n: usize) {
-        self.done += n;
+    fn advance(&mut self) {
+        self.answered += 1;
         match &self.bar {
-            Some(bar) => bar.set_position(self.done as u64),
-            None if self.total > 10 => eprintln!("{}: {}/{}", self.label, self.done, self.total),
+            Some(bar) => bar.set_position(self.answered.min(self.requests) as u64),
+            None if self.requests > 1 => eprintln!(
+                "{}: request {}/{} answered",
+                self.label, self.answered, self.requests
+            ),
             None => {}
         }
     }
 }
 
-/// Runs one bulk call of `items` with progress shown as its requests finish.
+/// Runs one bulk call of `total` items with progress shown as its requests are answered.
 pub async fn with_progress<T>(
     total: usize,
     label: &'static str,
     call: impl AsyncFnOnce() -> T,
 ) -> T {
-    let bar = (total > 10 && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
+    let requests = total.div_ceil(MAX_BATCH);
+    let bar = (requests > 1 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(requests as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
-                .expect("a valid template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {pos}/{len} requests of ten ({elapsed})",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
         );
         bar.set_message(label);
         bar
     });
     *progress() = Some(Progress {
         bar,
-        total,
-        done: 0,
+        requests,
+        answered: 0,
         label,
     });
     let result = call().await;

@@ -59,17 +59,43 @@ pub struct Global {
     /// instance, configured only through its environment, as a workflow engine runs it.
     #[arg(long, global = true, help_heading = "Running")]
     pub steps: bool,
-    /// Requests a bulk command keeps in flight at most, each on an instance of its own. The
-    /// client halves it when the API answers 429 or 503 and waits out Retry-After, then
-    /// raises it again by one after a run of successes. Steps (--steps) run one at a time.
-    #[arg(long, env = "SMARTCOMM_CONCURRENCY", global = true, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Running")]
-    pub concurrency: u16,
+    /// Requests of one call the component keeps in flight at most, 1 to 64 (default 4): a
+    /// batch's requests of ten, the reads that judge a repeat, a sync's steps; with --steps
+    /// too. The component starts lower and finds the API's limit: it halves the number when
+    /// the API answers 429 or 503, waits out Retry-After, and raises it by one after a run
+    /// of answers.
+    #[arg(long, env = "SMARTCOMM_CONCURRENCY", global = true, value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Running")]
+    pub concurrency: Option<u32>,
     /// Run this component (.wasm) instead of the embedded one.
     #[arg(long, global = true, value_name = "PATH", help_heading = "Running")]
     pub component: Option<PathBuf>,
     /// Log each request and response line (-vv for more); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Running")]
     pub verbose: u8,
+}
+
+/// How `smartcomm emulator` serves.
+#[derive(Args)]
+pub struct EmulatorArgs {
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Added before every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Phone numbers each new account starts with.
+    #[arg(long, default_value_t = 100)]
+    pub numbers: usize,
+    /// How long an issued token is valid, in seconds.
+    #[arg(long, default_value_t = 86400)]
+    pub token_lifetime_secs: u64,
+    /// Answer 429 (Retry-After: 1) to a request that finds this many of its customer's
+    /// requests in flight.
+    #[arg(long, value_name = "K")]
+    pub max_in_flight: Option<usize>,
+    /// Leave Retry-After out of those 429s.
+    #[arg(long, requires = "max_in_flight")]
+    pub no_retry_after: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -223,24 +249,7 @@ pub enum Command {
     /// Authenticate and print the token's expiry (never the token).
     Authenticate,
     /// Serve a stateful emulator of the API on loopback.
-    Emulator {
-        /// The port to listen on (0 picks a free one).
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Added before every answer, in milliseconds.
-        #[arg(long, default_value_t = 0)]
-        latency_ms: u64,
-        /// Phone numbers each new account starts with.
-        #[arg(long, default_value_t = 100)]
-        numbers: usize,
-        /// How long an issued token is valid, in seconds.
-        #[arg(long, default_value_t = 86400)]
-        token_lifetime_secs: u64,
-        /// Answer 429 (Retry-After: 1) to a request that finds this many of its customer's
-        /// requests in flight.
-        #[arg(long, value_name = "K")]
-        max_in_flight: Option<usize>,
-    },
+    Emulator(EmulatorArgs),
     /// Start an emulator in-process and walk through every operation with the real component.
     Demo,
     /// Keep the account's agents equal to a roster: `plan` shows what would change, `apply`

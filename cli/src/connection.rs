@@ -66,6 +66,7 @@ fn load_runtime_within(global: &Global, needed: Option<Duration>) -> Result<Runt
         ..defaults
     };
     let runtime = Runtime::new(options)?;
+    runtime.observe_requests(crate::batches::progress_observer());
     tracing::debug!(compilation = ?runtime.compilation(), "component loaded");
     Ok(runtime)
 }
@@ -114,6 +115,7 @@ pub fn config(global: &Global) -> Result<Config, Failure> {
     if let Some(attempts) = global.max_attempts {
         config.retry.max_attempts = attempts;
     }
+    config.concurrency = global.concurrency;
     Ok(config)
 }
 
@@ -131,12 +133,7 @@ pub fn connect(global: &Global, needed: Option<Duration>) -> Result<Connection, 
     Ok(if global.steps {
         Connection::Steps(runtime.steps(&config))
     } else {
-        Connection::Session(Box::new(
-            runtime
-                .session(config)
-                .with_concurrency(global.concurrency.into())
-                .on_progress(crate::batches::progress_hook()),
-        ))
+        Connection::Session(Box::new(runtime.session(config)))
     })
 }
 

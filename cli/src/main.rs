@@ -142,22 +142,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             output::print(&json!({"authenticated": true, "expires_at": info.expires_at}));
             Ok(0)
         }
-        Command::Emulator {
-            port,
-            latency_ms,
-            numbers,
-            token_lifetime_secs,
-            max_in_flight,
-        } => {
-            emulator::serve(emulator::options(
-                port,
-                latency_ms,
-                numbers,
-                token_lifetime_secs,
-                max_in_flight,
-            ))
-            .await
-        }
+        Command::Emulator(args) => emulator::serve(emulator::options(&args)).await,
         Command::Demo => {
             let runtime = connection::load_runtime(global)?;
             demo::run(&runtime, &mut std::io::stdout()).await?;

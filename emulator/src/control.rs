@@ -24,9 +24,13 @@ pub(crate) fn control(
         (Method::GET, "state") => json_response(200, &shared.state()),
         (Method::GET, "requests") => json_response(200, &json!(*lock(&shared.log))),
         (Method::DELETE, "requests") => {
-            lock(&shared.log).clear();
+            shared.clear_requests();
             ok()
         }
+        (Method::GET, "peak-in-flight") => json_response(
+            200,
+            &json!({"peak_in_flight": shared.peak_in_flight.load(std::sync::atomic::Ordering::Relaxed)}),
+        ),
         (Method::POST, "faults") => match serde_json::from_slice::<FaultRule>(body) {
             Ok(rule) => {
                 shared.faults.add(rule);

@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 use state::Accounts;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
@@ -57,11 +57,13 @@ pub struct EmulatorOptions {
     pub numbers: usize,
     pub username: String,
     pub password: String,
-    /// Answer `429 Too Many Requests` with `Retry-After: 1`, applying nothing, to a users-API
-    /// request that finds this many requests of its customer already in flight; `None` takes
-    /// any number. The reference publishes no limit; this lets a client's backing off be
-    /// tested and measured.
+    /// Answer `429 Too Many Requests`, applying nothing, to a users-API request that finds
+    /// this many requests of its customer already in flight; `None` takes any number. The
+    /// reference publishes no limit; this lets a client's backing off be tested and
+    /// measured. The 429 comes after the route's latency, as any answer does.
     pub max_in_flight: Option<usize>,
+    /// The `Retry-After` of those 429s, in seconds; `None` leaves the header out.
+    pub throttle_retry_after: Option<u32>,
     /// Faults that strike users-API requests at random, for soak tests.
     pub random_faults: Option<RandomFaults>,
 }
@@ -86,6 +88,7 @@ impl Default for EmulatorOptions {
             username: DEMO_USERNAME.into(),
             password: DEMO_PASSWORD.into(),
             max_in_flight: None,
+            throttle_retry_after: Some(1),
             random_faults: None,
         }
     }
@@ -102,6 +105,9 @@ pub struct LoggedRequest {
     pub route: String,
     pub headers: BTreeMap<String, String>,
     pub body: Value,
+    /// When it arrived, in milliseconds since the emulator started.
+    #[serde(default)]
+    pub at_ms: u64,
 }
 
 struct Shared {
@@ -115,6 +121,10 @@ struct Shared {
     connections: AtomicU64,
     /// Users-API requests being answered, by customer id.
     in_flight: Mutex<HashMap<String, usize>>,
+    /// The most users-API requests of one customer that were being answered at once, since
+    /// the start or the log was last cleared.
+    peak_in_flight: AtomicUsize,
+    started: std::time::Instant,
     /// Requests answered 429 because of `max_in_flight`.
     throttled: AtomicU64,
     /// The generator of `options.random_faults`, and how many faults it drew.
@@ -168,6 +178,8 @@ impl Emulator {
             tokens: Tokens::new(&seed, options.token_lifetime),
             connections: AtomicU64::new(0),
             in_flight: Mutex::default(),
+            peak_in_flight: AtomicUsize::new(0),
+            started: std::time::Instant::now(),
             throttled: AtomicU64::new(0),
             random: Mutex::new(fastrand::Rng::with_seed(
                 options.random_faults.as_ref().map_or(0, |r| r.seed),
@@ -260,8 +272,15 @@ impl Emulator {
         lock(&self.shared.log).clone()
     }
 
+    /// Forgets the logged requests, and the peak of requests in flight.
     pub fn clear_requests(&self) {
-        lock(&self.shared.log).clear();
+        self.shared.clear_requests();
+    }
+
+    /// The most users-API requests of one customer that were being answered at once, since
+    /// the start or the last `clear_requests`.
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.peak_in_flight.load(Ordering::Relaxed)
     }
 
     pub fn add_fault(&self, rule: FaultRule) {
@@ -312,9 +331,31 @@ impl Shared {
 
     fn reset(&self) {
         *lock(&self.accounts) = Accounts::new(seed_numbers(self.options.numbers));
-        lock(&self.log).clear();
+        self.clear_requests();
         self.faults.clear();
         lock(&self.latency).clear();
+    }
+
+    /// Counts a request of `customer` in flight, or refuses it (counted as throttled) when
+    /// `max_in_flight` of them already are.
+    fn admit(&self, customer: &str) -> Option<InFlight<'_>> {
+        let mut in_flight = lock(&self.in_flight);
+        let n = in_flight.entry(customer.to_string()).or_default();
+        if self.options.max_in_flight.is_some_and(|max| *n >= max) {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *n += 1;
+        self.peak_in_flight.fetch_max(*n, Ordering::Relaxed);
+        Some(InFlight {
+            shared: self,
+            customer: customer.to_string(),
+        })
+    }
+
+    fn clear_requests(&self) {
+        lock(&self.log).clear();
+        self.peak_in_flight.store(0, Ordering::Relaxed);
     }
 
     fn add_numbers(&self, customer_id: &str, numbers: &[String]) {
@@ -374,12 +415,13 @@ impl Shared {
     }
 }
 
-fn throttled() -> Response<Body> {
+fn throttled(retry_after: Option<u32>) -> Response<Body> {
     let mut response = json_response(429, &json!({"message": "Too many requests"}));
-    response.headers_mut().insert(
-        http::header::RETRY_AFTER,
-        http::HeaderValue::from_static("1"),
-    );
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+    }
     response
 }
 
@@ -443,26 +485,20 @@ async fn handle(
         route: route.clone(),
         headers: redacted_headers(&parts.headers),
         body: redacted_body(&route, &body),
+        at_ms: shared.started.elapsed().as_millis() as u64,
     });
 
+    let latency = shared.latency(&route);
     let _in_flight = match segments.first() {
-        Some(customer) if !route.ends_with(AUTH_PATH) => {
-            let mut in_flight = lock(&shared.in_flight);
-            let n = in_flight.entry(customer.clone()).or_default();
-            if shared.options.max_in_flight.is_some_and(|max| *n >= max) {
-                drop(in_flight);
-                shared.throttled.fetch_add(1, Ordering::Relaxed);
-                return Ok(throttled());
+        Some(customer) if !route.ends_with(AUTH_PATH) => match shared.admit(customer) {
+            Some(in_flight) => Some(in_flight),
+            None => {
+                tokio::time::sleep(latency).await;
+                return Ok(throttled(shared.options.throttle_retry_after));
             }
-            *n += 1;
-            Some(InFlight {
-                shared: &shared,
-                customer: customer.clone(),
-            })
-        }
+        },
         _ => None,
     };
-    let latency = shared.latency(&route);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

@@ -287,6 +287,7 @@ mod tests {
                 budget_ms: 4000,
             },
             max_response_bytes: Some(65536),
+            concurrency: Some(9),
         }
     }
 

@@ -15,25 +15,21 @@
 //! # Ok(()) }
 //! ```
 
-mod adaptive_limit;
 pub mod blocking;
 mod cache;
 pub mod convert;
-mod fanout;
 mod operations;
 mod policy;
 mod pool;
 mod runtime;
 mod session;
-mod shared_token;
 mod step_calls;
 
 pub use cache::{Compilation, default_cache_dir};
-pub use fanout::Outcome;
 pub use operations::Operations;
-pub use policy::{Origin, OutboundPolicy, is_loopback};
+pub use policy::{ObservedRequest, Origin, OutboundPolicy, RequestObserver, is_loopback};
 pub use runtime::{ComponentSource, EMBEDDED_COMPONENT, Runtime, RuntimeOptions};
-pub use session::{CallError, ProgressHook, Session};
+pub use session::{CallError, Session};
 pub use smartcomm::config::{Auth, AuthScheme, Config, RetryPolicy};
 pub use step_calls::{StepCallError, Steps};
 

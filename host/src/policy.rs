@@ -1,9 +1,7 @@
 //! Outbound HTTP policy: the single place that decides where the guest may connect and how
 //! long a request may take.
 
-use crate::adaptive_limit::{AdaptiveLimit, Verdict};
 use crate::pool::ConnectionPool;
-use crate::shared_token::{Seen, SharedToken};
 use http::uri::Scheme;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -44,7 +42,7 @@ pub fn is_loopback(host: &str) -> bool {
             .unwrap_or(false)
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct OutboundPolicy {
     pub allowed: Vec<Origin>,
     pub connect_timeout: Duration,
@@ -52,23 +50,36 @@ pub struct OutboundPolicy {
     pub response_timeout: Duration,
     /// Keep-alive connections to reuse; `None` opens a connection per request.
     pub pool: Option<Arc<ConnectionPool>>,
-    /// What this instance shares with the other instances of its session; `None` for an
-    /// instance on its own (a step).
-    pub(crate) coordination: Option<Coordination>,
+    /// Told of every request the policy let through, once its answer's head has arrived.
+    pub observer: Option<RequestObserver>,
 }
 
-/// The session-wide part of one instance's policy: the token that all its instances share,
-/// and the limit on their requests in flight.
-#[derive(Clone, Debug)]
-pub(crate) struct Coordination {
-    pub token: Arc<SharedToken>,
-    /// The newest token answer this instance has received.
-    pub seen: Seen,
-    pub limit: Arc<AdaptiveLimit>,
+impl std::fmt::Debug for OutboundPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundPolicy")
+            .field("allowed", &self.allowed)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("pool", &self.pool)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
+
+/// What a [`RequestObserver`] is told of one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedRequest {
+    pub method: String,
+    pub path: String,
+    /// The answer's status; `None` when no answer came (refused connection, timeout).
+    pub status: Option<u16>,
+}
+
+/// Called for each request a guest sends through the policy, for a progress display or a
+/// log. It sees the method, path and status only: never headers or bodies.
+pub type RequestObserver = Arc<dyn Fn(&ObservedRequest) + Send + Sync>;
 
 impl OutboundPolicy {
-    /// A policy for an instance on its own, sharing nothing with other instances.
     pub fn new(
         allowed: Vec<Origin>,
         connect_timeout: Duration,
@@ -80,7 +91,7 @@ impl OutboundPolicy {
             connect_timeout,
             response_timeout,
             pool,
-            coordination: None,
+            observer: None,
         }
     }
 
@@ -137,88 +148,6 @@ async fn transmit(
     ))
 }
 
-/// How often the host itself sends again a request that a session running several at once
-/// got a 429 for, before the component sees the 429 (and retries under its own policy).
-const THROTTLED_RESENDS: usize = 10;
-
-/// `transmit` under the session's limit, which learns from the answer. With several requests
-/// in flight, a 429 (the API processed nothing) is absorbed here: the request waits out the
-/// pause the limit imposes and goes again, so that throttling costs time, not attempts of the
-/// component's retry policy.
-async fn limited(
-    limit: &AdaptiveLimit,
-    pool: Option<Arc<ConnectionPool>>,
-    request: http::Request<WasiBody>,
-    options: RequestOptions,
-) -> Sent {
-    if limit.max() == 1 {
-        let permit = limit.acquire().await;
-        let sent = transmit(pool, request, options).await;
-        permit.release(verdict(&sent));
-        return sent;
-    }
-    use http_body_util::{BodyExt, Full, Limited};
-    let (parts, body) = request.into_parts();
-    let body = Limited::new(body, MAX_RESENT_BODY)
-        .collect()
-        .await
-        .map_err(|_| HttpError::HttpRequestBodySize(None))?
-        .to_bytes();
-    let copy = || {
-        let mut request = http::Request::new(
-            Full::new(body.clone())
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        );
-        *request.method_mut() = parts.method.clone();
-        *request.uri_mut() = parts.uri.clone();
-        *request.version_mut() = parts.version;
-        *request.headers_mut() = parts.headers.clone();
-        request
-    };
-    let mut resends = 0;
-    loop {
-        let permit = limit.acquire().await;
-        let sent = transmit(pool.clone(), copy(), options).await;
-        let verdict = verdict(&sent);
-        permit.release(verdict);
-        let throttled = matches!(&sent, Ok((response, _)) if response.status() == 429);
-        if !throttled || resends == THROTTLED_RESENDS {
-            return sent;
-        }
-        if let Ok((response, io)) = sent {
-            // Read to its end, a pooled connection goes back to the pool for the next request;
-            // a connection of its own must be driven while it is read.
-            tokio::spawn(Box::into_pin(io));
-            let _ = Limited::new(response.into_body(), MAX_RESENT_BODY)
-                .collect()
-                .await;
-        }
-        resends += 1;
-        tracing::debug!(resends, "429: sending again after the pause");
-    }
-}
-
-/// The largest request body the host keeps to send again: the API's batches are far smaller.
-const MAX_RESENT_BODY: usize = 4 << 20;
-
-fn verdict(sent: &Sent) -> Verdict {
-    match sent {
-        Ok((response, _)) => match response.status().as_u16() {
-            429 | 503 => Verdict::Throttled(
-                response
-                    .headers()
-                    .get(http::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs),
-            ),
-            _ => Verdict::Answered,
-        },
-        Err(_) => Verdict::Unknown,
-    }
-}
-
 impl WasiHttpHooks for OutboundPolicy {
     fn is_supported_scheme(&mut self, scheme: &Scheme) -> bool {
         *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS
@@ -247,24 +176,21 @@ impl WasiHttpHooks for OutboundPolicy {
         tracing::debug!(method = %request.method(), uri = %request.uri(), "outbound request");
         let options = self.capped(options);
         let pool = self.pool.clone();
-        let Some(shared) = self.coordination.clone() else {
+        let Some(observer) = self.observer.clone() else {
             return Box::new(transmit(pool, request, options));
         };
+        let (method, path) = (
+            request.method().to_string(),
+            request.uri().path().to_string(),
+        );
         Box::new(async move {
-            if !shared.token.is_authenticate(&request) {
-                return limited(&shared.limit, pool, request, options).await;
-            }
-            let send = |request| async {
-                let (response, io) = limited(&shared.limit, pool, request, options).await?;
-                // The answer is read whole here, so its connection must be driven meanwhile.
-                tokio::spawn(Box::into_pin(io));
-                Ok(response)
-            };
-            let response = shared
-                .token
-                .authenticate(&shared.seen, request, send)
-                .await?;
-            Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+            let sent = transmit(pool, request, options).await;
+            observer(&ObservedRequest {
+                method,
+                path,
+                status: sent.as_ref().ok().map(|(r, _)| r.status().as_u16()),
+            });
+            sent
         })
     }
 }

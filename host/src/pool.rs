@@ -24,9 +24,11 @@ use tokio::net::TcpStream;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
-/// Idle connections kept per origin; more concurrent requests than this still work, their
-/// connections are just closed afterwards.
-const MAX_IDLE_PER_ORIGIN: usize = 16;
+/// Idle connections kept per origin: as many as one component instance may have requests in
+/// flight (its `concurrency` is at most 64), so that a bulk call reuses every connection it
+/// opened. More concurrent requests than this still work; their connections are closed
+/// afterwards.
+const MAX_IDLE_PER_ORIGIN: usize = 64;
 /// Idle connections older than this are closed rather than reused: servers and middleboxes
 /// drop idle connections after a while, and a request on such a one would fail.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);

@@ -3,7 +3,7 @@
 
 use crate::bindings::{Smartcomm, SmartcommPre};
 use crate::cache::{self, Compilation};
-use crate::policy::{Coordination, Origin, OutboundPolicy};
+use crate::policy::{Origin, OutboundPolicy, RequestObserver};
 use crate::pool::ConnectionPool;
 use crate::session::Session;
 use crate::step_calls::Steps;
@@ -12,11 +12,11 @@ use sha2::{Digest, Sha256};
 use smartcomm::config::{Config, DEFAULT_API_URL, DEFAULT_AUTH_URL, DEFAULT_TIMEOUT_MS};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -56,10 +56,6 @@ pub struct RuntimeOptions {
     /// pooling allocator, which makes creating an instance cheaper; `None` allocates per
     /// instance. More concurrent instances than this fail to instantiate.
     pub pooled_instances: Option<u32>,
-    /// How many requests a session's bulk operation keeps in flight at most, each on an
-    /// instance of its own; 1 sends them one after another. A session can change it
-    /// ([`Session::with_concurrency`]); steps always run on one instance.
-    pub concurrency: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -72,7 +68,6 @@ impl Default for RuntimeOptions {
             response_timeout: Duration::from_secs(60),
             reuse_connections: true,
             pooled_instances: None,
-            concurrency: 1,
         }
     }
 }
@@ -83,6 +78,7 @@ struct Shared {
     options: RuntimeOptions,
     compilation: Compilation,
     pool: Option<Arc<ConnectionPool>>,
+    observer: Mutex<Option<RequestObserver>>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -167,6 +163,7 @@ impl Runtime {
                 options,
                 compilation,
                 pool,
+                observer: Mutex::new(None),
                 stop_ticker,
             }),
         })
@@ -177,8 +174,14 @@ impl Runtime {
         self.shared.options.call_deadline
     }
 
-    pub(crate) fn concurrency(&self) -> usize {
-        self.shared.options.concurrency.max(1)
+    /// Calls `observer` for every request of every instance made from now on, as its answer
+    /// arrives (method, path and status only), for a progress display.
+    pub fn observe_requests(&self, observer: RequestObserver) {
+        *self
+            .shared
+            .observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(observer);
     }
 
     /// The loaded component: its imports, exports and their types.
@@ -193,9 +196,7 @@ impl Runtime {
     /// Creates one instance and drops it, as every step call does before it runs: hosts can
     /// call it to warm up, and the benchmarks time it.
     pub async fn instantiate_once(&self) -> anyhow::Result<()> {
-        self.new_instance(&[], Vec::new(), None, None)
-            .await
-            .map(drop)
+        self.new_instance(&[], Vec::new(), None).await.map(drop)
     }
 
     /// Connections opened by this runtime's pool so far (0 when connections are not reused).
@@ -222,7 +223,6 @@ impl Runtime {
         env: &[(String, String)],
         allowed: Vec<Origin>,
         timeout_ms: Option<u32>,
-        coordination: Option<Coordination>,
     ) -> anyhow::Result<(Store<HostState>, Smartcomm)> {
         let options = &self.shared.options;
         let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).into());
@@ -233,17 +233,25 @@ impl Runtime {
             // host's own limit.
             response_timeout: timeout.min(options.response_timeout),
             pool: self.shared.pool.clone(),
-            coordination,
+            observer: self
+                .shared
+                .observer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         };
         let state = HostState {
             wasi: WasiCtx::builder().envs(env).build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             policy,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(options.memory_limit)
-                .instances(4)
-                .build(),
+            limits: MemoryTracked {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(options.memory_limit)
+                    .instances(4)
+                    .build(),
+                memory_size: 0,
+            },
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -296,7 +304,64 @@ pub struct HostState {
     http: WasiHttpCtx,
     table: ResourceTable,
     policy: OutboundPolicy,
+    limits: MemoryTracked,
+}
+
+impl HostState {
+    /// The guest's linear memory, in bytes (it only grows).
+    pub(crate) fn memory_size(&self) -> usize {
+        self.limits.memory_size
+    }
+}
+
+/// The store's limits, noting the size its memory grew to.
+struct MemoryTracked {
     limits: StoreLimits,
+    memory_size: usize,
+}
+
+impl ResourceLimiter for MemoryTracked {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory_size = self.memory_size.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for HostState {

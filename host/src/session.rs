@@ -1,22 +1,15 @@
 //! A session: one component instance holding one `client` resource (and its token).
 
-use crate::adaptive_limit::AdaptiveLimit;
 use crate::bindings::Smartcomm;
 use crate::bindings::exports::intelepeer::smartcommunicator::client as wit_client;
-use crate::fanout::{Batch, Outcome, Progress, invalid_input};
 use crate::operations::{Answer, Call, Face, Operations};
-use crate::policy::{Coordination, Origin};
+use crate::policy::Origin;
 use crate::runtime::{HostState, Runtime, configured_origins, deadline_ticks};
-use crate::shared_token::SharedToken;
 use crate::{steps, types};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
-use smartcomm::config::{Config, DEFAULT_AUTH_URL};
-use smartcomm::validate::MAX_BATCH;
+use smartcomm::config::Config;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
@@ -52,23 +45,14 @@ struct Instance {
     client: ResourceAny,
 }
 
-/// Called with the number of items whose chunk has just finished.
-pub type ProgressHook = Arc<dyn Fn(usize) + Send + Sync>;
-
-/// One account's connection: a component instance holding a `client` (and its token),
-/// made on the first call. Calls are sequential (`&mut self`); a bulk operation may run its
-/// chunks on several instances at once (see [`Session::with_concurrency`]).
+/// One account's connection: a component instance holding a `client` (its token, and its
+/// limit on requests in flight), made on the first call. Calls are sequential (`&mut self`);
+/// within one, the component keeps up to `config.concurrency` requests in flight.
 pub struct Session {
     runtime: Runtime,
     config: Config,
     allowed: Vec<Origin>,
     instance: Option<Instance>,
-    /// Further instances for bulk operations, kept between calls.
-    spare: Vec<Instance>,
-    concurrency: usize,
-    token: Arc<SharedToken>,
-    limit: Arc<AdaptiveLimit>,
-    progress: Option<ProgressHook>,
 }
 
 impl fmt::Debug for Session {
@@ -77,7 +61,6 @@ impl fmt::Debug for Session {
             .field("config", &self.config)
             .field("allowed", &self.allowed)
             .field("instantiated", &self.instance.is_some())
-            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -99,47 +82,12 @@ pub(crate) async fn within<T>(
 
 impl Session {
     pub(crate) fn new(runtime: Runtime, config: Config) -> Session {
-        let auth_url = config.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL);
-        // An unparsable URL matches no request: the component refuses the config anyway.
-        let endpoint = auth_url.parse().unwrap_or_default();
-        let concurrency = runtime.concurrency();
         Session {
             allowed: configured_origins(&config),
             config,
             instance: None,
-            spare: Vec::new(),
-            concurrency,
-            token: SharedToken::new(endpoint),
-            limit: AdaptiveLimit::new(concurrency),
-            progress: None,
             runtime,
         }
-    }
-
-    /// Runs the chunks of a bulk operation on up to `concurrency` instances at once (1: one
-    /// after another). The limit halves when the API answers 429 or 503, every instance waits
-    /// out its `Retry-After`, and it grows back by one after a run of successes.
-    pub fn with_concurrency(mut self, concurrency: usize) -> Session {
-        self.concurrency = concurrency.max(1);
-        self.limit = AdaptiveLimit::new(self.concurrency);
-        self
-    }
-
-    /// Calls `hook` with the number of items of each chunk of a bulk operation as it
-    /// finishes, for a progress display.
-    pub fn on_progress(mut self, hook: ProgressHook) -> Session {
-        self.progress = Some(hook);
-        self
-    }
-
-    /// The values the limit on requests in flight took so far, starting at the concurrency.
-    pub fn concurrency_path(&self) -> Vec<usize> {
-        self.limit.path()
-    }
-
-    /// Answers of 429 or 503 that the limit reacted to.
-    pub fn throttled(&self) -> u64 {
-        self.limit.throttled()
     }
 
     pub fn config(&self) -> &Config {
@@ -154,21 +102,43 @@ impl Session {
         self
     }
 
-    /// A new instance holding a `client` of this session's config, sharing its token and
-    /// limit.
+    /// The size of the instance's linear memory, in bytes: the most it used so far, since a
+    /// WebAssembly memory never shrinks. `None` before the first call.
+    pub fn memory_size(&self) -> Option<usize> {
+        self.instance
+            .as_ref()
+            .map(|instance| instance.store.data().memory_size())
+    }
+
+    /// What the instance's client has sent so far; sends nothing. Zeros before the first
+    /// call.
+    pub async fn stats(&mut self) -> Result<wit_client::ClientStats, CallError> {
+        if self.instance.is_none() {
+            return Ok(wit_client::ClientStats {
+                requests: 0,
+                authentications: 0,
+                throttled: 0,
+                peak_in_flight: 0,
+                limit_path: Vec::new(),
+            });
+        }
+        self.run_on_instance("stats", |i| {
+            Box::pin(async move {
+                let api = i.bindings.intelepeer_smartcommunicator_client().client();
+                Ok(Ok(api.call_stats(&mut i.store, i.client).await?))
+            })
+        })
+        .await
+    }
+
+    /// A new instance holding a `client` of this session's config.
     async fn new_instance(&mut self) -> Result<Instance, CallError> {
-        let coordination = Coordination {
-            token: self.token.clone(),
-            seen: Arc::default(),
-            limit: self.limit.clone(),
-        };
         let (mut store, bindings) = self
             .runtime
             .new_instance(
                 &self.config.to_env(),
                 self.allowed.clone(),
                 self.config.timeout_ms,
-                Some(coordination),
             )
             .await
             .map_err(CallError::Host)?;
@@ -241,132 +211,8 @@ impl Session {
 type ExportCall<'a, T> =
     Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, CallError>>> + Send + 'a>>;
 
-impl Session {
-    /// Runs a batch's chunks on up to `concurrency` instances, each chunk one call of the
-    /// component (which sends it as one request), and keeps every item's outcome at its index.
-    async fn fan_out<I, O>(
-        &mut self,
-        operation: &'static str,
-        batch: Batch<I>,
-        call: impl for<'a> Fn(Face<'a>, Vec<I>) -> Call<'a, Vec<O>> + Send + Sync,
-    ) -> Result<Vec<O>, CallError>
-    where
-        I: Clone + Send + Sync + 'static,
-        O: Outcome,
-    {
-        // Checked whole before anything is sent, as the component checks a batch it is given.
-        (batch.check)(&batch.items).map_err(|p| CallError::Api(invalid_input(p)))?;
-        let chunks: Vec<Vec<I>> = batch.items.chunks(MAX_BATCH).map(<[I]>::to_vec).collect();
-        let mut progress = Progress::<O>::new(
-            chunks.len(),
-            (batch.waits_for)(&batch.items),
-            batch.keep_going,
-        );
-        let mut idle: Vec<Instance> = self.instance.take().into_iter().collect();
-        idle.append(&mut self.spare);
-        let mut wanted = self.concurrency.min(chunks.len());
-        let deadline = self.runtime.call_deadline();
-        let started = Instant::now();
-        let call = &call;
-        let mut running = FuturesUnordered::new();
-        loop {
-            while running.len() < wanted
-                && let Some(chunk) = progress.next()
-            {
-                let mut instance = match idle.pop() {
-                    Some(instance) => instance,
-                    None => match self.new_instance().await {
-                        Ok(instance) => instance,
-                        // Nothing was sent yet: the call fails as a whole.
-                        Err(e) if chunk == 0 => return Err(e),
-                        Err(e) => {
-                            // Go on with the instances there are.
-                            progress.failed(chunk, chunks[chunk].len(), stopped_by_host(&e));
-                            wanted = running.len();
-                            continue;
-                        }
-                    },
-                };
-                instance.store.set_epoch_deadline(deadline_ticks(deadline));
-                let items = chunks[chunk].clone();
-                running.push(async move {
-                    let face = Face::Client {
-                        bindings: &instance.bindings,
-                        store: &mut instance.store,
-                        client: instance.client,
-                    };
-                    let answer = within(deadline, call(face, items)).await;
-                    (chunk, instance, answer)
-                });
-            }
-            let Some((chunk, instance, answer)) = running.next().await else {
-                break;
-            };
-            let size = chunks[chunk].len();
-            let reusable = match answer {
-                Ok(Answer::Client(Ok(outcomes))) => {
-                    progress.finished(chunk, outcomes);
-                    true
-                }
-                Ok(Answer::Client(Err(error))) => {
-                    progress.failed(chunk, size, error);
-                    true
-                }
-                Ok(Answer::Step(_)) => unreachable!("a session's instance answers as a client"),
-                Err(trap) => {
-                    // A trapped instance cannot be entered again; the others carry on.
-                    tracing::warn!(error = %format!("{trap:#}"), "the component was stopped");
-                    progress.failed(chunk, size, stopped_by_host(&CallError::Host(trap.into())));
-                    false
-                }
-            };
-            if reusable {
-                idle.push(instance);
-            }
-            if let Some(hook) = &self.progress {
-                hook(size);
-            }
-        }
-        self.instance = idle.pop();
-        self.spare = idle;
-        tracing::debug!(
-            operation,
-            chunks = chunks.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            limit_path = ?self.limit.path(),
-            "bulk call finished"
-        );
-        progress.outcomes(batch.items.len()).map_err(CallError::Api)
-    }
-}
-
-/// A chunk the host could not run or stopped, as its items' outcome.
-fn stopped_by_host(error: &CallError) -> types::Error {
-    types::Error::Transport(types::Failure {
-        message: error.to_string(),
-        attempts: 1,
-    })
-}
-
 impl Operations for Session {
     type Error = CallError;
-
-    async fn run_batch<I, O>(
-        &mut self,
-        operation: &'static str,
-        batch: Batch<I>,
-        call: impl for<'a> Fn(Face<'a>, Vec<I>) -> Call<'a, Vec<O>> + Send + Sync,
-    ) -> Result<Vec<O>, CallError>
-    where
-        I: Clone + Send + Sync + 'static,
-        O: Outcome,
-    {
-        if self.concurrency > 1 && batch.items.len() > MAX_BATCH {
-            return self.fan_out(operation, batch, call).await;
-        }
-        let items = batch.items;
-        self.run(operation, move |face| call(face, items)).await
-    }
 
     async fn run<T: Send + 'static>(
         &mut self,

@@ -74,7 +74,7 @@ impl Operations for Steps {
         let deadline = self.runtime.call_deadline();
         let (mut store, bindings) = self
             .runtime
-            .new_instance(&self.env, self.allowed.clone(), self.timeout_ms, None)
+            .new_instance(&self.env, self.allowed.clone(), self.timeout_ms)
             .await
             .map_err(StepCallError::Host)?;
         let face = Face::Step {

@@ -6,11 +6,12 @@ use super::{
     StaleAgent, SyncError, agent_digest, compute_plan, plan_fingerprint,
 };
 use crate::batch::Outcome;
-use crate::client::{BatchOptions, Client, Note};
-use crate::converge;
+use crate::client::Client;
+use crate::converge::{self, Note};
 use crate::error::{ApiError, Problem};
 use crate::model::*;
 use crate::transport::Transport;
+use futures_util::future::join_all;
 use std::collections::{HashMap, HashSet};
 
 /// What became of one planned change.
@@ -54,22 +55,139 @@ fn already(note: &str) -> Outcome<Note> {
     Outcome::Succeeded(Some(note.to_string()))
 }
 
-impl<T: Transport> Client<T> {
-    /// Every agent of `tenants`, one list request each.
-    fn live_agents(&mut self, tenants: &[String]) -> Result<Vec<Agent>, ApiError> {
-        let mut agents = Vec::new();
-        for tenant in tenants {
-            agents.extend(self.list_agents(&AgentFilter {
-                tenant_id: Some(tenant.clone()),
-                ..AgentFilter::default()
-            })?);
+/// The order in which a plan's pending changes are sent: each step's requests go together,
+/// the steps one after another.
+struct ApplyOrder {
+    /// Offboards that free a number the plan gives to another agent.
+    first_offboards: Vec<usize>,
+    /// Onboards and updates in waves: one taking a number that an update frees goes in a
+    /// later wave than that update, rather than trusting the API's order within a request.
+    waves: Vec<Wave>,
+    deactivations: Vec<usize>,
+    last_offboards: Vec<usize>,
+}
+
+#[derive(Default)]
+struct Wave {
+    updates: Vec<usize>,
+    onboards: Vec<usize>,
+}
+
+impl ApplyOrder {
+    fn new(plan: &Plan, live: &[Agent], outcomes: &[Option<Outcome<Note>>]) -> ApplyOrder {
+        let pending = |action: ChangeAction| -> Vec<usize> {
+            plan.changes
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| c.action == action && outcomes[*i].is_none())
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let claims = |i: usize| -> Vec<&str> {
+            let c = &plan.changes[i];
+            let onboarded = c.onboard.iter().flat_map(|n| {
+                n.number_provisioning
+                    .iter()
+                    .map(|p| p.phone_number.as_str())
+            });
+            let updated = c
+                .update
+                .iter()
+                .flat_map(|u| u.phone_number.iter().flatten().map(|p| p.value.as_str()));
+            onboarded.chain(updated).collect()
+        };
+        let claimed: HashSet<&str> = (0..plan.changes.len()).flat_map(claims).collect();
+        let by_uoid: HashMap<&str, &Agent> = live
+            .iter()
+            .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
+            .collect();
+        // Who holds each number now: a change that takes one waits for the change freeing it.
+        let holders: HashMap<&str, &str> = by_uoid
+            .iter()
+            .flat_map(|(id, a)| a.phone_number.iter().map(move |p| (p.value.as_str(), *id)))
+            .collect();
+        let waits_on = |i: usize| -> Vec<&str> {
+            let own = plan.changes[i].user_object_id.as_str();
+            claims(i)
+                .into_iter()
+                .filter_map(|n| holders.get(n).copied())
+                .filter(|holder| *holder != own)
+                .collect()
+        };
+        let frees_a_claimed_number = |i: &usize| {
+            by_uoid
+                .get(plan.changes[*i].user_object_id.as_str())
+                .is_some_and(|a| {
+                    a.phone_number
+                        .iter()
+                        .any(|p| claimed.contains(p.value.as_str()))
+                })
+        };
+        let (first_offboards, last_offboards) = pending(ChangeAction::Offboard)
+            .into_iter()
+            .partition(frees_a_claimed_number);
+        let mut waiting: Vec<usize> = pending(ChangeAction::Onboard)
+            .into_iter()
+            .chain(pending(ChangeAction::Update))
+            .collect();
+        let mut moving: HashSet<&str> = waiting
+            .iter()
+            .filter(|&&i| plan.changes[i].action == ChangeAction::Update)
+            .map(|&i| plan.changes[i].user_object_id.as_str())
+            .collect();
+        let mut waves = Vec::new();
+        while !waiting.is_empty() {
+            let (mut ready, rest): (Vec<usize>, Vec<usize>) = waiting
+                .iter()
+                .partition(|&&i| waits_on(i).iter().all(|h| !moving.contains(h)));
+            if ready.is_empty() {
+                // The plan refuses cycles; should the live state have made one, send them.
+                ready = rest.clone();
+            }
+            let mut wave = Wave::default();
+            for &i in &ready {
+                match plan.changes[i].action {
+                    ChangeAction::Onboard => wave.onboards.push(i),
+                    _ => {
+                        moving.remove(plan.changes[i].user_object_id.as_str());
+                        wave.updates.push(i);
+                    }
+                }
+            }
+            waves.push(wave);
+            waiting.retain(|i| !ready.contains(i));
         }
-        Ok(agents)
+        ApplyOrder {
+            first_offboards,
+            waves,
+            deactivations: pending(ChangeAction::Deactivate),
+            last_offboards,
+        }
+    }
+}
+
+/// The outcomes of an apply so far, and whether it stopped.
+struct Applying {
+    outcomes: Vec<Option<Outcome<Note>>>,
+    continue_on_error: bool,
+    stopped: bool,
+}
+
+impl<T: Transport> Client<T> {
+    /// Every agent of `tenants`, one list request each, all in flight together.
+    async fn live_agents(&self, tenants: &[String]) -> Result<Vec<Agent>, ApiError> {
+        let lists = join_all(
+            tenants
+                .iter()
+                .map(|tenant| self.find_agents(IdentifierKind::TenantId, tenant)),
+        )
+        .await;
+        Ok(lists.into_iter().collect::<Result<Vec<_>, _>>()?.concat())
     }
 
     /// Plans a sync of `desired`: checks it, reads each tenant's agents and the numbers once.
-    pub fn sync_plan(
-        &mut self,
+    pub async fn sync_plan(
+        &self,
         desired: &[DesiredAgent],
         options: &PlanOptions,
     ) -> Result<Plan, SyncError> {
@@ -89,7 +207,7 @@ impl<T: Transport> Client<T> {
         if !protected_problems.is_empty() {
             return Err(protected_problems.into());
         }
-        let agents = self.live_agents(&tenants(desired))?;
+        let agents = self.live_agents(&tenants(desired)).await?;
         let customer_id = self.customer_id().to_string();
         let without_numbers = Live {
             agents: &agents,
@@ -98,7 +216,7 @@ impl<T: Transport> Client<T> {
         if let Some(plan) = compute_plan(&customer_id, desired, without_numbers, options)? {
             return Ok(plan);
         }
-        let numbers = self.list_numbers(None, None)?;
+        let numbers = self.list_numbers(None, None).await?;
         let live = Live {
             agents: &agents,
             numbers: Some(&numbers),
@@ -107,9 +225,11 @@ impl<T: Transport> Client<T> {
             .expect("a plan given the numbers needs nothing more"))
     }
 
-    /// Applies exactly `plan`, or refuses it when the live state moved away from it.
-    pub fn sync_apply(
-        &mut self,
+    /// Applies exactly `plan`, or refuses it when the live state moved away from it. The
+    /// requests of one step go out together, up to the concurrency; the steps keep their
+    /// order.
+    pub async fn sync_apply(
+        &self,
         plan: &Plan,
         options: ApplyOptions,
     ) -> Result<ApplyReport, SyncError> {
@@ -137,146 +257,54 @@ impl<T: Transport> Client<T> {
         if plan.changes.is_empty() && plan.assignments.is_empty() {
             return Ok(ApplyReport::default());
         }
-        let live = self.live_agents(&plan.tenants)?;
+        let live = self.live_agents(&plan.tenants).await?;
         let by_uoid: HashMap<&str, &Agent> = live
             .iter()
             .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
             .collect();
-
-        let keep_going = options.continue_on_error.unwrap_or(true);
-        let batch = BatchOptions {
-            continue_on_error: Some(keep_going),
-            flag: None,
+        let outcomes = self.standings(plan, &by_uoid).await?;
+        let order = ApplyOrder::new(plan, &live, &outcomes);
+        let mut applying = Applying {
+            outcomes,
+            continue_on_error: options.continue_on_error.unwrap_or(true),
+            stopped: false,
         };
-        let mut outcomes = self.standings(plan, &by_uoid)?;
-        let pending = |action: ChangeAction, outcomes: &[Option<Outcome<Note>>]| -> Vec<usize> {
-            plan.changes
-                .iter()
-                .enumerate()
-                .filter(|(i, c)| c.action == action && outcomes[*i].is_none())
-                .map(|(i, _)| i)
-                .collect()
-        };
-        let claims = |i: usize| -> Vec<&str> {
-            let c = &plan.changes[i];
-            let onboarded = c.onboard.iter().flat_map(|n| {
-                n.number_provisioning
-                    .iter()
-                    .map(|p| p.phone_number.as_str())
-            });
-            let updated = c
-                .update
-                .iter()
-                .flat_map(|u| u.phone_number.iter().flatten().map(|p| p.value.as_str()));
-            onboarded.chain(updated).collect()
-        };
-        let claimed: HashSet<&str> = (0..plan.changes.len()).flat_map(claims).collect();
-        // Who holds each number now: a change that takes one waits for the change freeing it.
-        let holders: HashMap<&str, &str> = live
-            .iter()
-            .filter_map(|a| a.user_object_id.as_deref().map(|id| (a, id)))
-            .flat_map(|(a, id)| a.phone_number.iter().map(move |p| (p.value.as_str(), id)))
-            .collect();
-        let waits_on = |i: usize| -> Vec<&str> {
-            let own = plan.changes[i].user_object_id.as_str();
-            claims(i)
-                .into_iter()
-                .filter_map(|n| holders.get(n).copied())
-                .filter(|holder| *holder != own)
-                .collect()
-        };
-        let frees_a_claimed_number = |i: usize| {
-            by_uoid
-                .get(plan.changes[i].user_object_id.as_str())
-                .is_some_and(|a| {
-                    a.phone_number
-                        .iter()
-                        .any(|p| claimed.contains(p.value.as_str()))
-                })
-        };
-        let mut stopped = false;
-        let run = |this: &mut Self,
-                   phase: Phase,
-                   indices: Vec<usize>,
-                   stopped: &mut bool,
-                   outcomes: &mut Vec<Option<Outcome<Note>>>| {
-            if indices.is_empty() {
-                return;
-            }
-            let results = if *stopped {
-                indices.iter().map(|_| Outcome::NotAttempted).collect()
-            } else {
-                this.apply_phase(plan, phase, &indices, batch)
-            };
-            *stopped |= !keep_going && results.iter().any(|o| !o.is_success());
-            for (i, outcome) in indices.into_iter().zip(results) {
-                outcomes[i] = Some(outcome);
-            }
-        };
-
-        let (first_offboards, last_offboards): (Vec<usize>, Vec<usize>) =
-            pending(ChangeAction::Offboard, &outcomes)
-                .into_iter()
-                .partition(|&i| frees_a_claimed_number(i));
-        run(
-            self,
-            Phase::Offboard,
-            first_offboards,
-            &mut stopped,
-            &mut outcomes,
-        );
-        // Onboards and updates in waves: one taking a number that an update frees goes in a
-        // later request than that update, rather than trusting the API's order within one.
-        let mut waiting: Vec<usize> = pending(ChangeAction::Onboard, &outcomes)
-            .into_iter()
-            .chain(pending(ChangeAction::Update, &outcomes))
-            .collect();
-        let mut moving: HashSet<&str> = waiting
-            .iter()
-            .filter(|&&i| plan.changes[i].action == ChangeAction::Update)
-            .map(|&i| plan.changes[i].user_object_id.as_str())
-            .collect();
-        while !waiting.is_empty() {
-            let (mut ready, rest): (Vec<usize>, Vec<usize>) = waiting
-                .iter()
-                .partition(|&&i| waits_on(i).iter().all(|h| !moving.contains(h)));
-            if ready.is_empty() {
-                // The plan refuses cycles; should the live state have made one, send them.
-                ready = rest.clone();
-            }
-            let (onboards, updates): (Vec<usize>, Vec<usize>) = ready
-                .iter()
-                .partition(|&&i| plan.changes[i].action == ChangeAction::Onboard);
-            for &i in &updates {
-                moving.remove(plan.changes[i].user_object_id.as_str());
-            }
-            run(self, Phase::Update, updates, &mut stopped, &mut outcomes);
-            run(self, Phase::Onboard, onboards, &mut stopped, &mut outcomes);
-            waiting.retain(|i| !ready.contains(i));
+        self.apply_step(
+            plan,
+            &mut applying,
+            vec![(Phase::Offboard, order.first_offboards)],
+        )
+        .await;
+        for wave in order.waves {
+            let step = vec![
+                (Phase::Update, wave.updates),
+                (Phase::Onboard, wave.onboards),
+            ];
+            self.apply_step(plan, &mut applying, step).await;
         }
         // Memberships after the onboards and updates they may depend on, before removals.
-        let assignment_results = self.apply_assignments(plan, &by_uoid, &outcomes, stopped);
-        stopped |= !keep_going && assignment_results.iter().any(|a| !a.outcome.is_success());
-        let deactivations = pending(ChangeAction::Deactivate, &outcomes);
-        run(
-            self,
-            Phase::Update,
-            deactivations,
-            &mut stopped,
-            &mut outcomes,
-        );
-        run(
-            self,
-            Phase::Offboard,
-            last_offboards,
-            &mut stopped,
-            &mut outcomes,
-        );
+        let assignment_results = self
+            .apply_assignments(plan, &by_uoid, &applying.outcomes, applying.stopped)
+            .await;
+        applying.stopped |= !applying.continue_on_error
+            && assignment_results.iter().any(|a| !a.outcome.is_success());
+        self.apply_step(
+            plan,
+            &mut applying,
+            vec![(Phase::Update, order.deactivations)],
+        )
+        .await;
+        self.apply_step(
+            plan,
+            &mut applying,
+            vec![(Phase::Offboard, order.last_offboards)],
+        )
+        .await;
         Ok(ApplyReport {
             changes: plan
                 .changes
                 .iter()
-                .zip(outcomes)
+                .zip(applying.outcomes)
                 .map(|(c, o)| ChangeResult {
                     action: c.action,
                     user_object_id: c.user_object_id.clone(),
@@ -287,23 +315,65 @@ impl<T: Transport> Client<T> {
         })
     }
 
+    /// One step of an apply: its bulk calls together, or none once the apply has stopped.
+    async fn apply_step(
+        &self,
+        plan: &Plan,
+        applying: &mut Applying,
+        step: Vec<(Phase, Vec<usize>)>,
+    ) {
+        let step: Vec<(Phase, Vec<usize>)> = step
+            .into_iter()
+            .filter(|(_, indices)| !indices.is_empty())
+            .collect();
+        let results: Vec<Vec<Outcome<Note>>> =
+            if applying.stopped {
+                step.iter()
+                    .map(|(_, indices)| indices.iter().map(|_| Outcome::NotAttempted).collect())
+                    .collect()
+            } else {
+                let continue_on_error = applying.continue_on_error;
+                join_all(step.iter().map(|(phase, indices)| {
+                    self.apply_phase(plan, *phase, indices, continue_on_error)
+                }))
+                .await
+            };
+        for ((_, indices), results) in step.into_iter().zip(results) {
+            applying.stopped |=
+                !applying.continue_on_error && results.iter().any(|o| !o.is_success());
+            for (i, outcome) in indices.into_iter().zip(results) {
+                applying.outcomes[i] = Some(outcome);
+            }
+        }
+    }
+
     /// Where each change stands against the live state: `None` to do, `Some` already done (a
     /// repeat of a plan partly applied); or the whole plan stale, nothing sent.
-    fn standings(
-        &mut self,
+    async fn standings(
+        &self,
         plan: &Plan,
         by_uoid: &HashMap<&str, &Agent>,
     ) -> Result<Vec<Option<Outcome<Note>>>, SyncError> {
         // An agent to offboard that its tenant no longer lists may have moved to another.
+        let unlisted: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| {
+                c.action == ChangeAction::Offboard
+                    && !by_uoid.contains_key(c.user_object_id.as_str())
+            })
+            .map(|c| c.user_object_id.as_str())
+            .collect();
+        let reads = join_all(
+            unlisted
+                .iter()
+                .map(|id| self.find_agents(IdentifierKind::UserObjectId, id)),
+        )
+        .await;
         let mut elsewhere: HashMap<&str, String> = HashMap::new();
-        for change in &plan.changes {
-            let id = change.user_object_id.as_str();
-            if change.action == ChangeAction::Offboard
-                && !by_uoid.contains_key(id)
-                && let Some(found) = self.find_agents(IdentifierKind::UserObjectId, id)?.first()
-            {
-                let tenant = found.tenant_id.clone().unwrap_or_default();
-                elsewhere.insert(id, tenant);
+        for (id, read) in unlisted.into_iter().zip(reads) {
+            if let Some(found) = read?.first() {
+                elsewhere.insert(id, found.tenant_id.clone().unwrap_or_default());
             }
         }
         let mut stale = Vec::new();
@@ -363,18 +433,23 @@ impl<T: Transport> Client<T> {
     }
 
     /// One bulk call for the changes at `indices`; a whole-call failure is each item's.
-    fn apply_phase(
-        &mut self,
+    async fn apply_phase(
+        &self,
         plan: &Plan,
         phase: Phase,
         indices: &[usize],
-        batch: BatchOptions,
+        continue_on_error: bool,
     ) -> Vec<Outcome<Note>> {
         let changes = indices.iter().map(|&i| &plan.changes[i]);
+        let continue_on_error = Some(continue_on_error);
         let result = match phase {
             Phase::Onboard => {
                 let agents: Vec<NewAgent> = changes.filter_map(|c| c.onboard.clone()).collect();
-                self.onboard_agents(&agents, batch)
+                let options = OnboardOptions {
+                    continue_on_error,
+                    reassign_inbox: None,
+                };
+                self.onboard_agents(&agents, options).await
             }
             Phase::Update => {
                 let updates: Vec<AgentUpdate> = changes
@@ -386,7 +461,8 @@ impl<T: Transport> Client<T> {
                         updates: c.update.clone().unwrap_or_default(),
                     })
                     .collect();
-                self.update_agents(&updates, batch.continue_on_error)
+                self.update_agents(&updates, continue_on_error)
+                    .await
                     .map(|list| {
                         list.into_iter()
                             .map(|o| match o {
@@ -405,7 +481,11 @@ impl<T: Transport> Client<T> {
                         value: vec![c.user_object_id.clone()],
                     })
                     .collect();
-                self.offboard_agents(&items, batch)
+                let options = OffboardOptions {
+                    continue_on_error,
+                    deprovision_supervised_inbox: None,
+                };
+                self.offboard_agents(&items, options).await
             }
         };
         match result {
@@ -417,8 +497,8 @@ impl<T: Transport> Client<T> {
 
     /// The plan's assignments, without the agents whose membership already is as planned or
     /// whose onboarding did not succeed.
-    fn apply_assignments(
-        &mut self,
+    async fn apply_assignments(
+        &self,
         plan: &Plan,
         live: &HashMap<&str, &Agent>,
         outcomes: &[Option<Outcome<Note>>],
@@ -491,7 +571,7 @@ impl<T: Transport> Client<T> {
         }
         if !sending.is_empty() {
             let items: Vec<Assignment> = sending.iter().map(|(_, a)| a.clone()).collect();
-            let list = match self.assign_inboxes(&items) {
+            let list = match self.assign_inboxes(&items).await {
                 Ok(list) => list,
                 Err(e) => items.iter().map(|_| Outcome::Failed(e.clone())).collect(),
             };

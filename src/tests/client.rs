@@ -6,55 +6,71 @@ use crate::model::*;
 use crate::request::Method;
 use crate::response::RawResponse;
 use crate::transport::*;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 /// Answers from a script and records what was sent.
 struct Scripted {
-    answers: VecDeque<Result<RawResponse, ApiError>>,
-    sent: Vec<HttpRequest>,
+    answers: RefCell<VecDeque<Result<RawResponse, ApiError>>>,
+    sent: RefCell<Vec<HttpRequest>>,
     now: u64,
-    clock_ms: u64,
-    sleeps: Vec<u64>,
+    clock_ms: Cell<u64>,
+    sleeps: RefCell<Vec<u64>>,
+}
+
+fn run<F: Future>(future: F) -> F::Output {
+    futures_executor::block_on(future)
 }
 
 impl Scripted {
     fn new(answers: Vec<(u16, &str)>) -> Self {
         Scripted {
-            answers: answers
-                .into_iter()
-                .map(|(status, body)| {
-                    Ok(RawResponse {
-                        status,
-                        content_type: Some("application/json".into()),
-                        retry_after: None,
-                        body: body.as_bytes().to_vec(),
+            answers: RefCell::new(
+                answers
+                    .into_iter()
+                    .map(|(status, body)| {
+                        Ok(RawResponse {
+                            status,
+                            content_type: Some("application/json".into()),
+                            retry_after: None,
+                            body: body.as_bytes().to_vec(),
+                        })
                     })
-                })
-                .collect(),
-            sent: Vec::new(),
+                    .collect(),
+            ),
+            sent: RefCell::default(),
             now: 1_000,
-            clock_ms: 0,
-            sleeps: Vec::new(),
+            clock_ms: Cell::new(0),
+            sleeps: RefCell::default(),
         }
     }
 
-    fn then(mut self, answer: Result<RawResponse, ApiError>) -> Self {
-        self.answers.push_back(answer);
+    fn then(self, answer: Result<RawResponse, ApiError>) -> Self {
+        self.answers.borrow_mut().push_back(answer);
         self
     }
 
-    fn with_retry_after(mut self, index: usize, value: &str) -> Self {
-        if let Some(Ok(r)) = self.answers.get_mut(index) {
+    fn with_retry_after(self, index: usize, value: &str) -> Self {
+        if let Some(Ok(r)) = self.answers.borrow_mut().get_mut(index) {
             r.retry_after = Some(value.into());
         }
         self
     }
+
+    fn sent(&self) -> Vec<HttpRequest> {
+        self.sent.borrow().clone()
+    }
+
+    fn sleeps(&self) -> Vec<u64> {
+        self.sleeps.borrow().clone()
+    }
 }
 
 impl Transport for Scripted {
-    fn send(&mut self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
-        self.sent.push(request.clone());
+    async fn send(&self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
+        self.sent.borrow_mut().push(request.clone());
         self.answers
+            .borrow_mut()
             .pop_front()
             .unwrap_or_else(|| Err(ApiError::transport("script exhausted")))
     }
@@ -64,15 +80,15 @@ impl Transport for Scripted {
     }
 
     fn now_ms(&self) -> u64 {
-        self.clock_ms
+        self.clock_ms.get()
     }
 
-    fn sleep_ms(&mut self, ms: u64) {
-        self.sleeps.push(ms);
-        self.clock_ms += ms;
+    async fn sleep_ms(&self, ms: u64) {
+        self.sleeps.borrow_mut().push(ms);
+        self.clock_ms.set(self.clock_ms.get() + ms);
     }
 
-    fn random_up_to(&mut self, max: u64) -> u64 {
+    fn random_up_to(&self, max: u64) -> u64 {
         max
     }
 }
@@ -112,6 +128,7 @@ fn config(auth: Auth) -> Config {
         timeout_ms: None,
         retry: RetryPolicy::default(),
         max_response_bytes: None,
+        concurrency: None,
     }
 }
 
@@ -127,7 +144,7 @@ const AGENT: &str = r#"{"user_object_id":"u1","name":"A"}"#;
 #[test]
 fn one_token_serves_many_calls() {
     let token = token_body(100_000);
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![
             (200, &token),
@@ -137,9 +154,9 @@ fn one_token_serves_many_calls() {
         ]),
     );
     for _ in 0..3 {
-        client.get_agent("u1", None, None).unwrap();
+        run(client.get_agent("u1", None, None)).unwrap();
     }
-    let sent = &client.transport().sent;
+    let sent = &client.transport().sent();
     assert_eq!(sent.len(), 4);
     assert!(sent[0].url.ends_with("/rest/v1/authenticate"));
     assert_eq!(
@@ -167,13 +184,13 @@ fn one_token_serves_many_calls() {
 fn a_token_near_its_exp_is_renewed_before_use() {
     let soon = token_body(1_000 + RENEW_BEFORE_EXPIRY_SECS - 1);
     let later = token_body(100_000);
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![(200, &soon), (200, &later), (200, AGENT)]),
     );
-    client.authenticate().unwrap();
-    client.get_agent("u1", None, None).unwrap();
-    let sent = &client.transport().sent;
+    run(client.authenticate()).unwrap();
+    run(client.get_agent("u1", None, None)).unwrap();
+    let sent = &client.transport().sent();
     assert_eq!(sent.len(), 3);
     assert!(sent[1].url.ends_with("/authenticate"));
 }
@@ -181,7 +198,7 @@ fn a_token_near_its_exp_is_renewed_before_use() {
 #[test]
 fn a_401_authenticates_again_once_and_repeats_the_request_once() {
     let token = token_body(100_000);
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![
             (200, &token),
@@ -191,71 +208,74 @@ fn a_401_authenticates_again_once_and_repeats_the_request_once() {
         ]),
     );
     assert_eq!(
-        client.get_agent("u1", None, None).unwrap().name.as_deref(),
+        run(client.get_agent("u1", None, None))
+            .unwrap()
+            .name
+            .as_deref(),
         Some("A")
     );
     let urls: Vec<_> = client
         .transport()
-        .sent
+        .sent()
         .iter()
         .map(|r| r.url.clone())
         .collect();
     assert!(urls[0].ends_with("/authenticate") && urls[2].ends_with("/authenticate"));
     assert!(urls[1].ends_with("/agents/u1") && urls[3].ends_with("/agents/u1"));
 
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![(200, &token), (401, "{}"), (200, &token), (401, "{}")]),
     );
     assert!(matches!(
-        client.get_agent("u1", None, None),
+        run(client.get_agent("u1", None, None)),
         Err(ApiError::Unauthorized(_))
     ));
-    assert_eq!(client.transport().sent.len(), 4);
+    assert_eq!(client.transport().sent().len(), 4);
 }
 
 #[test]
 fn wrong_credentials_fail_fast_without_calling_the_users_api() {
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![(401, r#"{"message":"Invalid username or password"}"#)]),
     );
     assert!(matches!(
-        client.list_agents(&AgentFilter::default()),
+        run(client.list_agents(&AgentFilter::default())),
         Err(ApiError::Unauthorized(_))
     ));
-    assert_eq!(client.transport().sent.len(), 1);
+    assert_eq!(client.transport().sent().len(), 1);
 }
 
 #[test]
 fn a_ready_token_is_used_as_is_with_the_bare_scheme() {
     let mut cfg = config(Auth::Token("tok".into()));
     cfg.auth_scheme = AuthScheme::Bare;
-    let mut client = Client::new(cfg, Scripted::new(vec![(200, "[]"), (401, "{}")]));
-    assert_eq!(client.list_numbers(None, None).unwrap(), vec![]);
+    let client = Client::new(cfg, Scripted::new(vec![(200, "[]"), (401, "{}")]));
+    assert_eq!(run(client.list_numbers(None, None)).unwrap(), vec![]);
     assert!(matches!(
-        client.list_numbers(None, None),
+        run(client.list_numbers(None, None)),
         Err(ApiError::Unauthorized(_))
     ));
-    let sent = &client.transport().sent;
+    let sent = &client.transport().sent();
     assert_eq!(sent.len(), 2, "a ready token is never renewed");
     assert!(sent[0].headers.contains(&("authorization", "tok".into())));
 }
 
 #[test]
 fn invalid_input_sends_nothing_not_even_authenticate() {
-    let mut client = Client::new(config(credentials()), Scripted::new(vec![]));
-    let error = client.list_numbers(None, Some("12ab")).unwrap_err();
+    let client = Client::new(config(credentials()), Scripted::new(vec![]));
+    let error = run(client.list_numbers(None, Some("12ab"))).unwrap_err();
     assert!(matches!(error, ApiError::InvalidInput(ref p) if p[0].field == "match"));
     let bad = NewAgent {
         user_object_id: "u".into(),
         ..Default::default()
     };
     assert!(matches!(
-        client.onboard_agents(&[bad], BatchOptions::default()),
+        run(client.onboard_agents(&[bad], OnboardOptions::default())),
         Err(ApiError::InvalidInput(ref p)) if p.len() == 2
     ));
-    assert!(client.transport().sent.is_empty());
+    assert!(client.transport().sent().is_empty());
 }
 
 #[test]
@@ -263,15 +283,15 @@ fn an_invalid_config_is_reported_on_every_call_and_sends_nothing() {
     let mut cfg = config(credentials());
     cfg.api_url = Some("ftp://x".into());
     cfg.customer_id = String::new();
-    let mut client = Client::new(cfg, Scripted::new(vec![]));
-    match client.authenticate() {
+    let client = Client::new(cfg, Scripted::new(vec![]));
+    match run(client.authenticate()) {
         Err(ApiError::InvalidInput(problems)) => {
             let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
             assert_eq!(fields, ["api_url", "customer_id"]);
         }
         other => panic!("{other:?}"),
     }
-    assert!(client.transport().sent.is_empty());
+    assert!(client.transport().sent().is_empty());
 }
 
 fn agents(n: usize) -> Vec<NewAgent> {
@@ -289,15 +309,13 @@ fn agents(n: usize) -> Vec<NewAgent> {
 fn onboarding_25_sends_10_10_5_and_reports_each_item_at_its_index() {
     let token = token_body(100_000);
     let ok = r#"{"message":"Onboarded successfully","errors":[]}"#;
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![(200, &token), (200, ok), (200, ok), (200, ok)]),
     );
-    let outcomes = client
-        .onboard_agents(&agents(25), BatchOptions::default())
-        .unwrap();
+    let outcomes = run(client.onboard_agents(&agents(25), OnboardOptions::default())).unwrap();
     assert_eq!(outcomes, vec![Outcome::Succeeded(None); 25]);
-    let bodies: Vec<usize> = client.transport().sent[1..]
+    let bodies: Vec<usize> = client.transport().sent()[1..]
         .iter()
         .map(|r| {
             serde_json::from_str::<Vec<serde_json::Value>>(r.body.as_deref().unwrap())
@@ -307,7 +325,7 @@ fn onboarding_25_sends_10_10_5_and_reports_each_item_at_its_index() {
         .collect();
     assert_eq!(bodies, vec![10, 10, 5]);
     let second: Vec<NewAgent> =
-        serde_json::from_str(client.transport().sent[2].body.as_deref().unwrap()).unwrap();
+        serde_json::from_str(client.transport().sent()[2].body.as_deref().unwrap()).unwrap();
     assert_eq!(second[0].user_object_id, "u10");
 }
 
@@ -316,25 +334,26 @@ fn without_continue_on_error_the_batch_stops_after_the_failing_request() {
     let token = token_body(100_000);
     let ok = r#"{"message":"Onboarded successfully","errors":[]}"#;
     let failed = r#"{"message":"Onboarding failed","errors":[{"itemIndex":3,"errors":["dup"]}]}"#;
-    let mut client = Client::new(
-        config(credentials()),
+    // One request at a time: the third is never sent.
+    let mut cfg = config(credentials());
+    cfg.concurrency = Some(1);
+    let client = Client::new(
+        cfg,
         Scripted::new(vec![(200, &token), (200, ok), (400, failed)]),
     );
-    let outcomes = client
-        .onboard_agents(&agents(25), BatchOptions::default())
-        .unwrap();
-    assert_eq!(client.transport().sent.len(), 3);
+    let outcomes = run(client.onboard_agents(&agents(25), OnboardOptions::default())).unwrap();
+    assert_eq!(client.transport().sent().len(), 3);
     assert!(outcomes[..13].iter().all(Outcome::is_success));
     assert_eq!(outcomes[13], Outcome::Rejected(vec!["dup".into()]));
     assert!(outcomes[14..].iter().all(|o| *o == Outcome::NotAttempted));
-    assert!(!client.transport().sent[1].url.contains("continueOnError"));
+    assert!(!client.transport().sent()[1].url.contains("continueOnError"));
 }
 
 #[test]
 fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
     let token = token_body(100_000);
     let ok = r#"{"message":"ok","errors":[]}"#;
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![
             (200, &token),
@@ -345,11 +364,11 @@ fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
             (200, ok),
         ]),
     );
-    let options = BatchOptions {
+    let options = OnboardOptions {
         continue_on_error: Some(true),
-        flag: Some(false),
+        reassign_inbox: Some(false),
     };
-    let outcomes = client.onboard_agents(&agents(25), options).unwrap();
+    let outcomes = run(client.onboard_agents(&agents(25), options)).unwrap();
     assert!(outcomes[..10].iter().all(|o| matches!(
         o,
         Outcome::Failed(ApiError::ServerError {
@@ -358,10 +377,10 @@ fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
             ..
         })
     )));
-    assert_eq!(client.transport().sleeps, vec![500, 1000]);
+    assert_eq!(client.transport().sleeps(), vec![500, 1000]);
     assert!(outcomes[10..].iter().all(Outcome::is_success));
     assert!(
-        client.transport().sent[1]
+        client.transport().sent()[1]
             .url
             .ends_with("/agents?continueOnError=true&reassignInbox=false")
     );
@@ -370,24 +389,22 @@ fn with_continue_on_error_every_request_is_sent_and_the_flag_too() {
 #[test]
 fn requests_carry_method_path_query_and_json_content_type() {
     let token = token_body(100_000);
-    let mut client = Client::new(
+    let client = Client::new(
         config(credentials()),
         Scripted::new(vec![
             (200, &token),
             (200, r#"{"message":"Agent successfully offboarded"}"#),
         ]),
     );
-    client
-        .offboard_agent("a@b.c", Some(KeyId::ConsistencyId), Some(true))
-        .unwrap();
-    let sent = &client.transport().sent[1];
+    run(client.offboard_agent("a@b.c", Some(KeyId::ConsistencyId), Some(true))).unwrap();
+    let sent = &client.transport().sent()[1];
     assert_eq!(sent.method, Method::Delete);
     assert_eq!(
         sent.url,
         "http://127.0.0.1:9/cust%201/agents/a%40b.c?key_id=consistency_id&deprovisionSupervisedInbox=true"
     );
     assert!(
-        client.transport().sent[0]
+        client.transport().sent()[0]
             .headers
             .contains(&("content-type", "application/json".into()))
     );
@@ -397,15 +414,15 @@ fn requests_carry_method_path_query_and_json_content_type() {
 fn debug_output_never_shows_the_password_or_token() {
     let cfg = config(credentials());
     let token = jwt(100_000);
-    let mut client = Client::new(
+    let client = Client::new(
         cfg.clone(),
         Scripted::new(vec![(200, &format!(r#"{{"data":"{token}"}}"#))]),
     );
-    client.authenticate().unwrap();
+    run(client.authenticate()).unwrap();
     for text in [
         format!("{cfg:?}"),
         format!("{client:?}"),
-        format!("{:?}", client.transport().sent[0]),
+        format!("{:?}", client.transport().sent()[0]),
         format!("{:?}", Auth::Token(token.clone())),
         format!(
             "{:?}",
@@ -427,35 +444,35 @@ fn retrying(transport: Scripted) -> Client<Scripted> {
 #[test]
 fn a_503_is_retried_with_growing_backoff_and_then_succeeds() {
     let token = token_body(100_000);
-    let mut client = retrying(Scripted::new(vec![
+    let client = retrying(Scripted::new(vec![
         (200, &token),
         (503, "{}"),
         (503, "{}"),
         (200, AGENT),
     ]));
-    assert!(client.get_agent("u1", None, None).is_ok());
-    assert_eq!(client.transport().sleeps, vec![500, 1000]);
+    assert!(run(client.get_agent("u1", None, None)).is_ok());
+    assert_eq!(client.transport().sleeps(), vec![500, 1000]);
 }
 
 #[test]
 fn retry_after_is_honoured_up_to_the_cap_and_beyond_it_reported() {
     let token = token_body(100_000);
-    let mut client = retrying(
+    let client = retrying(
         Scripted::new(vec![(200, &token), (429, "{}"), (200, "[]")]).with_retry_after(1, "4"),
     );
-    client.list_numbers(None, None).unwrap();
-    assert_eq!(client.transport().sleeps, vec![4000]);
+    run(client.list_numbers(None, None)).unwrap();
+    assert_eq!(client.transport().sleeps(), vec![4000]);
 
-    let mut client =
+    let client =
         retrying(Scripted::new(vec![(200, &token), (429, "{}")]).with_retry_after(1, "120"));
     assert_eq!(
-        client.list_numbers(None, None),
+        run(client.list_numbers(None, None)),
         Err(ApiError::RateLimited {
             retry_after: Some(120),
             attempts: 1
         })
     );
-    assert!(client.transport().sleeps.is_empty());
+    assert!(client.transport().sleeps().is_empty());
 }
 
 #[test]
@@ -468,55 +485,53 @@ fn the_budget_stops_retries_that_would_end_too_late() {
         max_delay_ms: 20_000,
         budget_ms: 3_500,
     };
-    let mut client = Client::new(cfg, Scripted::new(vec![(200, &token)]));
+    let mut transport = Scripted::new(vec![(200, &token)]);
     for _ in 0..10 {
-        client
-            .transport_mut()
-            .answers
-            .push_back(Err(ApiError::timeout("slow")));
+        transport = transport.then(Err(ApiError::timeout("slow")));
     }
+    let client = Client::new(cfg, transport);
     assert_eq!(
-        client.list_numbers(None, None),
+        run(client.list_numbers(None, None)),
         Err(ApiError::Timeout {
             message: "slow".into(),
             attempts: 3
         })
     );
-    assert_eq!(client.transport().sleeps, vec![1000, 2000]);
+    assert_eq!(client.transport().sleeps(), vec![1000, 2000]);
 }
 
 #[test]
 fn a_denied_request_and_a_400_are_never_retried() {
     let token = token_body(100_000);
-    let mut client =
+    let client =
         retrying(Scripted::new(vec![(200, &token)]).then(Err(ApiError::Denied("no".into()))));
     assert_eq!(
-        client.list_numbers(None, None),
+        run(client.list_numbers(None, None)),
         Err(ApiError::Denied("no".into()))
     );
-    let mut client = retrying(Scripted::new(vec![
+    let client = retrying(Scripted::new(vec![
         (200, &token),
         (400, r#"{"message":"Invalid match"}"#),
     ]));
     assert!(matches!(
-        client.list_numbers(None, None),
+        run(client.list_numbers(None, None)),
         Err(ApiError::Rejected { .. })
     ));
-    assert_eq!(client.transport().sent.len(), 2);
+    assert_eq!(client.transport().sent().len(), 2);
 }
 
 #[test]
 fn a_wrong_password_is_not_retried_but_an_unavailable_authenticate_is() {
-    let mut client = retrying(Scripted::new(vec![(401, "{}")]));
+    let client = retrying(Scripted::new(vec![(401, "{}")]));
     assert!(matches!(
-        client.authenticate(),
+        run(client.authenticate()),
         Err(ApiError::Unauthorized(_))
     ));
-    assert_eq!(client.transport().sent.len(), 1);
+    assert_eq!(client.transport().sent().len(), 1);
     let token = token_body(100_000);
-    let mut client = retrying(Scripted::new(vec![(503, "{}"), (200, &token)]));
-    assert!(client.authenticate().is_ok());
-    assert_eq!(client.transport().sent.len(), 2);
+    let client = retrying(Scripted::new(vec![(503, "{}"), (200, &token)]));
+    assert!(run(client.authenticate()).is_ok());
+    assert_eq!(client.transport().sent().len(), 2);
 }
 
 #[test]
@@ -525,45 +540,31 @@ fn a_lost_onboard_answer_is_retried_and_the_already_existing_agents_verified() {
     let exists = r#"{"message":"Onboarding failed","errors":[{"itemIndex":0,"errors":["An agent with the same user_object_id already exists"]}]}"#;
     let u0 = r#"{"user_object_id":"u0","tenant_id":"t","name":"Agent 0"}"#;
     let u1 = r#"{"user_object_id":"u1","tenant_id":"t","name":"Agent 1"}"#;
-    let mut client = retrying(
+    let answer = |status: u16, body: &str| {
+        Ok(RawResponse {
+            status,
+            content_type: None,
+            retry_after: None,
+            body: body.into(),
+        })
+    };
+    let client = retrying(
         Scripted::new(vec![(200, &token)])
             .then(Err(ApiError::transport("connection dropped")))
-            .then(Ok(RawResponse {
-                status: 400,
-                content_type: None,
-                retry_after: None,
-                body: exists.into(),
-            }))
-            .then(Ok(RawResponse {
-                status: 200,
-                content_type: None,
-                retry_after: None,
-                body: u0.into(),
-            }))
-            .then(Ok(RawResponse {
-                status: 400,
-                content_type: None,
-                retry_after: None,
-                body: exists.into(),
-            }))
-            .then(Ok(RawResponse {
-                status: 200,
-                content_type: None,
-                retry_after: None,
-                body: u1.into(),
-            })),
+            .then(answer(400, exists))
+            .then(answer(200, u0))
+            .then(answer(200, u1)),
     );
-    let outcomes = client
-        .onboard_agents(&agents(2), BatchOptions::default())
-        .unwrap();
+    let outcomes = run(client.onboard_agents(&agents(2), OnboardOptions::default())).unwrap();
     let note = Some("already onboarded with these values".to_string());
     assert_eq!(
         outcomes,
         vec![Outcome::Succeeded(note.clone()), Outcome::Succeeded(note)]
     );
+    // The API stopped at u0; u1, which it skipped, is read with u0 and not sent again.
     let routes: Vec<String> = client
         .transport()
-        .sent
+        .sent()
         .iter()
         .map(|r| format!("{:?} {}", r.method, r.url))
         .collect();
@@ -573,9 +574,8 @@ fn a_lost_onboard_answer_is_retried_and_the_already_existing_agents_verified() {
             "Post http://127.0.0.1:9/rest/v1/authenticate",
             "Post http://127.0.0.1:9/cust%201/agents",
             "Post http://127.0.0.1:9/cust%201/agents",
-            "Get http://127.0.0.1:9/cust%201/agents/u0?key_id=user_object_id",
-            "Post http://127.0.0.1:9/cust%201/agents",
-            "Get http://127.0.0.1:9/cust%201/agents/u1?key_id=user_object_id",
+            "Get http://127.0.0.1:9/cust%201/agents?user_object_id=u0",
+            "Get http://127.0.0.1:9/cust%201/agents?user_object_id=u1",
         ]
     );
 }
@@ -585,14 +585,12 @@ fn an_existing_agent_with_other_values_is_a_genuine_conflict() {
     let token = token_body(100_000);
     let exists = r#"{"message":"Onboarding failed","errors":[{"itemIndex":0,"errors":["An agent with the same user_object_id already exists"]}]}"#;
     let other = r#"{"user_object_id":"u0","tenant_id":"t","name":"Someone else"}"#;
-    let mut client = retrying(Scripted::new(vec![
+    let client = retrying(Scripted::new(vec![
         (200, &token),
         (400, exists),
         (200, other),
     ]));
-    let outcomes = client
-        .onboard_agents(&agents(1), BatchOptions::default())
-        .unwrap();
+    let outcomes = run(client.onboard_agents(&agents(1), OnboardOptions::default())).unwrap();
     match &outcomes[0] {
         Outcome::Rejected(messages) => {
             assert_eq!(
@@ -609,11 +607,127 @@ fn an_existing_agent_with_other_values_is_a_genuine_conflict() {
 fn offboarding_an_agent_that_is_gone_succeeds_once_a_read_confirms_it() {
     let token = token_body(100_000);
     let not_found = r#"{"message":"Unsuccessful offboarding","errors":["Agent not found"]}"#;
-    let mut client = retrying(Scripted::new(vec![
+    let client = retrying(Scripted::new(vec![
         (200, &token),
         (400, not_found),
         (404, r#"{"status":"error","message":"object not found"}"#),
     ]));
-    let message = client.offboard_agent("u9", None, None).unwrap();
+    let message = run(client.offboard_agent("u9", None, None)).unwrap();
     assert!(message.starts_with("already offboarded"), "{message}");
+}
+
+#[test]
+fn a_repeated_onboard_of_many_requests_reads_its_tenant_once_and_sends_each_request_once() {
+    let token = token_body(100_000);
+    let exists = r#"{"message":"Onboarding failed","errors":[{"itemIndex":0,"errors":["An agent with the same user_object_id already exists"]}]}"#;
+    let tenant: Vec<serde_json::Value> = agents(25)
+        .iter()
+        .map(|a| serde_json::json!({"user_object_id": a.user_object_id, "tenant_id": "t", "name": a.name}))
+        .collect();
+    let tenant = serde_json::to_string(&tenant).unwrap();
+    let mut cfg = config(credentials());
+    cfg.concurrency = Some(1);
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![
+            (200, &token),
+            (400, exists),
+            (200, &tenant),
+            (400, exists),
+            (400, exists),
+        ]),
+    );
+    let outcomes = run(client.onboard_agents(&agents(25), OnboardOptions::default())).unwrap();
+    let note = Some("already onboarded with these values".to_string());
+    assert_eq!(outcomes, vec![Outcome::Succeeded(note); 25]);
+    let routes: Vec<String> = client
+        .transport()
+        .sent()
+        .iter()
+        .map(|r| format!("{:?} {}", r.method, r.url))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "Post http://127.0.0.1:9/rest/v1/authenticate",
+            "Post http://127.0.0.1:9/cust%201/agents",
+            "Get http://127.0.0.1:9/cust%201/agents?tenant_id=t",
+            "Post http://127.0.0.1:9/cust%201/agents",
+            "Post http://127.0.0.1:9/cust%201/agents",
+        ]
+    );
+}
+
+#[test]
+fn an_agent_the_snapshot_lacks_is_sent_again_and_a_refused_one_is_read_on_its_own() {
+    let token = token_body(100_000);
+    let exists = |i: usize| {
+        format!(
+            r#"{{"message":"Onboarding failed","errors":[{{"itemIndex":{i},"errors":["An agent with the same user_object_id already exists"]}}]}}"#
+        )
+    };
+    // The tenant shows u0 only: u1..u9 are sent again, and u1 is refused, yet it is not in
+    // the snapshot: it is read on its own and found with other values.
+    let tenant = r#"[{"user_object_id":"u0","tenant_id":"t","name":"Agent 0"}]"#;
+    let u1_elsewhere = r#"[{"user_object_id":"u1","tenant_id":"other","name":"Agent 1"}]"#;
+    let ok = r#"{"message":"Onboarded successfully","errors":[]}"#;
+    let mut cfg = config(credentials());
+    cfg.concurrency = Some(1);
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![
+            (200, &token),
+            (400, &exists(0)),
+            (200, tenant),
+            (400, &exists(0)),
+            (200, u1_elsewhere),
+            (200, ok),
+        ]),
+    );
+    let outcomes = run(client.onboard_agents(&agents(11), OnboardOptions::default())).unwrap();
+    assert_eq!(
+        outcomes[0],
+        Outcome::Succeeded(Some("already onboarded with these values".into()))
+    );
+    match &outcomes[1] {
+        Outcome::Rejected(messages) => {
+            assert!(
+                messages[1].contains("other values: tenant_id"),
+                "{messages:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(outcomes[2..10].iter().all(|o| *o == Outcome::NotAttempted));
+    assert_eq!(outcomes[10], Outcome::NotAttempted, "the batch ended");
+    let sent = client.transport().sent();
+    assert_eq!(sent.len(), 5, "the second request of ten is never sent");
+    assert!(sent[4].url.ends_with("/agents?user_object_id=u1"));
+}
+
+#[test]
+fn a_429_without_retry_after_is_sent_again_after_a_pause_within_max_attempts() {
+    let token = token_body(100_000);
+    let client = retrying(Scripted::new(vec![
+        (200, &token),
+        (429, "{}"),
+        (429, "{}"),
+        (429, "{}"),
+        (200, "[]"),
+    ]));
+    assert_eq!(
+        run(client.list_numbers(None, None)),
+        Err(ApiError::RateLimited {
+            retry_after: None,
+            attempts: 3
+        })
+    );
+    assert_eq!(
+        client.transport().sent().len(),
+        4,
+        "three sends and the token"
+    );
+    assert_eq!(client.transport().sleeps(), vec![500, 1000]);
+    assert_eq!(client.stats().throttled, 3);
+    assert_eq!(client.stats().limit_path, vec![4, 2, 1]);
 }

@@ -288,7 +288,7 @@ async fn bulk_update_of_25_sends_3_requests_and_returns_each_updated_agent() {
 
 #[tokio::test]
 async fn bulk_update_without_continue_on_error_stops_at_the_unknown_agent() {
-    let (emulator, mut session) = setup().await;
+    let (emulator, mut session) = setup_one_at_a_time().await;
     session
         .onboard_agents(
             (0..12).map(|i| new_agent(&format!("u{i}"))).collect(),
@@ -350,7 +350,7 @@ async fn onboarding_25_splits_10_10_5_and_reports_the_conflicting_agent_at_its_i
     someone_else.name = "Someone else".into();
     let batch: Vec<_> = (0..25).map(|i| new_agent(&format!("u{i}"))).collect();
 
-    let (emulator, mut session) = setup().await;
+    let (emulator, mut session) = setup_one_at_a_time().await;
     session
         .onboard_agents(vec![someone_else.clone()], onboard_options(None))
         .await
@@ -387,9 +387,10 @@ async fn onboarding_25_splits_10_10_5_and_reports_the_conflicting_agent_at_its_i
         .into_iter()
         .map(|r| r.route)
         .collect();
+    // A batch of several requests reads its tenant once to judge a refused repeat.
     assert_eq!(
         routes,
-        ["POST /agents", "POST /agents", "GET /agents/{id}"],
+        ["POST /agents", "POST /agents", "GET /agents"],
         "the conflict was read back"
     );
     assert_eq!(emulator.account(CUSTOMER).agents.len(), 14);
@@ -509,7 +510,7 @@ async fn offboard_releases_numbers_as_asked_and_a_repeat_finds_it_already_done()
         .collect();
     assert_eq!(
         routes,
-        ["DELETE /agents/{id}", "GET /agents/{id}"],
+        ["DELETE /agents/{id}", "GET /agents"],
         "a read confirmed the API's not found"
     );
     // An agent that cannot be read back (by internal id) keeps the API's answer.
@@ -600,8 +601,10 @@ async fn an_update_the_api_refuses_is_rejected_with_its_item_errors() {
 
 #[tokio::test]
 async fn a_tenant_of_10000_agents_lists_in_one_answer_within_the_default_limits() {
-    let (emulator, session) = setup().await;
-    let mut session = session.with_concurrency(8);
+    let emulator = emulator().await;
+    let mut config = config(&emulator, CUSTOMER);
+    config.concurrency = Some(8);
+    let mut session = runtime().session(config);
     // Agents with every text field set, as an HR export fills them: about 550 bytes each in
     // the list answer, 5.5 MB in all.
     let agents: Vec<_> = (0..10_000)

@@ -45,6 +45,16 @@ pub async fn setup() -> (Emulator, Session) {
     (emulator, session)
 }
 
+/// An emulator and a session on it that sends its requests one after another, for tests of
+/// what the API does with them in order (several in flight: `concurrency.rs`).
+pub async fn setup_one_at_a_time() -> (Emulator, Session) {
+    let emulator = emulator().await;
+    let mut config = config(&emulator, CUSTOMER);
+    config.concurrency = Some(1);
+    let session = runtime().session(config);
+    (emulator, session)
+}
+
 /// Changes that change nothing, to fill in with `..`.
 pub fn empty_changes() -> types::AgentChanges {
     smartcomm::model::AgentChanges::default().into()

@@ -1,11 +1,13 @@
-//! Bulk operations with several requests in flight: each agent applied once, every outcome at
-//! its index, one token for all the instances, dependencies between chunks kept, and a limit
-//! that backs off when the API throttles.
+//! Bulk operations with several requests in flight, inside one component instance: each
+//! agent applied once, every outcome at its index, one token however many requests are in
+//! flight, dependencies between chunks kept, a limit that backs off when the API throttles,
+//! one retry layer, and repeats that cost one write per request of ten.
 
 use crate::common::*;
 use smartcomm_emulator::{Emulator, EmulatorOptions, FaultAction, FaultRule, RandomFaults};
 use smartcomm_host::{Session, types};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 async fn emulator_with(max_in_flight: Option<usize>, latency_ms: u64) -> Emulator {
@@ -18,12 +20,11 @@ async fn emulator_with(max_in_flight: Option<usize>, latency_ms: u64) -> Emulato
     .expect("the emulator starts")
 }
 
-fn session(emulator: &Emulator, concurrency: usize) -> Session {
+fn session(emulator: &Emulator, concurrency: u32) -> Session {
     let mut config = config(emulator, CUSTOMER);
-    // Quick retries for the faults of the soak; the 429s of a throttled burst are the host's
-    // to absorb, not the retry policy's.
     config.retry.base_delay_ms = 10;
-    runtime().session(config).with_concurrency(concurrency)
+    config.concurrency = Some(concurrency);
+    runtime().session(config)
 }
 
 fn agents(prefix: &str, n: usize) -> Vec<types::NewAgent> {
@@ -85,11 +86,12 @@ async fn at_concurrency_8_against_an_api_taking_3_in_flight_250_agents_are_each_
         250,
         "an agent twice"
     );
-    assert_eq!(authenticates(&emulator), 1, "one token for every instance");
+    assert_eq!(authenticates(&emulator), 1, "one token for every request");
     assert!(emulator.throttled() > 0, "the burst met the API's limit");
-    assert_eq!(session.throttled(), emulator.throttled());
-    let path = session.concurrency_path();
-    assert_eq!(path[0], 8);
+    let stats = session.stats().await.unwrap();
+    assert_eq!(stats.throttled, emulator.throttled());
+    let path = stats.limit_path;
+    assert_eq!(path[0], 4, "slow start from 4");
     assert!(path.iter().any(|&limit| limit <= 3), "limit path {path:?}");
     // Every request the API applied was a different chunk: 25 applied onboard requests.
     let applied = api_requests(&emulator).len() as u64 - emulator.throttled();
@@ -156,7 +158,8 @@ async fn bad_credentials_fail_the_whole_call_after_one_authenticate() {
         username: emulator.username().into(),
         password: "wrong".into(),
     };
-    let mut session = runtime().session(config).with_concurrency(4);
+    config.concurrency = Some(4);
+    let mut session = runtime().session(config);
     let error = session
         .onboard_agents(agents("w", 50), onboard_options(None))
         .await
@@ -251,11 +254,24 @@ async fn a_soak_of_2000_agents_with_faults_at_random_ends_with_each_agent_onboar
     // fail all of them now and then and end the batch. With 8, about once in 10^8 runs.
     config.retry.base_delay_ms = 10;
     config.retry.max_attempts = 8;
-    let mut session = runtime().session(config).with_concurrency(8);
+    config.concurrency = Some(8);
+    let mut session = runtime().session(config);
+    let emulator = Arc::new(emulator);
+    // Mid-run, once a hundred requests have arrived, every token is revoked.
+    let revoker = tokio::spawn({
+        let emulator = emulator.clone();
+        async move {
+            while emulator.requests().len() < 100 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            emulator.revoke_tokens();
+        }
+    });
     let outcomes = session
         .onboard_agents(agents("soak", 2000), onboard_options(None))
         .await
         .unwrap();
+    revoker.await.unwrap();
 
     assert_eq!(outcomes.len(), 2000);
     let lost = outcomes
@@ -280,6 +296,12 @@ async fn a_soak_of_2000_agents_with_faults_at_random_ends_with_each_agent_onboar
         lost <= drawn as usize * 10,
         "{lost} already done after {drawn} faults"
     );
+    assert_eq!(
+        authenticates(&emulator),
+        2,
+        "the first token, and one more after the revocation"
+    );
+    assert!(emulator.peak_in_flight() > 1);
 }
 
 #[tokio::test]
@@ -290,9 +312,9 @@ async fn a_throttled_session_without_pooled_connections_still_onboards_every_age
     })
     .unwrap();
     let emulator = emulator_with(Some(2), 20).await;
-    let mut session = runtime
-        .session(config(&emulator, CUSTOMER))
-        .with_concurrency(4);
+    let mut config = config(&emulator, CUSTOMER);
+    config.concurrency = Some(4);
+    let mut session = runtime.session(config);
     let outcomes = session
         .onboard_agents(agents("o", 60), onboard_options(None))
         .await
@@ -300,4 +322,189 @@ async fn a_throttled_session_without_pooled_connections_still_onboards_every_age
     assert!(succeeded(&outcomes), "{outcomes:?}");
     assert_eq!(onboarded(&emulator).len(), 60);
     assert!(emulator.throttled() > 0, "the API's limit was met");
+}
+
+/// The most requests in flight at once while `run` called the component.
+async fn peak_while<F: Future<Output = ()>>(emulator: &Emulator, run: F) -> usize {
+    emulator.clear_requests();
+    run.await;
+    emulator.peak_in_flight()
+}
+
+#[tokio::test]
+async fn steps_keep_several_requests_in_flight_and_exactly_one_at_concurrency_1() {
+    for concurrency in [1, 4] {
+        let emulator = emulator_with(None, 20).await;
+        let mut config = config(&emulator, CUSTOMER);
+        config.concurrency = Some(concurrency);
+        let mut steps = runtime().steps(&config);
+        let peak = peak_while(&emulator, async {
+            let outcomes = steps
+                .onboard_agents(agents("p", 80), onboard_options(None))
+                .await
+                .unwrap();
+            assert!(succeeded(&outcomes));
+        })
+        .await;
+        match concurrency {
+            1 => assert_eq!(peak, 1),
+            _ => assert!(peak > 1, "a peak of {peak} at concurrency {concurrency}"),
+        }
+        assert_eq!(onboarded(&emulator).len(), 80);
+    }
+}
+
+#[tokio::test]
+async fn a_sync_apply_keeps_several_requests_in_flight_and_exactly_one_at_concurrency_1() {
+    for concurrency in [1, 4] {
+        let emulator = emulator_with(None, 20).await;
+        let mut config = config(&emulator, CUSTOMER);
+        config.concurrency = Some(concurrency);
+        let mut steps = runtime().steps(&config);
+        let roster: Vec<_> = agents("y", 80).into_iter().map(desired).collect();
+        let plan = steps.sync_plan(roster, plan_options()).await.unwrap();
+        assert_eq!(plan.summary.onboard, 80);
+        let peak = peak_while(&emulator, async {
+            let report = steps.sync_apply(plan, apply_options()).await.unwrap();
+            assert_eq!(report.summary.succeeded, 80);
+        })
+        .await;
+        match concurrency {
+            1 => assert_eq!(peak, 1),
+            _ => assert!(peak > 1, "a peak of {peak} at concurrency {concurrency}"),
+        }
+        let writes = api_requests(&emulator)
+            .iter()
+            .filter(|r| r.route == "POST /agents")
+            .count();
+        assert_eq!(writes, 8, "ten agents per request");
+    }
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_is_sent_at_most_max_attempts_times_each_after_a_pause() {
+    let emulator = emulator_with(None, 0).await;
+    emulator.add_fault(FaultRule {
+        route: "POST /agents".into(),
+        times: 1_000,
+        action: FaultAction::Status {
+            status: 429,
+            retry_after: None,
+            body: None,
+        },
+    });
+    let mut config = config(&emulator, CUSTOMER);
+    config.retry.base_delay_ms = 200;
+    config.retry.max_attempts = 3;
+    config.concurrency = Some(8);
+    let outcomes = runtime()
+        .session(config)
+        .onboard_agents(agents("t", 80), onboard_options(Some(true)))
+        .await
+        .unwrap();
+    for outcome in &outcomes {
+        assert!(
+            matches!(
+                outcome,
+                types::ItemOutcome::Failed(types::Error::RateLimited(types::RateLimit {
+                    attempts: 3,
+                    ..
+                }))
+            ),
+            "{outcome:?}"
+        );
+    }
+    // Each request of ten, by its first agent: every send and when it arrived.
+    let mut sends: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for request in api_requests(&emulator) {
+        assert_eq!(request.route, "POST /agents");
+        let first = request.body[0]["user_object_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        sends.entry(first).or_default().push(request.at_ms);
+    }
+    assert_eq!(sends.len(), 8);
+    for (first, at) in sends {
+        assert_eq!(at.len(), 3, "{first}: three attempts in all, no more");
+        // Equal jitter: at least half of 200 ms, then of 400 ms.
+        assert!(
+            at[1] - at[0] >= 100,
+            "{first}: sent again after {} ms",
+            at[1] - at[0]
+        );
+        assert!(
+            at[2] - at[1] >= 200,
+            "{first}: sent again after {} ms",
+            at[2] - at[1]
+        );
+    }
+}
+
+/// The users-API requests of `emulator`: (writes, reads).
+fn writes_and_reads(emulator: &Emulator) -> (usize, usize) {
+    let requests = api_requests(emulator);
+    let reads = requests.iter().filter(|r| r.method == "GET").count();
+    (requests.len() - reads, reads)
+}
+
+#[tokio::test]
+async fn repeating_60_onboards_that_are_done_sends_one_write_per_request_of_ten_and_one_read() {
+    for continue_on_error in [None, Some(true)] {
+        let emulator = emulator_with(None, 0).await;
+        let mut session = session(&emulator, 4);
+        let batch = agents("d", 60);
+        let first = session
+            .onboard_agents(batch.clone(), onboard_options(continue_on_error))
+            .await
+            .unwrap();
+        assert!(first.iter().all(|o| *o == types::ItemOutcome::Succeeded));
+        emulator.clear_requests();
+        let again = session
+            .onboard_agents(batch, onboard_options(continue_on_error))
+            .await
+            .unwrap();
+        for outcome in &again {
+            assert_eq!(
+                *outcome,
+                types::ItemOutcome::AlreadyDone("already onboarded with these values".into())
+            );
+        }
+        assert_eq!(writes_and_reads(&emulator), (6, 1), "{continue_on_error:?}");
+        assert_eq!(onboarded(&emulator).len(), 60);
+    }
+}
+
+#[tokio::test]
+async fn repeating_60_offboards_that_are_done_sends_one_write_per_request_of_ten_and_one_read() {
+    let emulator = emulator_with(None, 0).await;
+    let mut session = session(&emulator, 4);
+    let batch = agents("o", 60);
+    let onboarded_now = session
+        .onboard_agents(batch.clone(), onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&onboarded_now));
+    let selectors: Vec<_> = batch
+        .iter()
+        .map(|a| selector(types::IdentifierKind::UserObjectId, &[&a.user_object_id]))
+        .collect();
+    let options = types::OffboardOptions {
+        continue_on_error: None,
+        deprovision_supervised_inbox: None,
+    };
+    let first = session
+        .offboard_agents(selectors.clone(), options)
+        .await
+        .unwrap();
+    assert!(first.iter().all(|o| *o == types::ItemOutcome::Succeeded));
+    emulator.clear_requests();
+    let again = session.offboard_agents(selectors, options).await.unwrap();
+    for outcome in &again {
+        assert_eq!(
+            *outcome,
+            types::ItemOutcome::AlreadyDone("already offboarded".into())
+        );
+    }
+    assert_eq!(writes_and_reads(&emulator), (6, 1));
 }

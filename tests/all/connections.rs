@@ -29,7 +29,9 @@ fn runtime_with(reuse_connections: bool) -> Runtime {
 async fn the_requests_of_a_session_share_pooled_connections() {
     let emulator = emulator().await;
     let runtime = runtime_with(true);
-    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    let mut config = config(&emulator, CUSTOMER);
+    config.concurrency = Some(1);
+    let mut session = runtime.session(config);
     let agents: Vec<_> = (0..25).map(|i| new_agent(&format!("a{i}"))).collect();
     let outcomes = session
         .onboard_agents(agents, onboard_options(None))

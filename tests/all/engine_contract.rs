@@ -7,8 +7,8 @@
 use crate::common::*;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 
-const STEPS: &str = "intelepeer:smartcommunicator/steps@0.2.0";
-const SYNC: &str = "intelepeer:smartcommunicator/sync@0.2.0";
+const STEPS: &str = "intelepeer:smartcommunicator/steps@0.3.0";
+const SYNC: &str = "intelepeer:smartcommunicator/sync@0.3.0";
 const RESERVED_SUFFIXES: [&str; 5] = ["-submit", "-await-next", "-schedule", "-stub", "-get"];
 
 /// Where a resource occurs inside `ty`, as a path of field and case names.
@@ -124,7 +124,7 @@ fn the_rules_refuse_what_obelisk_refuses() {
     let component_type = runtime.component().component_type();
     let engine = runtime.engine();
     let agents = component_type
-        .get_export(engine, "intelepeer:smartcommunicator/agents@0.2.0")
+        .get_export(engine, "intelepeer:smartcommunicator/agents@0.3.0")
         .expect("the component exports the agents interface");
     let ComponentItem::ComponentInstance(instance) = agents.ty else {
         panic!("agents is not an instance");

@@ -37,13 +37,24 @@ after(() => {
   if (out) rmSync(out, { recursive: true, force: true });
 });
 
-function client() {
+function client(customerId = 'js-customer', concurrency = undefined) {
   return new smartcomm.client.Client({
     apiUrl: settings.SMARTCOMM_API_URL,
     authUrl: settings.SMARTCOMM_AUTH_URL,
-    customerId: 'js-customer',
+    customerId,
     auth: { tag: 'credentials', val: { username: settings.SMARTCOMM_USERNAME, password: settings.SMARTCOMM_PASSWORD } },
+    concurrency,
   });
+}
+
+/// A request to the emulator's control API.
+async function control(method, command, body) {
+  const response = await fetch(`${settings.SMARTCOMM_API_URL}/__emulator/${command}`, {
+    method,
+    body: body && JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, `${method} ${command}`);
+  return response.json();
 }
 
 function agent(id, numbers = []) {
@@ -138,4 +149,22 @@ test('a sync as two steps: a plan from a roster, then an apply of exactly that p
     () => sync.plan([desired[0]], { ...options, maxRemovals: 0 }),
     (e) => e.payload.tag === 'permanent-too-many-removals' && e.payload.val.removals === 1,
   );
+});
+
+test('a bulk onboard at concurrency 4: every agent once, and the requests this host kept in flight', async () => {
+  const { agents } = smartcomm;
+  await control('PUT', 'latency', { route: '*', ms: 20 });
+  await control('DELETE', 'requests');
+  const c = client('js-bulk', 4);
+  const batch = Array.from({ length: 80 }, (_, i) => agent(`b${i}`));
+  const outcomes = agents.onboardAgents(c, batch, {});
+  assert.deepEqual(new Set(outcomes.map((o) => o.tag)), new Set(['succeeded']));
+  assert.equal(outcomes.length, 80);
+  const { peak_in_flight: peak } = await control('GET', 'peak-in-flight');
+  const stats = c.stats();
+  assert.equal(stats.requests, 8n, 'ten agents per request');
+  assert.ok(peak >= 1 && peak <= 4, `peak ${peak}`);
+  // The test harness reads this line: how many requests jco's host kept in flight at once.
+  console.log(`jco: peak in flight ${peak} at concurrency 4`);
+  await control('PUT', 'latency', { route: '*', ms: 0 });
 });

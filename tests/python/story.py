@@ -1,9 +1,11 @@
 """The smartcomm component from Python: wasmtime-py's dynamic component API, against the
 emulator that `smartcomm emulator` serves. Run: python story.py SMARTCOMM_BIN COMPONENT.wasm"""
 
+import json
 import re
 import subprocess
 import sys
+import urllib.request
 
 import wasmtime
 from wasmtime.component import Component, Linker, Record, Variant
@@ -38,7 +40,7 @@ class Smartcomm:
         self.instance = linker.instantiate(self.store, Component.from_file(self.engine, wasm_path))
 
     def func(self, interface, name):
-        index = self.instance.get_export_index(self.store, f"intelepeer:smartcommunicator/{interface}@0.2.0")
+        index = self.instance.get_export_index(self.store, f"intelepeer:smartcommunicator/{interface}@0.3.0")
         return self.instance.get_func(self.store, self.instance.get_export_index(self.store, name, index))
 
     def call(self, interface, name, *args):
@@ -75,6 +77,7 @@ def main(binary, wasm):
             timeout_ms=None,
             retry=None,
             max_response_bytes=None,
+            concurrency=None,
         )
         client = sc.call("client", "[constructor]client", config)
 
@@ -151,6 +154,29 @@ def main(binary, wasm):
         assert field(field(report, "summary"), "succeeded") == 2, report
         again = steps.call("sync", "plan", desired, options)
         assert field(field(again, "summary"), "unchanged") == 2 and field(again, "changes") == [], again
+
+        # A bulk onboard at concurrency 4: every agent once, and how many requests this host
+        # kept in flight at once (the emulator counts them).
+        def control(method, command, body=None):
+            data = None if body is None else json.dumps(body).encode()
+            request = urllib.request.Request(f"{s['SMARTCOMM_API_URL']}/__emulator/{command}", data=data, method=method)
+            with urllib.request.urlopen(request) as response:
+                return json.loads(response.read())
+
+        control("PUT", "latency", {"route": "*", "ms": 20})
+        control("DELETE", "requests")
+        bulk_config = record(**{field_name.replace("-", "_"): getattr(config, field_name) for field_name in vars(config)})
+        setattr(bulk_config, "customer-id", "py-bulk")
+        setattr(bulk_config, "concurrency", 4)
+        bulk = sc.call("client", "[constructor]client", bulk_config)
+        batch = [agent(f"b{i}", []) for i in range(80)]
+        outcomes = sc.call("agents", "onboard-agents", bulk, batch, record(continue_on_error=None, reassign_inbox=None))
+        assert len(outcomes) == 80 and {o.tag for o in outcomes} == {"succeeded"}, outcomes
+        peak = control("GET", "peak-in-flight")["peak_in_flight"]
+        assert 1 <= peak <= 4, peak
+        assert field(sc.call("client", "[method]client.stats", bulk), "requests") == 8
+        print(f"wasmtime-py: peak in flight {peak} at concurrency 4")
+        control("PUT", "latency", {"route": "*", "ms": 0})
         print("python story: ok")
     finally:
         emulator.terminate()

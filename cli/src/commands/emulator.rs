@@ -1,6 +1,7 @@
 //! `emulator`: serves the emulator on loopback until Ctrl-C, and prints the settings that
 //! point smartcomm at it.
 
+use crate::cli::EmulatorArgs;
 use crate::connection::{EXIT_FAILED, Failure};
 use smartcomm_emulator::{CONTROL_PREFIX, Emulator, EmulatorOptions};
 use std::time::Duration;
@@ -31,19 +32,14 @@ pub async fn serve(options: EmulatorOptions) -> Result<u8, Failure> {
     Ok(0)
 }
 
-pub fn options(
-    port: u16,
-    latency_ms: u64,
-    numbers: usize,
-    token_lifetime_secs: u64,
-    max_in_flight: Option<usize>,
-) -> EmulatorOptions {
+pub fn options(args: &EmulatorArgs) -> EmulatorOptions {
     EmulatorOptions {
-        max_in_flight,
-        port,
-        latency: Duration::from_millis(latency_ms),
-        numbers,
-        token_lifetime: Duration::from_secs(token_lifetime_secs),
+        max_in_flight: args.max_in_flight,
+        throttle_retry_after: (!args.no_retry_after).then_some(1),
+        port: args.port,
+        latency: Duration::from_millis(args.latency_ms),
+        numbers: args.numbers,
+        token_lifetime: Duration::from_secs(args.token_lifetime_secs),
         ..Default::default()
     }
 }

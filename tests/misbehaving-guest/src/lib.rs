@@ -32,6 +32,10 @@ impl client::GuestClient for Client {
             n = std::hint::black_box(n.wrapping_add(1));
         }
     }
+
+    fn stats(&self) -> client::ClientStats {
+        unimplemented!()
+    }
 }
 
 impl agents::Guest for Guest {
