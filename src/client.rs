@@ -33,6 +33,9 @@ pub struct ClientStats {
     pub authentications: u64,
     /// Answers that were 429 or 503.
     pub throttled: u64,
+    /// Attempts whose outcome stayed unknown (no answer, a timeout, 500, 502, 504): the API
+    /// may have applied them.
+    pub unknown_outcomes: u64,
     /// The most users-API requests that were in flight at once.
     pub peak_in_flight: usize,
     /// Every value the limit on requests in flight took.
@@ -49,6 +52,7 @@ pub struct Client<T> {
     limit: Limit,
     sent: Cell<u64>,
     authentications: Cell<u64>,
+    unknown_outcomes: Cell<u64>,
     transport: T,
 }
 
@@ -84,6 +88,7 @@ impl<T: Transport> Client<T> {
             limit,
             sent: Cell::new(0),
             authentications: Cell::new(0),
+            unknown_outcomes: Cell::new(0),
             transport,
         }
     }
@@ -101,6 +106,7 @@ impl<T: Transport> Client<T> {
             requests: self.sent.get(),
             authentications: self.authentications.get(),
             throttled: self.limit.throttled_answers(),
+            unknown_outcomes: self.unknown_outcomes.get(),
             peak_in_flight: self.limit.peak_in_flight(),
             limit_path: self.limit.path(),
         }
@@ -136,14 +142,22 @@ impl<T: Transport> Client<T> {
         loop {
             attempts += 1;
             let result = attempt().await;
+            let unknown = match &result {
+                Ok(r) => matches!(r.status, 500 | 502 | 504),
+                Err((e, false)) => {
+                    matches!(e, ApiError::Timeout { .. } | ApiError::Transport { .. })
+                }
+                Err(_) => false,
+            };
+            if unknown {
+                self.unknown_outcomes.set(self.unknown_outcomes.get() + 1);
+            }
             let (retryable, retry_after) = match &result {
                 Ok(r) if r.status == 429 || r.status == 503 => (
                     true,
                     response::retry_after_seconds(r.retry_after.as_deref(), self.now()),
                 ),
-                Ok(r) if matches!(r.status, 500 | 502 | 504) => (true, None),
-                Err((ApiError::Timeout { .. } | ApiError::Transport { .. }, false)) => (true, None),
-                _ => (false, None),
+                _ => (unknown, None),
             };
             if retryable && attempts < policy.max_attempts {
                 let delay = policy.delay_ms(attempts, retry_after, |max| {

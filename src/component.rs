@@ -47,6 +47,7 @@ impl wc::GuestClient for ClientResource {
             requests: stats.requests,
             authentications: stats.authentications,
             throttled: stats.throttled,
+            unknown_outcomes: stats.unknown_outcomes,
             peak_in_flight: stats.peak_in_flight as u32,
             limit_path: stats.limit_path.into_iter().map(|l| l as u32).collect(),
         }

@@ -7,7 +7,10 @@
 //!   lower) and grows by one per answered request, up to the configured concurrency, until
 //!   the API first throttles (429 or 503).
 //! - **Multiplicative decrease.** A throttle halves the limit, once per burst: a 429 for a
-//!   request sent before the last decrease is an echo of the same congestion.
+//!   request sent before the last decrease is an echo of the same congestion. The limit also
+//!   drops below the level the API refused: the most requests in flight while the throttled
+//!   one was, but no more than the limit it was sent under (answers and new sends interleave
+//!   before a 429 arrives). Slow start's overshoot is not halved from a level it never held.
 //! - **Additive increase.** After that, the limit grows by one after as many answers in a row
 //!   as the limit, but stays below the level that was throttled for a while (30 s, doubling
 //!   each time the same level is throttled again): each probe of the API's ceiling costs
@@ -41,8 +44,9 @@ pub enum Signal {
 /// Whether a request may start now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
-    /// Yes, under the limit of this generation (see [`Signal`]).
-    Granted { generation: u64 },
+    /// Yes, under the limit of this generation (see [`Signal`]); `ticket` names the request
+    /// when it is given back.
+    Granted { generation: u64, ticket: u64 },
     /// Not before this many milliseconds: the API asked for a pause.
     PausedFor(u64),
     /// Not until a request in flight ends.
@@ -61,6 +65,10 @@ struct State {
     limit: usize,
     in_flight: usize,
     peak_in_flight: usize,
+    /// The requests in flight, by ticket, each with the most that were in flight with it and
+    /// the limit it was sent under.
+    open: Vec<(u64, usize, usize)>,
+    next_ticket: u64,
     /// Answers since the limit last changed.
     successes: usize,
     /// Bumped on every decrease.
@@ -95,6 +103,8 @@ impl Limit {
                 limit: start,
                 in_flight: 0,
                 peak_in_flight: 0,
+                open: Vec::new(),
+                next_ticket: 0,
                 successes: 0,
                 generation: 0,
                 slow_start: start < max,
@@ -118,20 +128,39 @@ impl Limit {
             return Admission::Full;
         }
         state.in_flight += 1;
-        state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
+        let in_flight = state.in_flight;
+        state.peak_in_flight = state.peak_in_flight.max(in_flight);
+        for (_, peak, _) in &mut state.open {
+            *peak = (*peak).max(in_flight);
+        }
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        let limit = state.limit;
+        state.open.push((ticket, in_flight, limit));
         Admission::Granted {
             generation: state.generation,
+            ticket,
         }
     }
 
-    /// Takes back a request granted in `generation`, and learns from its answer.
-    pub fn release(&self, generation: u64, signal: Signal, now_ms: u64) {
+    /// Takes back a request granted in `generation` with `ticket`, and learns from its answer.
+    pub fn release(&self, (generation, ticket): (u64, u64), signal: Signal, now_ms: u64) {
         let mut state = self.state.borrow_mut();
         state.in_flight = state.in_flight.saturating_sub(1);
-        match signal {
-            Signal::Throttled { retry_after_ms } => {
-                self.throttled(&mut state, generation, retry_after_ms, now_ms)
+        let refused_level = match state.open.iter().position(|(t, _, _)| *t == ticket) {
+            Some(at) => {
+                let (_, peak, limit_then) = state.open.swap_remove(at);
+                peak.min(limit_then)
             }
+            None => 1,
+        };
+        match signal {
+            Signal::Throttled { retry_after_ms } => self.throttled(
+                &mut state,
+                (generation, refused_level),
+                retry_after_ms,
+                now_ms,
+            ),
             Signal::Answered => self.answered(&mut state, now_ms),
             Signal::NoAnswer => {}
         }
@@ -144,7 +173,7 @@ impl Limit {
     fn throttled(
         &self,
         state: &mut State,
-        generation: u64,
+        (generation, refused_level): (u64, usize),
         retry_after_ms: Option<u64>,
         now_ms: u64,
     ) {
@@ -156,7 +185,9 @@ impl Limit {
         if generation != state.generation {
             return;
         }
-        let level = state.limit;
+        // Which of a burst the API turns away depends on the order they reach it, not on the
+        // order they were sent: the level is the burst's, not the request's place in it.
+        let level = refused_level.clamp(1, state.limit);
         let hold_ms = match state.ceiling {
             Some(ceiling) if ceiling.level == level => {
                 (ceiling.hold_ms * 2).min(MAX_HOLD_BELOW_THROTTLED_MS)
@@ -171,8 +202,8 @@ impl Limit {
         state.generation += 1;
         state.successes = 0;
         state.slow_start = false;
-        let limit = (level / 2).max(1);
-        if limit != level {
+        let limit = (state.limit / 2).min(level - 1).max(1);
+        if limit != state.limit {
             state.limit = limit;
             state.path.push(limit);
         }
@@ -181,7 +212,7 @@ impl Limit {
     fn answered(&self, state: &mut State, now_ms: u64) {
         state.successes += 1;
         let highest = match state.ceiling {
-            Some(ceiling) if now_ms < ceiling.until_ms => ceiling.level - 1,
+            Some(ceiling) if now_ms < ceiling.until_ms => (ceiling.level - 1).max(1),
             _ => self.max,
         };
         let due = state.slow_start || state.successes >= state.limit;
@@ -200,10 +231,10 @@ impl Limit {
     pub async fn acquire<'a, T: Transport>(&'a self, clock: &T) -> Permit<'a> {
         loop {
             match self.admit(clock.now_ms()) {
-                Admission::Granted { generation } => {
+                Admission::Granted { generation, ticket } => {
                     return Permit {
                         limit: self,
-                        generation,
+                        sent: (generation, ticket),
                         released: false,
                     };
                 }
@@ -247,21 +278,22 @@ impl Limit {
 #[derive(Debug)]
 pub struct Permit<'a> {
     limit: &'a Limit,
-    generation: u64,
+    /// The generation it was granted in, and its ticket.
+    sent: (u64, u64),
     released: bool,
 }
 
 impl Permit<'_> {
     pub fn release(mut self, signal: Signal, now_ms: u64) {
         self.released = true;
-        self.limit.release(self.generation, signal, now_ms);
+        self.limit.release(self.sent, signal, now_ms);
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if !self.released {
-            self.limit.release(self.generation, Signal::NoAnswer, 0);
+            self.limit.release(self.sent, Signal::NoAnswer, 0);
         }
     }
 }
@@ -274,9 +306,9 @@ mod tests {
         retry_after_ms: None,
     };
 
-    fn grant(limit: &Limit, now_ms: u64) -> u64 {
+    fn grant(limit: &Limit, now_ms: u64) -> (u64, u64) {
         match limit.admit(now_ms) {
-            Admission::Granted { generation } => generation,
+            Admission::Granted { generation, ticket } => (generation, ticket),
             other => panic!("not granted: {other:?}"),
         }
     }
@@ -284,16 +316,13 @@ mod tests {
     #[test]
     fn slow_start_grows_by_one_per_answer_from_four_up_to_the_configured_concurrency() {
         let limit = Limit::new(8, 20_000);
-        let generations: Vec<u64> = (0..4).map(|_| grant(&limit, 0)).collect();
+        let sent: Vec<_> = (0..4).map(|_| grant(&limit, 0)).collect();
         assert_eq!(limit.admit(0), Admission::Full, "four in flight at first");
-        for generation in generations {
-            limit.release(generation, Signal::Answered, 1);
+        for request in sent {
+            limit.release(request, Signal::Answered, 1);
         }
         assert_eq!(limit.path(), [4, 5, 6, 7, 8]);
-        for _ in 0..20 {
-            let generation = grant(&limit, 2);
-            limit.release(generation, Signal::Answered, 2);
-        }
+        answer(&limit, 20, 2);
         assert_eq!(limit.path(), [4, 5, 6, 7, 8], "never above the concurrency");
     }
 
@@ -304,40 +333,98 @@ mod tests {
         assert_eq!(Limit::new(0, 0).path(), [1], "never below one");
     }
 
+    /// Fills the limit at `now_ms` and has the API throttle the last request sent; the others
+    /// get no answer.
+    fn throttle_when_full(limit: &Limit, now_ms: u64) {
+        let mut sent = Vec::new();
+        while let Admission::Granted { generation, ticket } = limit.admit(now_ms) {
+            sent.push((generation, ticket));
+        }
+        let last = sent.pop().expect("one sent");
+        limit.release(last, THROTTLED, now_ms);
+        for other in sent {
+            limit.release(other, Signal::NoAnswer, now_ms);
+        }
+    }
+
+    fn answer(limit: &Limit, times: usize, now_ms: u64) {
+        for _ in 0..times {
+            let sent = grant(limit, now_ms);
+            limit.release(sent, Signal::Answered, now_ms);
+        }
+    }
+
     #[test]
     fn a_burst_of_throttles_halves_the_limit_once() {
         let limit = Limit::new(4, 20_000);
-        let generations: Vec<u64> = (0..4).map(|_| grant(&limit, 0)).collect();
-        for generation in generations {
-            limit.release(generation, THROTTLED, 10);
+        let sent: Vec<_> = (0..4).map(|_| grant(&limit, 0)).collect();
+        for request in sent {
+            limit.release(request, THROTTLED, 10);
         }
         assert_eq!(limit.path(), [4, 2]);
         assert_eq!(limit.throttled_answers(), 4);
         // A throttle of a request sent after the decrease halves again.
-        let generation = grant(&limit, 20);
-        limit.release(generation, THROTTLED, 20);
+        let request = grant(&limit, 20);
+        limit.release(request, THROTTLED, 20);
         assert_eq!(limit.path(), [4, 2, 1]);
-        let generation = grant(&limit, 30);
-        limit.release(generation, THROTTLED, 30);
+        let request = grant(&limit, 30);
+        limit.release(request, THROTTLED, 30);
         assert_eq!(limit.path(), [4, 2, 1], "never below one");
+    }
+
+    #[test]
+    fn slow_start_overshoot_drops_below_what_was_in_flight_when_the_api_refused() {
+        let limit = Limit::new(8, 20_000);
+        let sent: Vec<_> = (0..4).map(|_| grant(&limit, 0)).collect();
+        // Three answers grow the limit to 7 before the 429 of one of the four arrives (the
+        // first sent, as the API saw it last): four were in flight, so the limit goes to 3,
+        // not to half of 7.
+        for &request in &sent[1..] {
+            limit.release(request, Signal::Answered, 200);
+        }
+        limit.release(sent[0], THROTTLED, 200);
+        assert_eq!(limit.path(), [4, 5, 6, 7, 3]);
+        answer(&limit, 30, 300);
+        assert_eq!(
+            *limit.path().last().unwrap(),
+            3,
+            "below the refused level 4"
+        );
+    }
+
+    #[test]
+    fn answers_and_sends_between_a_burst_and_its_429_do_not_raise_the_refused_level() {
+        let limit = Limit::new(8, 20_000);
+        let sent: Vec<_> = (0..4).map(|_| grant(&limit, 0)).collect();
+        // Two answers grow the limit and free places; four more go out before the 429 of the
+        // first burst arrives, so six are in flight with it at most. It was sent under a
+        // limit of 4: that is the level refused.
+        limit.release(sent[1], Signal::Answered, 200);
+        limit.release(sent[2], Signal::Answered, 200);
+        let later: Vec<_> = (0..4).map(|_| grant(&limit, 200)).collect();
+        limit.release(sent[0], THROTTLED, 201);
+        assert_eq!(limit.path(), [4, 5, 6, 3]);
+        limit.release(sent[3], Signal::Answered, 202);
+        for request in later {
+            limit.release(request, Signal::Answered, 203);
+        }
+        answer(&limit, 30, 300);
+        assert_eq!(
+            *limit.path().last().unwrap(),
+            3,
+            "below the refused level 4"
+        );
     }
 
     #[test]
     fn after_a_throttle_the_limit_grows_by_one_per_run_and_stays_below_the_throttled_level() {
         let limit = Limit::new(8, 20_000);
-        let generation = grant(&limit, 0);
-        limit.release(generation, THROTTLED, 0);
+        throttle_when_full(&limit, 0);
         assert_eq!(limit.path(), [4, 2]);
-        for _ in 0..30 {
-            let generation = grant(&limit, 100);
-            limit.release(generation, Signal::Answered, 100);
-        }
+        answer(&limit, 30, 100);
         // 2 → 3 after two answers; 4 was throttled, so it stays at 3.
         assert_eq!(limit.path(), [4, 2, 3]);
-        for _ in 0..3 {
-            let generation = grant(&limit, HOLD_BELOW_THROTTLED_MS);
-            limit.release(generation, Signal::Answered, HOLD_BELOW_THROTTLED_MS);
-        }
+        answer(&limit, 3, HOLD_BELOW_THROTTLED_MS);
         assert_eq!(
             limit.path(),
             [4, 2, 3, 4],
@@ -348,32 +435,22 @@ mod tests {
     #[test]
     fn a_level_throttled_again_is_held_below_twice_as_long() {
         let limit = Limit::new(4, 20_000);
-        let throttle_at = |now: u64| {
-            let generation = grant(&limit, now);
-            limit.release(generation, THROTTLED, now);
-        };
-        let answer_until_grown = |now: u64| {
-            for _ in 0..10 {
-                let generation = grant(&limit, now);
-                limit.release(generation, Signal::Answered, now);
-            }
-        };
-        throttle_at(0); // at 4: down to 2
-        answer_until_grown(HOLD_BELOW_THROTTLED_MS); // back up to 4
+        throttle_when_full(&limit, 0); // at 4: down to 2
+        answer(&limit, 10, HOLD_BELOW_THROTTLED_MS); // back up to 4
         assert_eq!(*limit.path().last().unwrap(), 4);
-        throttle_at(HOLD_BELOW_THROTTLED_MS); // 4 again: held below it for 60 s
-        answer_until_grown(2 * HOLD_BELOW_THROTTLED_MS);
+        throttle_when_full(&limit, HOLD_BELOW_THROTTLED_MS); // 4 again: held below for 60 s
+        answer(&limit, 10, 2 * HOLD_BELOW_THROTTLED_MS);
         assert_eq!(*limit.path().last().unwrap(), 3);
-        answer_until_grown(3 * HOLD_BELOW_THROTTLED_MS);
+        answer(&limit, 10, 3 * HOLD_BELOW_THROTTLED_MS);
         assert_eq!(*limit.path().last().unwrap(), 4);
     }
 
     #[test]
     fn retry_after_pauses_every_request_up_to_the_longest_wait() {
         let limit = Limit::new(4, 5_000);
-        let generation = grant(&limit, 0);
+        let request = grant(&limit, 0);
         limit.release(
-            generation,
+            request,
             Signal::Throttled {
                 retry_after_ms: Some(60_000),
             },
@@ -387,9 +464,9 @@ mod tests {
     #[test]
     fn an_unknown_answer_frees_its_place_and_changes_nothing_else() {
         let limit = Limit::new(1, 0);
-        let generation = grant(&limit, 0);
+        let request = grant(&limit, 0);
         assert_eq!(limit.admit(0), Admission::Full);
-        limit.release(generation, Signal::NoAnswer, 0);
+        limit.release(request, Signal::NoAnswer, 0);
         assert!(matches!(limit.admit(0), Admission::Granted { .. }));
         assert_eq!(limit.path(), [1]);
         assert_eq!(limit.peak_in_flight(), 1);

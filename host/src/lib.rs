@@ -22,6 +22,7 @@ mod operations;
 mod policy;
 mod pool;
 mod runtime;
+mod sandbox;
 mod session;
 mod step_calls;
 

@@ -4,7 +4,7 @@
 //! says, for each operation, how both faces call its export.
 
 use crate::bindings::Smartcomm;
-use crate::runtime::HostState;
+use crate::sandbox::HostState;
 use crate::{steps, types};
 use std::future::Future;
 use std::pin::Pin;

@@ -4,7 +4,8 @@ use crate::bindings::Smartcomm;
 use crate::bindings::exports::intelepeer::smartcommunicator::client as wit_client;
 use crate::operations::{Answer, Call, Face, Operations};
 use crate::policy::Origin;
-use crate::runtime::{HostState, Runtime, configured_origins, deadline_ticks};
+use crate::runtime::Runtime;
+use crate::sandbox::{HostState, configured_origins, deadline_ticks};
 use crate::{steps, types};
 use smartcomm::config::Config;
 use std::fmt;
@@ -118,6 +119,7 @@ impl Session {
                 requests: 0,
                 authentications: 0,
                 throttled: 0,
+                unknown_outcomes: 0,
                 peak_in_flight: 0,
                 limit_path: Vec::new(),
             });

@@ -153,7 +153,7 @@ test('a sync as two steps: a plan from a roster, then an apply of exactly that p
 
 test('a bulk onboard at concurrency 4: every agent once, and the requests this host kept in flight', async () => {
   const { agents } = smartcomm;
-  await control('PUT', 'latency', { route: '*', ms: 20 });
+  await control('PUT', 'latency', { route: '*', ms: 100 });
   await control('DELETE', 'requests');
   const c = client('js-bulk', 4);
   const batch = Array.from({ length: 80 }, (_, i) => agent(`b${i}`));

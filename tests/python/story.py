@@ -163,7 +163,7 @@ def main(binary, wasm):
             with urllib.request.urlopen(request) as response:
                 return json.loads(response.read())
 
-        control("PUT", "latency", {"route": "*", "ms": 20})
+        control("PUT", "latency", {"route": "*", "ms": 100})
         control("DELETE", "requests")
         bulk_config = record(**{field_name.replace("-", "_"): getattr(config, field_name) for field_name in vars(config)})
         setattr(bulk_config, "customer-id", "py-bulk")
