@@ -22,10 +22,10 @@ pub mod transport;
 pub mod validate;
 mod wit_conversions;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod component;
 #[cfg(target_arch = "wasm32")]
-mod http;
+pub mod http;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,217 @@
+//! The SCIM service over the SmartCommunicator client: its settings, the bearer token, and
+//! which endpoint answers a request. `users` and `groups` hold the endpoints.
+
+use crate::discovery;
+use crate::error::{ScimError, problems_text};
+use crate::exchange::{ScimRequest, ScimResponse, same_secret};
+use crate::group::Inboxes;
+use smartcomm::client::Client;
+use smartcomm::config::Config;
+use smartcomm::error::{ApiError, Problem};
+use smartcomm::model::{Agent, AgentFilter, IdentifierKind};
+use smartcomm::transport::Transport;
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+/// The environment variables of the bridge's own settings (the client's are `SMARTCOMM_*`).
+pub mod var {
+    pub const TENANT_ID: &str = "SMARTCOMM_SCIM_TENANT_ID";
+    pub const TOKEN: &str = "SMARTCOMM_SCIM_TOKEN";
+    pub const INBOXES: &str = "SMARTCOMM_SCIM_INBOXES";
+    pub const BASE_URL: &str = "SMARTCOMM_SCIM_BASE_URL";
+}
+
+/// How long a list of the tenant's agents serves the pages of a listing after it.
+const TENANT_LIST_TTL_MS: u64 = 30_000;
+
+pub struct Settings {
+    /// The Entra tenant every agent belongs to: one bridge per tenant.
+    pub tenant_id: String,
+    /// The bearer token the identity provider sends.
+    pub token: String,
+    pub inboxes: Inboxes,
+    /// The public URL of the SCIM base (`https://…/scim/v2`), when a proxy hides it.
+    pub base_url: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("tenant_id", &self.tenant_id)
+            .field("inboxes", &self.inboxes)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// The client's config and the bridge's settings, from the environment; every problem
+    /// names its variable.
+    pub fn from_env(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Settings), Vec<Problem>> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let config = Config::from_env(&get);
+        let mut problems = config.as_ref().err().cloned().unwrap_or_default();
+        let mut required = |name: &str| {
+            get(name).unwrap_or_else(|| {
+                problems.push(Problem {
+                    index: None,
+                    field: name.into(),
+                    message: "is required".into(),
+                });
+                String::new()
+            })
+        };
+        let tenant_id = required(var::TENANT_ID);
+        let token = required(var::TOKEN);
+        let inboxes = match get(var::INBOXES) {
+            None => Inboxes::default(),
+            Some(json) => Inboxes::parse(&json).unwrap_or_else(|message| {
+                problems.push(Problem {
+                    index: None,
+                    field: var::INBOXES.into(),
+                    message,
+                });
+                Inboxes::default()
+            }),
+        };
+        let base_url = get(var::BASE_URL).map(|u| u.trim_end_matches('/').to_string());
+        match (config, problems.is_empty()) {
+            (Ok(config), true) => Ok((
+                config,
+                Settings {
+                    tenant_id,
+                    token,
+                    inboxes,
+                    base_url,
+                },
+            )),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// The SCIM service of one component instance: its client (and token) serves every request
+/// the instance handles.
+pub struct Bridge<T> {
+    pub(crate) client: Client<T>,
+    pub(crate) settings: Settings,
+    /// The tenant's agents as last listed, and when (milliseconds on the client's clock).
+    tenant_list: RefCell<Option<(u64, Rc<Vec<Agent>>)>>,
+}
+
+impl<T: Transport> Bridge<T> {
+    pub fn new(config: Config, settings: Settings, transport: T) -> Self {
+        Bridge {
+            client: Client::new(config, transport),
+            settings,
+            tenant_list: RefCell::new(None),
+        }
+    }
+
+    pub fn client(&self) -> &Client<T> {
+        &self.client
+    }
+
+    pub async fn handle(&self, request: &ScimRequest) -> ScimResponse {
+        let expected = format!("Bearer {}", self.settings.token);
+        let authorized = request
+            .authorization
+            .as_deref()
+            .is_some_and(|given| same_secret(given.trim(), &expected));
+        if !authorized {
+            return ScimError::unauthorized().into();
+        }
+        self.route(request).await.unwrap_or_else(ScimResponse::from)
+    }
+
+    async fn route(&self, request: &ScimRequest) -> Result<ScimResponse, ScimError> {
+        let (resource, _) = request.split_path();
+        let base = self.base_url(request);
+        let segments: Vec<&str> = resource.split('/').filter(|s| !s.is_empty()).collect();
+        let method = request.method.to_ascii_uppercase();
+        match (method.as_str(), segments.as_slice()) {
+            ("GET", ["ServiceProviderConfig"]) => Ok(ScimResponse::json(
+                200,
+                discovery::service_provider_config(&base),
+            )),
+            ("GET", ["ResourceTypes"]) => {
+                let types = discovery::resource_types(&base);
+                Ok(ScimResponse::json(
+                    200,
+                    discovery::list(types.clone(), types.len(), 1),
+                ))
+            }
+            ("GET", ["ResourceTypes", id]) => one_of(discovery::resource_types(&base), id),
+            ("GET", ["Schemas"]) => {
+                let schemas = discovery::schemas(&base);
+                Ok(ScimResponse::json(
+                    200,
+                    discovery::list(schemas.clone(), schemas.len(), 1),
+                ))
+            }
+            ("GET", ["Schemas", id]) => one_of(discovery::schemas(&base), id),
+            (_, ["Users", rest @ ..]) => self.users(&method, rest, request, &base).await,
+            (_, ["Groups", rest @ ..]) => self.groups(&method, rest, request, &base).await,
+            _ => Err(ScimError::not_found(format!(
+                "no SCIM endpoint at {resource}"
+            ))),
+        }
+    }
+
+    /// The public base URL: the setting, else the request's host (and the proxy's headers).
+    fn base_url(&self, request: &ScimRequest) -> String {
+        if let Some(base) = &self.settings.base_url {
+            return base.clone();
+        }
+        let (_, base_path) = request.split_path();
+        let host = request
+            .forwarded_host
+            .as_deref()
+            .or(request.host.as_deref())
+            .unwrap_or("localhost");
+        let scheme = request.forwarded_proto.as_deref().unwrap_or("http");
+        format!("{scheme}://{host}{base_path}")
+    }
+
+    /// Every agent of the tenant: one list request, reused for the pages that follow it.
+    pub(crate) async fn tenant_agents(&self) -> Result<Rc<Vec<Agent>>, ScimError> {
+        let now = self.client.transport().now_ms();
+        if let Some((at, agents)) = self.tenant_list.borrow().as_ref()
+            && now.saturating_sub(*at) < TENANT_LIST_TTL_MS
+        {
+            return Ok(agents.clone());
+        }
+        let filter = AgentFilter::matching(IdentifierKind::TenantId, &self.settings.tenant_id);
+        let agents = Rc::new(
+            self.client
+                .list_agents(&filter)
+                .await
+                .map_err(ScimError::from_api)?,
+        );
+        *self.tenant_list.borrow_mut() = Some((now, agents.clone()));
+        Ok(agents)
+    }
+
+    /// A write changes what the tenant's list shows.
+    pub(crate) fn forget_tenant_list(&self) {
+        *self.tenant_list.borrow_mut() = None;
+    }
+
+    pub(crate) fn api_error(&self, error: ApiError) -> ScimError {
+        match error {
+            ApiError::InvalidInput(problems) => ScimError::invalid_value(problems_text(&problems)),
+            other => ScimError::from_api(other),
+        }
+    }
+}
+
+fn one_of(resources: Vec<serde_json::Value>, id: &str) -> Result<ScimResponse, ScimError> {
+    resources
+        .into_iter()
+        .find(|r| r["id"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(id)))
+        .map(|r| ScimResponse::json(200, r))
+        .ok_or_else(|| ScimError::not_found(format!("no {id}")))
+}

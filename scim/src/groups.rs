@@ -1,0 +1,265 @@
+//! `/Groups`: the shared inboxes of the inbox map. Members are read from the tenant's agents
+//! (one list request, none when `excludedAttributes=members`) and changed by inbox
+//! assignments. The API cannot delete an inbox: a DELETE removes every member, and the group
+//! still reads back, empty, since its number still holds the inbox.
+
+use crate::bridge::Bridge;
+use crate::discovery::{self, MAX_RESULTS};
+use crate::error::ScimError;
+use crate::exchange::{ScimRequest, ScimResponse};
+use crate::group::{self, Group};
+use crate::patch::{self, Change, Op};
+use crate::projection::Projection;
+use serde_json::Value;
+use smartcomm::batch::Outcome;
+use smartcomm::model::*;
+use smartcomm::transport::Transport;
+
+impl<T: Transport> Bridge<T> {
+    pub(crate) async fn groups(
+        &self,
+        method: &str,
+        rest: &[&str],
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        match (method, rest) {
+            ("GET", []) => self.list_groups(request, base).await,
+            ("POST", []) => self.create_group(request, base).await,
+            ("GET", [id]) => {
+                let group = self.group(id)?;
+                let shown = self.shown_groups(vec![group], request, base).await?;
+                Ok(ScimResponse::json(
+                    200,
+                    shown.into_iter().next().unwrap_or_default(),
+                ))
+            }
+            ("PATCH", [id]) => {
+                let group = self.group(id)?;
+                let operations = patch::read(&request.json()?)?;
+                self.change_members(&group, &operations).await?;
+                Ok(ScimResponse::empty(204))
+            }
+            ("PUT", [id]) => self.replace_group(id, request, base).await,
+            ("DELETE", [id]) => {
+                let group = self.group(id)?;
+                let remove_all = Change {
+                    op: Op::Remove,
+                    path: crate::filter::parse_path("members").expect("a valid path"),
+                    value: None,
+                };
+                self.change_members(&group, &[remove_all]).await?;
+                Ok(ScimResponse::empty(204))
+            }
+            (_, [] | [_]) => Err(ScimError::method_not_allowed(format!(
+                "{method} is not supported here"
+            ))),
+            _ => Err(ScimError::not_found("no such group endpoint")),
+        }
+    }
+
+    fn group(&self, id: &str) -> Result<Group, ScimError> {
+        self.settings
+            .inboxes
+            .by_id(id)
+            .ok_or_else(|| ScimError::not_found(format!("no group with id {id}")))
+    }
+
+    /// The groups as resources, with their members unless `excludedAttributes` names them.
+    async fn shown_groups(
+        &self,
+        groups: Vec<Group>,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<Vec<Value>, ScimError> {
+        let projection = Projection::new(
+            request.param("attributes"),
+            request.param("excludedAttributes"),
+        );
+        let agents = match projection.excludes("members") || groups.is_empty() {
+            true => None,
+            false => Some(self.tenant_agents().await?),
+        };
+        Ok(groups
+            .iter()
+            .map(|g| {
+                let members = agents.as_ref().map(|a| group::members(a, &g.number));
+                projection.apply(group::resource(g, members.as_deref(), base))
+            })
+            .collect())
+    }
+
+    async fn list_groups(
+        &self,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let (start, count) = request.page(MAX_RESULTS)?;
+        let mut groups: Vec<Group> = self.settings.inboxes.groups().collect();
+        for condition in request.filter()?.unwrap_or_default() {
+            let wanted = condition.value.as_text().unwrap_or_default();
+            let path = &condition.path;
+            match (path.name.as_str(), path.sub.as_deref()) {
+                ("displayname", None) => groups.retain(|g| g.name.eq_ignore_ascii_case(&wanted)),
+                ("id" | "externalid", None) => groups.retain(|g| g.id() == wanted),
+                _ => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "filtering groups by {path} is not supported: displayName and id are"
+                    )));
+                }
+            }
+        }
+        let total = groups.len();
+        let page: Vec<Group> = groups.into_iter().skip(start - 1).take(count).collect();
+        let shown = self.shown_groups(page, request, base).await?;
+        Ok(ScimResponse::json(
+            200,
+            discovery::list(shown, total, start),
+        ))
+    }
+
+    async fn create_group(
+        &self,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let body = request.json()?;
+        let name = body
+            .get("displayName")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
+        let group = self.settings.inboxes.mapped(name)?;
+        let members = match body.get("members") {
+            Some(value) if !value.is_null() => group::member_ids(value)?,
+            _ => Vec::new(),
+        };
+        self.add_members(&group, &members).await?;
+        let location = format!("{base}/Groups/{}", group.id());
+        let shown = self.shown_groups(vec![group], request, base).await?;
+        Ok(ScimResponse::created(
+            shown.into_iter().next().unwrap_or_default(),
+            location,
+        ))
+    }
+
+    async fn replace_group(
+        &self,
+        id: &str,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let group = self.group(id)?;
+        let body = request.json()?;
+        if let Some(name) = body.get("displayName").and_then(Value::as_str)
+            && !name.eq_ignore_ascii_case(&group.name)
+        {
+            return Err(ScimError::mutability(
+                "a group's displayName names its shared inbox in the inbox map: it cannot change here",
+            ));
+        }
+        let replace = Change {
+            op: Op::Replace,
+            path: crate::filter::parse_path("members").expect("a valid path"),
+            value: Some(body.get("members").cloned().unwrap_or(Value::Array(vec![]))),
+        };
+        self.change_members(&group, &[replace]).await?;
+        let shown = self.shown_groups(vec![group], request, base).await?;
+        Ok(ScimResponse::json(
+            200,
+            shown.into_iter().next().unwrap_or_default(),
+        ))
+    }
+
+    /// Applies a PATCH's member changes as assignments. The current members are read only
+    /// when an operation needs them (a replace, or a remove of every member).
+    async fn change_members(&self, group: &Group, operations: &[Change]) -> Result<(), ScimError> {
+        let needs_current = operations.iter().any(|c| {
+            c.op == Op::Replace
+                || (c.op == Op::Remove && c.value.is_none() && c.path.value_filter.is_none())
+        });
+        let current: Vec<String> = match needs_current {
+            true => group::members(&self.tenant_agents().await?, &group.number)
+                .iter()
+                .filter_map(|a| a.user_object_id.clone())
+                .collect(),
+            false => Vec::new(),
+        };
+        let changes = group::member_changes(operations, &current)?;
+        self.add_members(group, &changes.add).await?;
+        self.assign(group, &changes.remove, Operation::Remove)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds agents to the group's inbox; an inbox the API does not know yet is created with
+    /// them (the API makes no inbox without users).
+    async fn add_members(&self, group: &Group, ids: &[String]) -> Result<(), ScimError> {
+        match self.assign(group, ids, Operation::Add).await {
+            Err(e) if e.detail.to_ascii_lowercase().contains("inbox not found") => {
+                let inbox = NewInbox {
+                    name: group.name.clone(),
+                    inbox_type: InboxType::Shared,
+                    phone_number: group.number.clone(),
+                    owner: None,
+                    users: Selector {
+                        identifier: IdentifierKind::UserObjectId,
+                        values: ids.to_vec(),
+                    },
+                };
+                let outcomes = self
+                    .client
+                    .create_inboxes(&[inbox], None)
+                    .await
+                    .map_err(|e| self.api_error(e))?;
+                self.forget_tenant_list();
+                settled(outcomes)
+            }
+            other => other,
+        }
+    }
+
+    async fn assign(
+        &self,
+        group: &Group,
+        ids: &[String],
+        operation: Operation,
+    ) -> Result<(), ScimError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let assignment = Assignment {
+            inbox: InboxRef {
+                inbox_type: InboxType::Shared,
+                identifier: IdentifierKind::PhoneNumber,
+                value: group.number.clone(),
+            },
+            agents: Selector {
+                identifier: IdentifierKind::UserObjectId,
+                values: ids.to_vec(),
+            },
+            operation,
+        };
+        let outcomes = self
+            .client
+            .assign_inboxes(&[assignment])
+            .await
+            .map_err(|e| self.api_error(e))?;
+        self.forget_tenant_list();
+        settled(outcomes)
+    }
+}
+
+/// The one outcome of a one-item batch, as the SCIM answer's error if it failed.
+fn settled(outcomes: Vec<Outcome<Option<String>>>) -> Result<(), ScimError> {
+    match outcomes.into_iter().next() {
+        Some(Outcome::Succeeded(_)) => Ok(()),
+        Some(Outcome::Rejected(messages)) => Err(ScimError::invalid_value(format!(
+            "the SmartCommunicator API refused it: {}",
+            messages.join("; ")
+        ))),
+        Some(Outcome::Failed(e)) => Err(ScimError::from_api(e)),
+        Some(Outcome::NotAttempted) | None => {
+            Err(ScimError::internal("the assignment was not attempted"))
+        }
+    }
+}

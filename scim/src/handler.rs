@@ -1,0 +1,101 @@
+//! The `wasi:http/incoming-handler` export: reads the request (its body up to the limit),
+//! answers it with the instance's bridge, and writes the SCIM answer. The bridge, its client
+//! and its token live as long as the instance: a host that keeps instances between requests
+//! authenticates once per instance, not once per request.
+
+use crate::bridge::{Bridge, Settings};
+use crate::error::{ScimError, problems_text};
+use crate::exchange::{MAX_BODY_BYTES, ScimRequest, ScimResponse, body_too_large};
+use smartcomm::http::WasiHttp;
+use std::cell::OnceCell;
+use waki::{ErrorCode, Method, Request, Response, handler};
+
+thread_local! {
+    static BRIDGE: OnceCell<Result<Bridge<WasiHttp>, ScimError>> = const { OnceCell::new() };
+}
+
+fn bridge_from_env() -> Result<Bridge<WasiHttp>, ScimError> {
+    let (config, settings) = Settings::from_env(|name| std::env::var(name).ok()).map_err(|p| {
+        ScimError::internal(format!(
+            "the bridge is not configured: {}",
+            problems_text(&p)
+        ))
+    })?;
+    Ok(Bridge::new(config, settings, WasiHttp::new()))
+}
+
+fn method_name(method: &Method) -> String {
+    match method {
+        Method::Get => "GET".into(),
+        Method::Post => "POST".into(),
+        Method::Put => "PUT".into(),
+        Method::Patch => "PATCH".into(),
+        Method::Delete => "DELETE".into(),
+        Method::Head => "HEAD".into(),
+        Method::Options => "OPTIONS".into(),
+        Method::Connect => "CONNECT".into(),
+        Method::Trace => "TRACE".into(),
+        Method::Other(other) => other.to_ascii_uppercase(),
+    }
+}
+
+/// The request as the bridge reads it; a body over the limit is refused unread.
+fn read(request: &Request) -> Result<ScimRequest, ScimError> {
+    let header = |name: &str| {
+        request
+            .header(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let mut body = Vec::new();
+    loop {
+        match request.chunk(64 * 1024) {
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_BODY_BYTES {
+                    return Err(body_too_large(body.len()));
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return Err(ScimError::invalid_syntax(format!("reading the body: {e}"))),
+        }
+    }
+    Ok(ScimRequest {
+        method: method_name(&request.method()),
+        path: request.path().to_string(),
+        query: request.query().into_iter().collect(),
+        authorization: header("authorization"),
+        host: header("host"),
+        forwarded_proto: header("x-forwarded-proto"),
+        forwarded_host: header("x-forwarded-host"),
+        body,
+    })
+}
+
+fn write(answer: ScimResponse) -> Result<Response, ErrorCode> {
+    let mut builder = Response::builder()
+        .status_code(answer.status)
+        .header("content-type", "application/scim+json");
+    if let Some(location) = answer.location {
+        builder = builder.header("location", location);
+    }
+    if let Some(seconds) = answer.retry_after {
+        builder = builder.header("retry-after", seconds.to_string());
+    }
+    if let Some(body) = answer.body {
+        builder = builder.body(serde_json::to_vec(&body).unwrap_or_default());
+    }
+    builder.build()
+}
+
+#[handler]
+fn handle(request: Request) -> Result<Response, ErrorCode> {
+    let answer = match read(&request) {
+        Ok(request) => BRIDGE.with(|cell| match cell.get_or_init(bridge_from_env) {
+            Ok(bridge) => wstd::runtime::block_on(bridge.handle(&request)),
+            Err(e) => e.clone().into(),
+        }),
+        Err(e) => e.into(),
+    };
+    write(answer)
+}

@@ -1,0 +1,258 @@
+//! `/Users`: each SCIM request as the fewest API requests that answer it. A read by id or by
+//! filter is one request; a create is one (and a read only when the API says the agent
+//! exists); a PATCH or PUT is one read and one write; a DELETE is one.
+
+use crate::bridge::Bridge;
+use crate::discovery::{self, MAX_RESULTS};
+use crate::error::ScimError;
+use crate::exchange::{ScimRequest, ScimResponse};
+use crate::filter::Comparison;
+use crate::patch;
+use crate::projection::Projection;
+use crate::user;
+use smartcomm::batch::Outcome;
+use smartcomm::converge::says_exists;
+use smartcomm::model::{Agent, AgentChanges, AgentFilter, OnboardOptions};
+use smartcomm::transport::Transport;
+
+impl<T: Transport> Bridge<T> {
+    pub(crate) async fn users(
+        &self,
+        method: &str,
+        rest: &[&str],
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        match (method, rest) {
+            ("GET", []) => self.list_users(request, base).await,
+            ("POST", []) => self.create_user(request, base).await,
+            ("GET", [id]) => {
+                let agent = self.agent(id).await?;
+                Ok(ScimResponse::json(200, self.shown(&agent, request, base)))
+            }
+            ("PATCH", [id]) => self.patch_user(id, request, base).await,
+            ("PUT", [id]) => self.replace_user(id, request, base).await,
+            ("DELETE", [id]) => self.delete_user(id).await,
+            (_, [] | [_]) => Err(ScimError::method_not_allowed(format!(
+                "{method} is not supported here"
+            ))),
+            _ => Err(ScimError::not_found("no such user endpoint")),
+        }
+    }
+
+    /// The agent whose user_object_id is `id`, in this bridge's tenant.
+    async fn agent(&self, id: &str) -> Result<Agent, ScimError> {
+        let not_found = || ScimError::not_found(format!("no user with id {id}"));
+        match self.client.get_agent(id, None, None).await {
+            Ok(agent) if agent.tenant_id.as_deref() == Some(&self.settings.tenant_id) => Ok(agent),
+            Ok(_) | Err(smartcomm::error::ApiError::NotFound(_)) => Err(not_found()),
+            Err(smartcomm::error::ApiError::InvalidInput(_)) => Err(not_found()),
+            Err(e) => Err(self.api_error(e)),
+        }
+    }
+
+    fn location(base: &str, id: &str) -> String {
+        format!("{base}/Users/{id}")
+    }
+
+    fn shown(&self, agent: &Agent, request: &ScimRequest, base: &str) -> serde_json::Value {
+        let id = agent.user_object_id.clone().unwrap_or_default();
+        let projection = Projection::new(
+            request.param("attributes"),
+            request.param("excludedAttributes"),
+        );
+        projection.apply(user::resource(agent, &Self::location(base, &id)))
+    }
+
+    async fn list_users(
+        &self,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let (start, count) = request.page(MAX_RESULTS)?;
+        let mut agents: Vec<Agent> = match request.filter()? {
+            None => self.tenant_agents().await?.as_ref().clone(),
+            Some(conditions) => match self.user_filter(&conditions)? {
+                Some(filter) => self
+                    .client
+                    .list_agents(&filter)
+                    .await
+                    .map_err(|e| self.api_error(e))?,
+                None => Vec::new(),
+            },
+        };
+        // The API lists in no promised order: pages hold still only if the bridge sorts.
+        agents.sort_by(|a, b| a.user_object_id.cmp(&b.user_object_id));
+        let page = agents
+            .iter()
+            .skip(start - 1)
+            .take(count)
+            .map(|a| self.shown(a, request, base))
+            .collect();
+        Ok(ScimResponse::json(
+            200,
+            discovery::list(page, agents.len(), start),
+        ))
+    }
+
+    /// The list request of a filter on `userName`, `externalId`, `id` or the work email
+    /// (which is the upn), in this tenant; `None` when it matches nobody (one attribute asked
+    /// equal to two values).
+    fn user_filter(&self, conditions: &[Comparison]) -> Result<Option<AgentFilter>, ScimError> {
+        let mut filter = AgentFilter {
+            tenant_id: Some(self.settings.tenant_id.clone()),
+            ..AgentFilter::default()
+        };
+        for condition in conditions {
+            let path = &condition.path;
+            let work_email = path.name == "emails"
+                && path.sub.as_deref().is_none_or(|s| s == "value")
+                && path.value_filter.as_ref().is_none_or(|f| {
+                    f.path.name == "type"
+                        && f.value
+                            .as_text()
+                            .is_some_and(|t| t.eq_ignore_ascii_case("work"))
+                });
+            let slot = match (path.urn.as_deref(), path.name.as_str(), path.sub.as_deref()) {
+                (None, "username", None) => &mut filter.upn,
+                (None, "externalid" | "id", None) => &mut filter.user_object_id,
+                (None, "emails", _) if work_email => &mut filter.upn,
+                _ => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "filtering by {path} is not supported: userName, externalId, id and \
+                         emails[type eq \"work\"].value are"
+                    )));
+                }
+            };
+            let Some(value) = condition.value.as_text() else {
+                return Ok(None);
+            };
+            match slot {
+                Some(existing) if *existing != value => return Ok(None),
+                _ => *slot = Some(value),
+            }
+        }
+        Ok(Some(filter))
+    }
+
+    async fn create_user(
+        &self,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let values = user::values_of_resource(&request.json()?)?;
+        let (agent, active) = user::new_agent(&values, &self.settings.tenant_id)?;
+        let lost_before = self.client.stats().unknown_outcomes;
+        let outcomes = self
+            .client
+            .onboard_agents(std::slice::from_ref(&agent), OnboardOptions::default())
+            .await
+            .map_err(|e| self.api_error(e))?;
+        self.forget_tenant_list();
+        let exists = |detail: String| {
+            ScimError::uniqueness(format!(
+                "a user with externalId {} exists: {detail}",
+                agent.user_object_id
+            ))
+        };
+        match outcomes.into_iter().next() {
+            Some(Outcome::Succeeded(None)) => {}
+            // Found already onboarded: this request's own write, if an earlier attempt of it
+            // went unanswered; else it was there before.
+            Some(Outcome::Succeeded(Some(_)))
+                if self.client.stats().unknown_outcomes > lost_before => {}
+            Some(Outcome::Succeeded(Some(note))) => return Err(exists(note)),
+            Some(Outcome::Rejected(messages)) if says_exists(&messages) => {
+                return Err(exists(messages.join("; ")));
+            }
+            Some(Outcome::Rejected(messages)) => {
+                return Err(ScimError::invalid_value(format!(
+                    "the SmartCommunicator API refused the user: {}",
+                    messages.join("; ")
+                )));
+            }
+            Some(Outcome::Failed(e)) => return Err(self.api_error(e)),
+            Some(Outcome::NotAttempted) | None => {
+                return Err(ScimError::internal("the onboarding was not attempted"));
+            }
+        }
+        let mut onboarded = user::onboarded(&agent);
+        if active == Some(false) {
+            onboarded = self.update(&agent.user_object_id, &deactivate()).await?;
+        }
+        let location = Self::location(base, &agent.user_object_id);
+        Ok(ScimResponse::created(
+            self.shown(&onboarded, request, base),
+            location,
+        ))
+    }
+
+    async fn update(&self, id: &str, changes: &AgentChanges) -> Result<Agent, ScimError> {
+        let updated = self
+            .client
+            .update_agent(id, None, changes)
+            .await
+            .map_err(|e| self.api_error(e))?;
+        self.forget_tenant_list();
+        Ok(updated)
+    }
+
+    async fn patch_user(
+        &self,
+        id: &str,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let operations = patch::read(&request.json()?)?;
+        let current = self.agent(id).await?;
+        let changes = user::patched(&current, &operations)?;
+        let updated = match changes == AgentChanges::default() {
+            true => current,
+            false => self.update(id, &changes).await?,
+        };
+        Ok(ScimResponse::json(200, self.shown(&updated, request, base)))
+    }
+
+    async fn replace_user(
+        &self,
+        id: &str,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let values = user::values_of_resource(&request.json()?)?;
+        let current = self.agent(id).await?;
+        let changes = user::replaced(&current, &values)?;
+        let updated = match changes == AgentChanges::default() {
+            true => current,
+            false => self.update(id, &changes).await?,
+        };
+        Ok(ScimResponse::json(200, self.shown(&updated, request, base)))
+    }
+
+    /// Offboards the agent (its supervised inbox stays, as the API's default keeps it). An
+    /// agent that is not there is a 404, once a read confirms it.
+    async fn delete_user(&self, id: &str) -> Result<ScimResponse, ScimError> {
+        let message = self
+            .client
+            .offboard_agent(id, None, None)
+            .await
+            .map_err(|e| match e {
+                smartcomm::error::ApiError::InvalidInput(_) => {
+                    ScimError::not_found(format!("no user with id {id}"))
+                }
+                e => self.api_error(e),
+            })?;
+        self.forget_tenant_list();
+        if message.starts_with("already offboarded") {
+            return Err(ScimError::not_found(format!("no user with id {id}")));
+        }
+        Ok(ScimResponse::empty(204))
+    }
+}
+
+fn deactivate() -> AgentChanges {
+    AgentChanges {
+        active: Some(false),
+        ..AgentChanges::default()
+    }
+}
