@@ -8,12 +8,11 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
-    let wasm_out = out_dir.join("smartcomm.wasm");
-    let embedded = wasm_out.clone();
 
     for path in [
         "src",
         "wit",
+        "scim",
         "Cargo.toml",
         "Cargo.lock",
         "tests/misbehaving-guest",
@@ -26,17 +25,52 @@ fn main() {
     // A target directory of its own: the outer build holds the lock on its own one.
     // It sits next to the outer profile directories so it survives `OUT_DIR` changes.
     let target_dir = component_target_dir(&out_dir);
+    // Two builds: the SCIM component uses the smartcomm crate without its WIT exports, and
+    // one build would unify that crate's features.
+    build_components(
+        &root,
+        &target_dir,
+        &["smartcomm", "smartcomm-misbehaving-guest"],
+    );
+    build_components(&root, &target_dir, &["smartcomm-scim"]);
+    println!(
+        "cargo:rustc-env=SMARTCOMM_WASMTIME_VERSION={}",
+        locked_version(&root, "wasmtime")
+    );
+    for (built, copy, digest_var) in [
+        (
+            "smartcomm.wasm",
+            "smartcomm.wasm",
+            Some("SMARTCOMM_EMBEDDED_SHA256"),
+        ),
+        ("smartcomm_misbehaving_guest.wasm", "misbehaving.wasm", None),
+        (
+            "smartcomm_scim.wasm",
+            "scim.wasm",
+            Some("SMARTCOMM_EMBEDDED_SCIM_SHA256"),
+        ),
+    ] {
+        let built = target_dir.join("wasm32-wasip2/component").join(built);
+        let copy = out_dir.join(copy);
+        std::fs::copy(&built, &copy)
+            .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
+        // The compiled-code cache is keyed by this digest; computing it here spares every start.
+        if let Some(var) = digest_var {
+            println!("cargo:rustc-env={var}={}", sha256_hex(&copy));
+        }
+    }
+}
+
+/// Builds `packages` for wasm32-wasip2 with the component profile into `target_dir`.
+fn build_components(root: &Path, target_dir: &Path, packages: &[&str]) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
+    command.current_dir(root).arg("build");
+    for package in packages {
+        command.args(["--package", package]);
+    }
     command
-        .current_dir(&root)
-        // The misbehaving guest is built alongside, for the host's confinement tests.
         .args([
-            "build",
-            "--package",
-            "smartcomm",
-            "--package",
-            "smartcomm-misbehaving-guest",
             "--lib",
             "--target",
             "wasm32-wasip2",
@@ -44,7 +78,7 @@ fn main() {
             "component",
         ])
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(target_dir);
     // The outer build's flags are for the host; the component has its own profile.
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
@@ -63,31 +97,10 @@ fn main() {
         .expect("could not run cargo to build the component");
     if !status.success() {
         panic!(
-            "building the smartcomm component failed; is the wasm32-wasip2 target installed? \
+            "building {packages:?} failed; is the wasm32-wasip2 target installed? \
              (rustup target add wasm32-wasip2)"
         );
     }
-    println!(
-        "cargo:rustc-env=SMARTCOMM_WASMTIME_VERSION={}",
-        locked_version(&root, "wasmtime")
-    );
-
-    for (built, copy) in [
-        ("smartcomm.wasm", wasm_out),
-        (
-            "smartcomm_misbehaving_guest.wasm",
-            out_dir.join("misbehaving.wasm"),
-        ),
-    ] {
-        let built = target_dir.join("wasm32-wasip2/component").join(built);
-        std::fs::copy(&built, &copy)
-            .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
-    }
-    // The compiled-code cache is keyed by this digest; computing it here spares every start.
-    println!(
-        "cargo:rustc-env=SMARTCOMM_EMBEDDED_SHA256={}",
-        sha256_hex(&embedded)
-    );
 }
 
 /// Adds the wasm32-wasip2 standard library when the toolchain lacks it and rustup is there to

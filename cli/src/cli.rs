@@ -258,10 +258,46 @@ pub enum Command {
         #[command(subcommand)]
         command: SyncCommand,
     },
+    /// A SCIM 2.0 endpoint, so that Microsoft Entra ID or Okta provision the agents.
+    Scim {
+        #[command(subcommand)]
+        command: ScimCommand,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ScimCommand {
+    /// Serve the SCIM endpoint (`/scim/v2/Users`, `/Groups`, discovery) until SIGINT or
+    /// SIGTERM. The identity provider's bearer token comes from SMARTCOMM_SCIM_TOKEN (never a
+    /// flag). Plain HTTP: terminate TLS at a reverse proxy in front of it.
+    #[command(
+        long_about = "Serve the SCIM endpoint (`/scim/v2/Users`, `/Groups`, discovery) until \
+        SIGINT or SIGTERM, running the SCIM component for each request with the same \
+        confinement as every call. The identity provider's bearer token comes from \
+        SMARTCOMM_SCIM_TOKEN (never a flag; the command refuses to start without it). The \
+        first line printed is the SCIM base URL. Plain HTTP: terminate TLS at a reverse \
+        proxy in front of it, and set SMARTCOMM_SCIM_BASE_URL to the public base URL when the \
+        proxy does not send X-Forwarded-Host and X-Forwarded-Proto."
+    )]
+    Serve {
+        /// The address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// The Entra ID tenant every provisioned agent belongs to.
+        #[arg(long, env = "SMARTCOMM_SCIM_TENANT_ID", value_name = "T")]
+        tenant_id: String,
+        /// A JSON object mapping each group's displayName to its shared inbox's phone number:
+        /// `{"Store 1234 Team": "+15550100050"}`. Without it, no group is served.
+        #[arg(long, value_name = "FILE")]
+        inboxes: Option<PathBuf>,
+        /// The most requests served at once, each on a component instance of its own.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        instances: u16,
     },
 }
 

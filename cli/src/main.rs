@@ -13,14 +13,16 @@ mod output;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
-use commands::{agents, emulator, inboxes, numbers, sync};
+use commands::{agents, emulator, inboxes, numbers, scim, sync};
 use connection::{EXIT_FAILED, Failure};
 use serde_json::json;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    // A server logs each request it answers; the other commands, only warnings.
+    let serving = matches!(cli.command, Command::Scim { .. });
+    init_logging(cli.global.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -41,8 +43,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, serving: bool) {
     let level = match verbose {
+        0 if serving => "smartcomm_host::scim=info,warn",
         0 => "warn",
         1 => "smartcomm_host=debug,smartcomm=debug,warn",
         _ => "smartcomm_host=trace,smartcomm=trace,info",
@@ -143,6 +146,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Emulator(args) => emulator::serve(emulator::options(&args)).await,
+        Command::Scim { command } => scim::run(global, command).await,
         Command::Demo => {
             let runtime = connection::load_runtime(global)?;
             demo::run(&runtime, &mut std::io::stdout()).await?;

@@ -23,6 +23,7 @@ mod policy;
 mod pool;
 mod runtime;
 mod sandbox;
+mod scim;
 mod session;
 mod step_calls;
 
@@ -30,6 +31,7 @@ pub use cache::{Compilation, default_cache_dir};
 pub use operations::Operations;
 pub use policy::{ObservedRequest, Origin, OutboundPolicy, RequestObserver, is_loopback};
 pub use runtime::{ComponentSource, EMBEDDED_COMPONENT, Runtime, RuntimeOptions};
+pub use scim::{EMBEDDED_SCIM_COMPONENT, ScimOptions, ScimServer};
 pub use session::{CallError, Session};
 pub use smartcomm::config::{Auth, AuthScheme, Config, RetryPolicy};
 pub use step_calls::{StepCallError, Steps};

@@ -65,7 +65,12 @@ fn read(request: &Request) -> Result<ScimRequest, ScimError> {
         path: request.path().to_string(),
         query: request.query().into_iter().collect(),
         authorization: header("authorization"),
-        host: header("host"),
+        // wasi:http hands the Host header over as the request's authority.
+        host: request
+            .authority()
+            .as_ref()
+            .map(|a| a.to_string())
+            .or_else(|| header("host")),
         forwarded_proto: header("x-forwarded-proto"),
         forwarded_host: header("x-forwarded-host"),
         body,

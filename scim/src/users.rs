@@ -204,6 +204,8 @@ impl<T: Transport> Bridge<T> {
         base: &str,
     ) -> Result<ScimResponse, ScimError> {
         let operations = patch::read(&request.json()?)?;
+        // What no agent could take is refused before anything is read.
+        user::patched(&Agent::default(), &operations)?;
         let current = self.agent(id).await?;
         let changes = user::patched(&current, &operations)?;
         let updated = match changes == AgentChanges::default() {
@@ -220,6 +222,7 @@ impl<T: Transport> Bridge<T> {
         base: &str,
     ) -> Result<ScimResponse, ScimError> {
         let values = user::values_of_resource(&request.json()?)?;
+        user::new_agent(&values, &self.settings.tenant_id)?;
         let current = self.agent(id).await?;
         let changes = user::replaced(&current, &values)?;
         let updated = match changes == AgentChanges::default() {

@@ -15,6 +15,7 @@ mod inboxes;
 mod numbers;
 mod polyglot;
 mod reliability;
+mod scim;
 mod secrets;
 mod step_environment;
 mod steps;

@@ -4,4 +4,5 @@ pub mod agents;
 pub mod emulator;
 pub mod inboxes;
 pub mod numbers;
+pub mod scim;
 pub mod sync;

@@ -1,0 +1,671 @@
+//! The SCIM endpoint: the SCIM component in the host's server, over HTTP on loopback, in
+//! front of the emulator. Entra ID's own sequence (Test Connection, match then create, both
+//! PATCH forms, soft and hard delete, groups), the API's limits, bad input and faults.
+
+use crate::common::*;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use smartcomm_emulator::{Emulator, FaultAction, FaultRule};
+use smartcomm_host::{ScimOptions, ScimServer};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const TOKEN: &str = "entra-secret-token-0123456789";
+pub const TENANT: &str = "contoso-tenant";
+pub const INBOX: &str = "Store 1234 Team";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const SMARTCOMM: &str = "urn:ietf:params:scim:schemas:extension:smartcommunicator:2.0:User";
+
+/// An emulator, and a SCIM server in front of it on a free loopback port.
+pub struct Bridge {
+    pub emulator: Emulator,
+    pub server: Arc<ScimServer>,
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+}
+
+/// Compiles the component into the disk cache once, before the tests' servers load it: in
+/// a debug build, a compile per test takes seconds each.
+fn warm_cache() {
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    WARM.get_or_init(|| {
+        let config =
+            smartcomm_host::Config::new("warm", smartcomm_host::Auth::Token("warm".into()));
+        ScimServer::new(ScimOptions::default(), &config, Vec::new()).expect("it loads");
+    });
+}
+
+pub async fn bridge_with(options: ScimOptions) -> Bridge {
+    tokio::task::spawn_blocking(warm_cache).await.unwrap();
+    let emulator = emulator().await;
+    let inbox_number = seeded_number(50);
+    let inboxes = json!({ INBOX: inbox_number }).to_string();
+    let env = vec![
+        ("SMARTCOMM_SCIM_TENANT_ID".to_string(), TENANT.to_string()),
+        ("SMARTCOMM_SCIM_TOKEN".to_string(), TOKEN.to_string()),
+        ("SMARTCOMM_SCIM_INBOXES".to_string(), inboxes),
+    ];
+    let server = ScimServer::new(options, &config(&emulator, CUSTOMER), env).expect("it loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/scim/v2", listener.local_addr().unwrap());
+    let task = tokio::spawn({
+        let server = server.clone();
+        async move {
+            let _ = server.serve(listener, std::future::pending()).await;
+        }
+    });
+    Bridge {
+        emulator,
+        server,
+        base,
+        task,
+    }
+}
+
+pub async fn bridge() -> Bridge {
+    bridge_with(ScimOptions::default()).await
+}
+
+impl Bridge {
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        self.send_as(method, path, body, Some(TOKEN)).await
+    }
+
+    pub async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Answer {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.send_raw(method, path, Bytes::from(body), token).await
+    }
+
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Bytes,
+        token: Option<&str>,
+    ) -> Answer {
+        let url: http::Uri = format!("{}{path}", self.base).parse().unwrap();
+        let authority = url.authority().unwrap().to_string();
+        let tcp = tokio::net::TcpStream::connect(&authority).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(url.path_and_query().unwrap().as_str())
+            .header("host", &authority)
+            .header("content-type", "application/scim+json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = sender
+            .send_request(request.body(Full::new(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = match bytes.is_empty() {
+            true => Value::Null,
+            false => serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))),
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The users-API requests the bridge sent (authenticate excluded).
+    pub fn api_routes(&self) -> Vec<String> {
+        api_requests(&self.emulator)
+            .into_iter()
+            .map(|r| r.route)
+            .collect()
+    }
+}
+
+/// A create as Entra ID sends it, with the object id mapped to externalId.
+pub fn entra_user(object_id: &str, upn: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "externalId": object_id,
+        "userName": upn,
+        "active": true,
+        "displayName": "Ann Lee",
+        "emails": [{"primary": true, "type": "work", "value": upn}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "Ann Lee", "familyName": "Lee", "givenName": "Ann"},
+        "addresses": null,
+        "phoneNumbers": null,
+        "roles": [],
+        ENTERPRISE: {"department": "Front End"},
+    })
+}
+
+fn filter(query: &str) -> String {
+    format!("/Users?filter={}", urlencode(query))
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn agent(bridge: &Bridge, id: &str) -> Option<smartcomm_emulator::AgentRecord> {
+    bridge
+        .emulator
+        .account(CUSTOMER)
+        .agents
+        .into_iter()
+        .find(|a| a.user_object_id == id)
+}
+
+#[tokio::test]
+async fn test_connection_a_filter_on_a_random_id_is_an_empty_list() {
+    let bridge = bridge().await;
+    let answer = bridge
+        .send(
+            "GET",
+            &filter(r#"userName eq "0e7b7f4c-5b6a-4f4e-9d5e-6f2c3e1a9b8d""#),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["totalResults"], 0);
+    assert_eq!(answer.body["Resources"], json!([]));
+    assert_eq!(
+        answer.headers["content-type"], "application/scim+json",
+        "SCIM's media type"
+    );
+}
+
+#[tokio::test]
+async fn entra_matches_then_creates_a_user_that_becomes_an_agent_of_the_tenant() {
+    let bridge = bridge().await;
+    let object_id = "2819c223-7f76-453a-919d-413861904646";
+    let lookup = bridge
+        .send("GET", &filter(r#"userName eq "ann@contoso.example""#), None)
+        .await;
+    assert_eq!(lookup.body["totalResults"], 0);
+    let created = bridge
+        .send(
+            "POST",
+            "/Users",
+            Some(entra_user(object_id, "ann@contoso.example")),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["id"], object_id);
+    assert_eq!(
+        created.headers["location"],
+        format!("{}/Users/{object_id}", bridge.base).as_str()
+    );
+    let agent = agent(&bridge, object_id).expect("onboarded");
+    assert_eq!(agent.tenant_id, TENANT);
+    assert_eq!(agent.upn.as_deref(), Some("ann@contoso.example"));
+    assert_eq!(agent.name, "Ann Lee");
+    assert_eq!(agent.department.as_deref(), Some("Front End"));
+    // Matched again by each of the attributes Entra may match on.
+    for query in [
+        r#"userName eq "ann@contoso.example""#.to_string(),
+        format!("externalId eq {object_id}"),
+        format!(r#"ID eq "{object_id}""#),
+        r#"emails[type eq "work"].value eq "ann@contoso.example""#.to_string(),
+        format!(r#"externalId eq "{object_id}" and userName eq "ann@contoso.example""#),
+    ] {
+        let found = bridge.send("GET", &filter(&query), None).await;
+        assert_eq!(found.body["totalResults"], 1, "{query}: {}", found.body);
+        assert_eq!(found.body["Resources"][0]["id"], object_id);
+    }
+    let both = format!(r#"externalId eq "{object_id}" and userName eq "other@x.example""#);
+    assert_eq!(
+        bridge.send("GET", &filter(&both), None).await.body["totalResults"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn both_patch_forms_update_the_agent_with_one_read_and_one_write() {
+    let bridge = bridge().await;
+    let id = "u-patch";
+    assert_eq!(
+        bridge
+            .send("POST", "/Users", Some(entra_user(id, "p@x.example")))
+            .await
+            .status,
+        201
+    );
+    bridge.emulator.clear_requests();
+    let by_path = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "Replace", "path": "displayName", "value": "Pat Lee"},
+            {"op": "Replace", "path": format!("{ENTERPRISE}:department"), "value": "Pharmacy"},
+            {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "p@x.example"},
+            {"op": "Add", "path": format!("{SMARTCOMM}:roles"), "value": ["manager"]},
+        ]
+    });
+    let patched = bridge
+        .send("PATCH", &format!("/Users/{id}"), Some(by_path))
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["displayName"], "Pat Lee");
+    assert_eq!(
+        bridge.api_routes(),
+        ["GET /agents/{id}", "PATCH /agents/{id}"]
+    );
+    let pathless = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {
+            "name.givenName": "Patricia",
+            "name.familyName": "Lee",
+            format!("{ENTERPRISE}:employeeNumber"): "E-77",
+            "addresses[type eq \"work\"].locality": "Denver",
+            "active": "True",
+        }}]
+    });
+    let patched = bridge
+        .send("PATCH", &format!("/Users/{id}"), Some(pathless))
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let agent = agent(&bridge, id).unwrap();
+    assert_eq!(agent.name, "Patricia Lee");
+    assert_eq!(agent.department.as_deref(), Some("Pharmacy"));
+    assert_eq!(agent.consistency_id.as_deref(), Some("E-77"));
+    assert_eq!(agent.city.as_deref(), Some("Denver"));
+    assert!(
+        agent.roles.contains(&smartcomm_emulator::Role::Manager),
+        "{:?}",
+        agent.roles
+    );
+}
+
+#[tokio::test]
+async fn a_soft_delete_deactivates_reads_back_disabled_and_reactivates() {
+    let bridge = bridge().await;
+    let id = "u-soft";
+    bridge
+        .send("POST", "/Users", Some(entra_user(id, "s@x.example")))
+        .await;
+    let disable = json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+    let answer = bridge
+        .send("PATCH", &format!("/Users/{id}"), Some(disable))
+        .await;
+    assert_eq!(
+        (answer.status, &answer.body["active"]),
+        (200, &json!(false))
+    );
+    assert_eq!(agent(&bridge, id).unwrap().active, false);
+    let read = bridge.send("GET", &format!("/Users/{id}"), None).await;
+    assert_eq!((read.status, &read.body["active"]), (200, &json!(false)));
+    let enable = json!({"Operations": [{"op": "replace", "value": {"active": true}}]});
+    let answer = bridge
+        .send("PATCH", &format!("/Users/{id}"), Some(enable))
+        .await;
+    assert_eq!(answer.body["active"], true);
+    assert!(agent(&bridge, id).unwrap().active);
+}
+
+#[tokio::test]
+async fn a_hard_delete_offboards_with_one_request_then_the_user_is_gone() {
+    let bridge = bridge().await;
+    let id = "u-hard";
+    bridge
+        .send("POST", "/Users", Some(entra_user(id, "h@x.example")))
+        .await;
+    bridge.emulator.clear_requests();
+    let deleted = bridge.send("DELETE", &format!("/Users/{id}"), None).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(bridge.api_routes(), ["DELETE /agents/{id}"]);
+    assert!(agent(&bridge, id).is_none());
+    let read = bridge.send("GET", &format!("/Users/{id}"), None).await;
+    assert_eq!(read.status, 404);
+    assert_eq!(
+        read.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(
+        bridge
+            .send("DELETE", &format!("/Users/{id}"), None)
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn group_members_are_added_and_removed_both_ways_as_inbox_assignments() {
+    let bridge = bridge().await;
+    for (id, upn) in [
+        ("g1", "g1@x.example"),
+        ("g2", "g2@x.example"),
+        ("g3", "g3@x.example"),
+    ] {
+        assert_eq!(
+            bridge
+                .send("POST", "/Users", Some(entra_user(id, upn)))
+                .await
+                .status,
+            201
+        );
+    }
+    bridge.emulator.clear_requests();
+    let query = format!(
+        "/Groups?filter={}&excludedAttributes=members",
+        urlencode(&format!(r#"displayName eq "{INBOX}""#))
+    );
+    let found = bridge.send("GET", &query, None).await;
+    assert_eq!(found.body["totalResults"], 1);
+    assert!(found.body["Resources"][0].get("members").is_none());
+    assert!(
+        bridge.api_routes().is_empty(),
+        "no API request for a group without members"
+    );
+    let id = found.body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let add = json!({"Operations": [{"op": "Add", "path": "members", "value": [{"value": "g1"}, {"value": "g2"}, {"value": "g3"}]}]});
+    assert_eq!(
+        bridge
+            .send("PATCH", &format!("/Groups/{id}"), Some(add))
+            .await
+            .status,
+        204
+    );
+    let members = |answer: &Answer| -> Vec<String> {
+        let mut ids: Vec<String> = answer.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let read = bridge.send("GET", &format!("/Groups/{id}"), None).await;
+    assert_eq!(members(&read), ["g1", "g2", "g3"]);
+    let by_filter = json!({"Operations": [{"op": "remove", "path": "members[value eq \"g1\"]"}]});
+    assert_eq!(
+        bridge
+            .send("PATCH", &format!("/Groups/{id}"), Some(by_filter))
+            .await
+            .status,
+        204
+    );
+    let by_value =
+        json!({"Operations": [{"op": "Remove", "path": "members", "value": [{"value": "g2"}]}]});
+    assert_eq!(
+        bridge
+            .send("PATCH", &format!("/Groups/{id}"), Some(by_value))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        members(&bridge.send("GET", &format!("/Groups/{id}"), None).await),
+        ["g3"]
+    );
+    assert_eq!(
+        bridge
+            .send("DELETE", &format!("/Groups/{id}"), None)
+            .await
+            .status,
+        204
+    );
+    let after = bridge.send("GET", &format!("/Groups/{id}"), None).await;
+    assert_eq!(
+        (after.status, members(&after).len()),
+        (200, 0),
+        "the inbox stays, empty"
+    );
+    let unknown = bridge
+        .send(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "Not mapped", "members": []})),
+        )
+        .await;
+    assert_eq!(unknown.status, 400);
+    assert!(
+        unknown.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Not mapped")
+    );
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_one_agent_and_201() {
+    let bridge = bridge().await;
+    bridge.emulator.add_fault(FaultRule {
+        route: "POST /agents".into(),
+        times: 1,
+        action: FaultAction::LostResponse { status: None },
+    });
+    let created = bridge
+        .send("POST", "/Users", Some(entra_user("u-lost", "l@x.example")))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let agents = bridge.emulator.account(CUSTOMER).agents;
+    assert_eq!(
+        agents
+            .iter()
+            .filter(|a| a.user_object_id == "u-lost")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_create_is_a_409_and_nothing_is_duplicated() {
+    let bridge = bridge().await;
+    let body = entra_user("u-dup", "d@x.example");
+    assert_eq!(
+        bridge
+            .send("POST", "/Users", Some(body.clone()))
+            .await
+            .status,
+        201
+    );
+    let again = bridge.send("POST", "/Users", Some(body)).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["scimType"], "uniqueness");
+    assert_eq!(bridge.emulator.account(CUSTOMER).agents.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_naming_the_attribute_and_nothing_is_sent() {
+    let bridge = bridge().await;
+    let mut no_id = entra_user("x", "x@x.example");
+    no_id.as_object_mut().unwrap().remove("externalId");
+    let mut bad_number = entra_user("y", "y@x.example");
+    bad_number[SMARTCOMM] = json!({"messagingNumber": "555-0100"});
+    for (body, names) in [
+        (no_id, "externalId"),
+        (bad_number, "phone_number"),
+        (
+            json!({"externalId": "z", "userName": "z@x.example"}),
+            "displayName",
+        ),
+    ] {
+        let answer = bridge.send("POST", "/Users", Some(body)).await;
+        assert_eq!(answer.status, 400, "{}", answer.body);
+        assert!(
+            answer.body["detail"].as_str().unwrap().contains(names),
+            "{}",
+            answer.body
+        );
+    }
+    let clear =
+        json!({"Operations": [{"op": "remove", "path": format!("{ENTERPRISE}:department")}]});
+    let answer = bridge.send("PATCH", "/Users/y", Some(clear)).await;
+    assert_eq!(
+        (answer.status, &answer.body["scimType"]),
+        (400, &json!("mutability"))
+    );
+    let bad_filter = bridge.send("GET", &filter(r#"title co "x""#), None).await;
+    assert_eq!(
+        (bad_filter.status, &bad_filter.body["scimType"]),
+        (400, &json!("invalidFilter"))
+    );
+    let many =
+        json!({"Operations": vec![json!({"op": "add", "path": "displayName", "value": "a"}); 101]});
+    let answer = bridge.send("PATCH", "/Users/y", Some(many)).await;
+    assert!(
+        answer.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("100 allowed"),
+        "{}",
+        answer.body
+    );
+    let huge = Bytes::from(vec![b' '; (1 << 20) + 10]);
+    assert_eq!(
+        bridge
+            .send_raw("POST", "/Users", huge, Some(TOKEN))
+            .await
+            .status,
+        413
+    );
+    assert!(
+        bridge.emulator.requests().is_empty(),
+        "nothing reached the API"
+    );
+}
+
+#[tokio::test]
+async fn without_the_right_token_every_request_is_a_401_and_nothing_is_sent() {
+    let bridge = bridge().await;
+    for token in [None, Some("wrong"), Some("entra-secret-token-012345678")] {
+        let answer = bridge.send_as("GET", "/Users", None, token).await;
+        assert_eq!(answer.status, 401, "{token:?}");
+        assert_eq!(answer.body["status"], "401");
+    }
+    assert!(bridge.emulator.requests().is_empty());
+}
+
+#[tokio::test]
+async fn many_scim_requests_share_one_authenticate() {
+    let bridge = bridge().await;
+    for i in 0..20 {
+        let answer = bridge
+            .send(
+                "POST",
+                "/Users",
+                Some(entra_user(&format!("a{i}"), &format!("a{i}@x.example"))),
+            )
+            .await;
+        assert_eq!(answer.status, 201);
+        bridge.send("GET", &format!("/Users/a{i}"), None).await;
+    }
+    let authenticates = bridge
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.route.ends_with("/authenticate"))
+        .count();
+    assert_eq!(authenticates, 1);
+    assert_eq!(
+        bridge.server.instances_made(),
+        1,
+        "one instance served them one after another"
+    );
+}
+
+#[tokio::test]
+async fn the_apis_throttling_is_a_429_with_retry_after() {
+    let bridge = bridge().await;
+    bridge.emulator.add_fault(FaultRule {
+        route: "GET /agents".into(),
+        times: 10,
+        action: FaultAction::Status {
+            status: 429,
+            retry_after: Some("120".into()),
+            body: None,
+        },
+    });
+    let answer = bridge.send("GET", "/Users", None).await;
+    assert_eq!(answer.status, 429, "{}", answer.body);
+    assert_eq!(answer.headers["retry-after"], "120");
+}
+
+#[tokio::test]
+async fn a_request_past_its_deadline_is_a_500_and_the_server_goes_on() {
+    let bridge = bridge_with(ScimOptions {
+        request_deadline: Duration::from_secs(1),
+        ..ScimOptions::default()
+    })
+    .await;
+    bridge
+        .emulator
+        .set_latency("GET /agents", Duration::from_secs(3));
+    let slow = bridge.send("GET", "/Users", None).await;
+    assert_eq!(slow.status, 500);
+    assert_eq!(
+        slow.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    bridge.emulator.set_latency("GET /agents", Duration::ZERO);
+    let answer = bridge.send("GET", "/ServiceProviderConfig", None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["patch"]["supported"], true);
+}
+
+#[tokio::test]
+async fn discovery_advertises_what_the_bridge_honours() {
+    let bridge = bridge().await;
+    let config = bridge
+        .send("GET", "/ServiceProviderConfig", None)
+        .await
+        .body;
+    assert_eq!(
+        config["filter"],
+        json!({"supported": true, "maxResults": 100})
+    );
+    for feature in ["bulk", "sort", "etag", "changePassword"] {
+        assert_eq!(config[feature]["supported"], false, "{feature}");
+    }
+    assert_eq!(
+        config["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
+    let types = bridge.send("GET", "/ResourceTypes", None).await.body;
+    assert_eq!(types["totalResults"], 2);
+    let schemas = bridge.send("GET", "/Schemas", None).await.body;
+    let ids: Vec<&str> = schemas["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&SMARTCOMM), "{ids:?}");
+}
