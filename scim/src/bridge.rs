@@ -153,6 +153,11 @@ impl<T: Transport> Bridge<T> {
                 ))
             }
             ("GET", ["Schemas", id]) => one_of(discovery::schemas(&base), id),
+            (_, ["ServiceProviderConfig" | "ResourceTypes" | "Schemas", ..]) => {
+                Err(ScimError::method_not_allowed(format!(
+                    "{method} {resource}: discovery is read-only"
+                )))
+            }
             (_, ["Users", rest @ ..]) => self.users(&method, rest, request, &base).await,
             (_, ["Groups", rest @ ..]) => self.groups(&method, rest, request, &base).await,
             _ => Err(ScimError::not_found(format!(

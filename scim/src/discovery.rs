@@ -142,15 +142,12 @@ fn user_schema(base: &str) -> Value {
                 ),
                 json!({"required": true, "caseExact": true, "mutability": "immutable"}),
             ),
-            text("displayName", "The agent's name"),
-            complex(
-                "name",
-                "The agent's name, when displayName is not given",
-                vec![
-                    text("formatted", "The whole name"),
-                    text("givenName", "Given name, joined with familyName"),
-                    text("familyName", "Family name"),
-                ],
+            with(
+                text(
+                    "displayName",
+                    "The agent's name (or name.formatted, or given and family name)",
+                ),
+                json!({"required": true}),
             ),
             attribute(
                 "active",
@@ -162,7 +159,10 @@ fn user_schema(base: &str) -> Value {
                     "addresses",
                     "The work address",
                     vec![
-                        text("type", "work"),
+                        with(
+                            text("type", "work: the one address an agent has"),
+                            json!({"canonicalValues": ["work"]}),
+                        ),
                         text("region", "The agent's state"),
                         text("locality", "The agent's city"),
                         text("postalCode", "The agent's zip_code"),

@@ -142,8 +142,13 @@ fn flatten(
         )));
     }
     for (key, value) in attributes {
-        let is_urn = key.to_ascii_lowercase().starts_with("urn:");
-        if is_urn && let Value::Object(extension) = value {
+        // An extension's object may name its own schema, as a resource does.
+        if urn.is_some() && matches!(key.to_ascii_lowercase().as_str(), "schemas" | "meta") {
+            continue;
+        }
+        if is_schema_urn(&key)
+            && let Value::Object(extension) = value
+        {
             let urn = key.to_ascii_lowercase();
             flatten(i, op, Some(&urn), extension, depth + 1, changes)?;
             continue;
@@ -179,6 +184,35 @@ fn flatten(
         }
     }
     Ok(())
+}
+
+/// Whether `key` names a schema (`urn:…:2.0:User`, whose value holds that extension's
+/// attributes) rather than an attribute of one (`urn:…:2.0:User:enabledServices`): a schema
+/// URN ends with its version and the resource's name.
+pub fn is_schema_urn(key: &str) -> bool {
+    let segments: Vec<&str> = key.split(':').collect();
+    key.to_ascii_lowercase().starts_with("urn:")
+        && segments.len() >= 3
+        && segments[segments.len() - 2]
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A change whose value is an object for a whole complex attribute or extension (`path:
+/// "name", value: {"givenName": …}`) as one change per sub-attribute, as a pathless value
+/// object would be read.
+pub fn spread(change: Change) -> Result<Vec<Change>, ScimError> {
+    let whole = change.path.sub.is_none() && change.path.value_filter.is_none();
+    match (&change.value, whole) {
+        (Some(Value::Object(_)), true) => {
+            let key = change.path.to_string();
+            let value = Map::from_iter([(key, change.value.clone().unwrap_or_default())]);
+            let mut changes = Vec::new();
+            flatten(0, change.op, None, value, 0, &mut changes)?;
+            Ok(changes)
+        }
+        _ => Ok(vec![change]),
+    }
 }
 
 /// A boolean as identity providers send it: `true`, or the strings `"True"`, `"false"`.
@@ -306,6 +340,32 @@ mod tests {
                 .detail
                 .contains("more than the 100 allowed")
         );
+    }
+
+    #[test]
+    fn a_path_to_a_whole_complex_attribute_or_extension_spreads_into_its_sub_attributes() {
+        let changes = read(&json!({"Operations": [
+            {"op": "add", "path": "name", "value": {"givenName": "Ann"}},
+            {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "value": {"department": "Ops"}},
+            {"op": "replace", "path": "urn:x:params:scim:schemas:extension:s:2.0:User:enabledServices", "value": {"calls": true}},
+        ]}))
+        .unwrap();
+        let spread: Vec<Change> = changes
+            .into_iter()
+            .flat_map(|c| spread(c).unwrap())
+            .collect();
+        assert_eq!(
+            names(&spread),
+            [
+                "name.givenname",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department",
+                "urn:x:params:scim:schemas:extension:s:2.0:user:enabledservices.calls",
+            ]
+        );
+        assert!(is_schema_urn("urn:ietf:params:scim:schemas:core:2.0:User"));
+        assert!(!is_schema_urn(
+            "urn:ietf:params:scim:schemas:core:2.0:User:name"
+        ));
     }
 
     #[test]

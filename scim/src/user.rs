@@ -561,7 +561,11 @@ fn cannot_clear(slot: Slot) -> ScimError {
 pub fn patched(current: &Agent, operations: &[Change]) -> Result<AgentChanges, ScimError> {
     let mut changes = AgentChanges::default();
     let mut name_parts = Values::new();
+    let mut spread = Vec::new();
     for change in operations {
+        spread.extend(addresses_spread(change.clone())?);
+    }
+    for change in &spread {
         let slot = slot(&change.path)?;
         match slot {
             Slot::NamePart(_) | Slot::Name => {
@@ -586,6 +590,35 @@ pub fn patched(current: &Agent, operations: &[Change]) -> Result<AgentChanges, S
         changes.name = Some(name);
     }
     Ok(changes)
+}
+
+/// A change to a whole complex attribute or extension as changes to its sub-attributes, and
+/// one to the whole `addresses` list as changes to the work address's.
+fn addresses_spread(change: Change) -> Result<Vec<Change>, ScimError> {
+    let whole_addresses = change.path.urn.is_none()
+        && change.path.name == "addresses"
+        && change.path.sub.is_none()
+        && change.path.value_filter.is_none();
+    match (&change.value, whole_addresses) {
+        (Some(list @ Value::Array(_)), true) => Ok(work_address(list)?
+            .into_iter()
+            .map(|(slot, value)| Change {
+                op: change.op,
+                path: address_path(slot),
+                value,
+            })
+            .collect()),
+        _ => patch::spread(change),
+    }
+}
+
+/// The path of the work address's sub-attribute that holds `slot`.
+fn address_path(slot: Slot) -> AttrPath {
+    let sub = ADDRESS
+        .iter()
+        .find(|(_, field)| Slot::Text(*field) == slot)
+        .map_or("", |(name, _)| name);
+    crate::filter::parse_path(&format!("addresses[type eq \"work\"].{sub}")).expect("a valid path")
 }
 
 /// One change to one field: `remove` (or a null value) clears, which the API cannot do except
@@ -695,10 +728,9 @@ pub fn resource(agent: &Agent, location: &str) -> Value {
         }
     };
     put("userName", agent.upn.as_ref());
+    // The agent has one name: `displayName`. `name`'s parts are read when a request has no
+    // displayName, and not shown.
     put("displayName", agent.name.as_ref());
-    if let Some(name) = &agent.name {
-        user["name"] = json!({"formatted": name});
-    }
     let mut address = Map::new();
     for (name, field) in [
         ("region", TextField::State),
@@ -711,7 +743,6 @@ pub fn resource(agent: &Agent, location: &str) -> Value {
     }
     if !address.is_empty() {
         address.insert("type".into(), json!("work"));
-        address.insert("primary".into(), json!(true));
         user["addresses"] = json!([address]);
     }
     let mut enterprise = Map::new();
