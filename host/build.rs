@@ -26,39 +26,42 @@ fn main() {
     // It sits next to the outer profile directories so it survives `OUT_DIR` changes.
     let target_dir = component_target_dir(&out_dir);
     // Two builds: the SCIM component uses the smartcomm crate without its WIT exports, and
-    // one build would unify that crate's features.
+    // one build would unify that crate's features. The second build writes smartcomm.wasm
+    // again, without the exports, so each build's components are copied before the next.
     build_components(
         &root,
         &target_dir,
         &["smartcomm", "smartcomm-misbehaving-guest"],
     );
+    embed(&target_dir, &out_dir, "smartcomm.wasm", "smartcomm.wasm");
+    println!(
+        "cargo:rustc-env=SMARTCOMM_EMBEDDED_SHA256={}",
+        sha256_hex(&out_dir.join("smartcomm.wasm"))
+    );
+    embed(
+        &target_dir,
+        &out_dir,
+        "smartcomm_misbehaving_guest.wasm",
+        "misbehaving.wasm",
+    );
     build_components(&root, &target_dir, &["smartcomm-scim"]);
+    embed(&target_dir, &out_dir, "smartcomm_scim.wasm", "scim.wasm");
+    // The compiled-code cache is keyed by these digests; computing them here spares every start.
+    println!(
+        "cargo:rustc-env=SMARTCOMM_EMBEDDED_SCIM_SHA256={}",
+        sha256_hex(&out_dir.join("scim.wasm"))
+    );
     println!(
         "cargo:rustc-env=SMARTCOMM_WASMTIME_VERSION={}",
         locked_version(&root, "wasmtime")
     );
-    for (built, copy, digest_var) in [
-        (
-            "smartcomm.wasm",
-            "smartcomm.wasm",
-            Some("SMARTCOMM_EMBEDDED_SHA256"),
-        ),
-        ("smartcomm_misbehaving_guest.wasm", "misbehaving.wasm", None),
-        (
-            "smartcomm_scim.wasm",
-            "scim.wasm",
-            Some("SMARTCOMM_EMBEDDED_SCIM_SHA256"),
-        ),
-    ] {
-        let built = target_dir.join("wasm32-wasip2/component").join(built);
-        let copy = out_dir.join(copy);
-        std::fs::copy(&built, &copy)
-            .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
-        // The compiled-code cache is keyed by this digest; computing it here spares every start.
-        if let Some(var) = digest_var {
-            println!("cargo:rustc-env={var}={}", sha256_hex(&copy));
-        }
-    }
+}
+
+/// Copies a built component into OUT_DIR, where the host embeds it.
+fn embed(target_dir: &Path, out_dir: &Path, built: &str, copy: &str) {
+    let built = target_dir.join("wasm32-wasip2/component").join(built);
+    std::fs::copy(&built, out_dir.join(copy))
+        .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
 }
 
 /// Builds `packages` for wasm32-wasip2 with the component profile into `target_dir`.

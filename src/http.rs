@@ -53,14 +53,12 @@ impl Transport for WasiHttp {
         for (name, value) in &request.headers {
             builder = builder.header(*name, value.as_str());
         }
-        // A streamed body of known length: the length in its header, as servers behind load
-        // balancers expect, rather than chunks. No body at all writes nothing: writing even an
+        // No content-length: a host that puts secrets into the body (Obelisk replaces the
+        // password's placeholder) changes its length, and a stale length leaves the server
+        // waiting for bytes that never come. No body at all writes nothing: writing even an
         // empty chunk to a GET's body stream fails once the host has sent the request whole.
         let body = match &request.body {
-            Some(body) => {
-                builder = builder.header("content-length", body.len());
-                Body::from_http_body(Full::new(Bytes::from(body.clone())))
-            }
+            Some(body) => Body::from_http_body(Full::new(Bytes::from(body.clone()))),
             None => Body::from_http_body(Empty::<Bytes>::new()),
         };
         let outgoing = builder
