@@ -2,6 +2,7 @@
 //! the emulator. One binary, one module per area, so wasmtime is linked once.
 
 mod common;
+mod tools;
 
 mod agents;
 mod auth;
@@ -16,6 +17,7 @@ mod numbers;
 mod polyglot;
 mod reliability;
 mod scim;
+mod scim_suites;
 mod secrets;
 mod step_environment;
 mod steps;

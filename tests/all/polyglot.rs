@@ -3,42 +3,10 @@
 //! `tests/python` into the target folder on first use, so `cargo test` needs only node, npm
 //! and python3 on the machine.
 
+use crate::tools::{installed, python_venv, repo_file, run_ok};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-/// Makes `dir` hold what `install` builds from `inputs`, unless it already holds what it built
-/// from the same inputs (a stamp file keeps their contents).
-fn installed(dir: &Path, inputs: &[PathBuf], install: impl FnOnce(&Path)) {
-    let stamp_path = dir.join(".installed-from");
-    let stamp: Vec<u8> = inputs
-        .iter()
-        .flat_map(|input| std::fs::read(input).expect("a lockfile of the repository"))
-        .collect();
-    if std::fs::read(&stamp_path).ok().as_ref() == Some(&stamp) {
-        return;
-    }
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).unwrap();
-    install(dir);
-    std::fs::write(&stamp_path, stamp).unwrap();
-}
-
-fn run_ok(command: &mut Command) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?} did not start: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// A folder with jco and the preview2 shim from `tests/js/package-lock.json`, and the story.
 fn js_dir() -> &'static Path {
@@ -60,11 +28,9 @@ fn js_dir() -> &'static Path {
             );
         });
         // Next to node_modules, so the transpiled module finds the shim.
-        std::fs::copy(
-            repo_file("tests/js/story.test.mjs"),
-            dir.join("story.test.mjs"),
-        )
-        .unwrap();
+        for story in ["story.test.mjs", "scim.test.mjs"] {
+            std::fs::copy(repo_file(&format!("tests/js/{story}")), dir.join(story)).unwrap();
+        }
         dir
     })
 }
@@ -73,52 +39,37 @@ fn js_dir() -> &'static Path {
 /// `tests/python/requirements.txt`.
 fn python_env() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python");
-        let requirements = repo_file("tests/python/requirements.txt");
-        installed(&dir, std::slice::from_ref(&requirements), |dir| {
-            run_ok(Command::new("python3").args(["-m", "venv"]).arg(dir));
-            run_ok(
-                Command::new(dir.join("bin/python"))
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--disable-pip-version-check",
-                    ])
-                    .arg("-r")
-                    .arg(&requirements),
-            );
-        });
-        dir
-    })
+    DIR.get_or_init(|| python_venv("python", "tests/python/requirements.txt"))
 }
 
 fn component_file() -> PathBuf {
-    let path = std::env::temp_dir().join(format!("smartcomm-polyglot-{}.wasm", std::process::id()));
-    std::fs::write(&path, smartcomm_host::EMBEDDED_COMPONENT).unwrap();
+    wasm_file("polyglot", smartcomm_host::EMBEDDED_COMPONENT)
+}
+
+fn wasm_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("smartcomm-{name}-{}.wasm", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
     path
 }
 
-#[test]
-fn javascript_drives_the_component_through_jco() {
-    let dir = js_dir();
-    let wasm = component_file();
-    let output = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "story.test.mjs"])
-        .current_dir(dir)
-        .env("SMARTCOMM_BIN", env!("CARGO_BIN_EXE_smartcomm"))
-        .env("SMARTCOMM_WASM", &wasm)
-        .output()
-        .expect("node runs");
+/// Runs a `node --test` file of the JS folder, and checks the runner's own summary: every test
+/// passed, none failed, skipped or cancelled. Returns the report.
+fn node_test(file: &str, env: &[(&str, &Path)]) -> String {
+    let mut command = Command::new("node");
+    command
+        .args(["--test", "--test-reporter=spec", file])
+        .current_dir(js_dir())
+        .env("SMARTCOMM_BIN", env!("CARGO_BIN_EXE_smartcomm"));
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("node runs");
     let report = format!(
         "{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "{report}");
-    // The runner's own summary: every test passed, none failed, skipped or cancelled.
     let summary = |name: &str| {
         report
             .lines()
@@ -129,7 +80,27 @@ fn javascript_drives_the_component_through_jco() {
     assert_eq!(summary("cancelled"), Some(0), "{report}");
     assert_eq!(summary("tests"), summary("pass"), "{report}");
     assert!(summary("pass").is_some_and(|n| n > 0), "{report}");
+    report
+}
+
+#[test]
+fn javascript_drives_the_component_through_jco() {
+    let wasm = component_file();
+    let report = node_test("story.test.mjs", &[("SMARTCOMM_WASM", &wasm)]);
     println!("{}", in_flight_line(&report, "jco:"));
+}
+
+#[test]
+fn jco_serve_runs_the_scim_component_through_entras_lifecycle() {
+    let wasm = wasm_file("scim", smartcomm_host::EMBEDDED_SCIM_COMPONENT);
+    let report = node_test("scim.test.mjs", &[("SMARTCOMM_SCIM_WASM", &wasm)]);
+    for line in report
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("jco:"))
+    {
+        println!("{line}");
+    }
 }
 
 /// The line a story prints about the requests its host kept in flight.
