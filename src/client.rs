@@ -70,7 +70,7 @@ fn invalid(result: Result<(), Vec<Problem>>) -> Result<(), ApiError> {
 }
 
 /// One attempt's result; `Err((error, true))` ends the retries at once.
-type Attempt = Result<RawResponse, (ApiError, bool)>;
+pub(crate) type Attempt = Result<RawResponse, (ApiError, bool)>;
 
 impl<T: Transport> Client<T> {
     pub fn new(config: Config, transport: T) -> Self {
@@ -132,7 +132,7 @@ impl<T: Transport> Client<T> {
     /// processed; 500, 502, 504, timeouts and dropped connections leave it unknown, and
     /// every operation converges on a repeat: all retried, never at once. An error status
     /// left at the end becomes its `ApiError`, counting the attempts.
-    async fn with_retries(
+    pub(crate) async fn with_retries(
         &self,
         mut attempt: impl AsyncFnMut() -> Attempt,
     ) -> Result<RawResponse, ApiError> {

@@ -15,8 +15,8 @@ wit_bindgen::generate!({
 });
 
 use exports::intelepeer::smartcommunicator::{
-    agents as wa, client as wc, inboxes as wi, numbers as wn, steps as ws, sync as wsync,
-    types as wt,
+    agents as wa, client as wc, entra as we, inboxes as wi, numbers as wn, steps as ws,
+    sync as wsync, types as wt,
 };
 
 struct Component;
@@ -276,6 +276,33 @@ impl wsync::Guest for Component {
         }
     }
 }
+
+impl we::Guest for Component {
+    fn read_group(
+        tenant_id: String,
+        group_id: String,
+        mapping: we::RosterMapping,
+        extras: Vec<we::RosterExtra>,
+    ) -> Result<we::GroupRoster, ws::StepError> {
+        let config = Config::from_env(|name| std::env::var(name).ok());
+        let graph = config
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|c| c.graph.settings())
+            .map_err(|problems| {
+                ws::StepError::PermanentBadSetting(
+                    problems.into_iter().map(input_problem).collect(),
+                )
+            })?;
+        let client = step_client()?;
+        let extras: Vec<crate::entra::Extra> = list_of(extras);
+        block_on(client.read_group(&graph, &tenant_id, &group_id, &mapping.into(), &extras))
+            .map(Into::into)
+            .map_err(step_error)
+    }
+}
+
+crate::entra_conversions!(types: wt, entra: we);
 
 fn sync_error(e: SyncError) -> ws::StepError {
     match e {

@@ -21,6 +21,8 @@ pub const RENEW_BEFORE_EXPIRY_SECS: u64 = 60;
 pub const DEFAULT_CONCURRENCY: u32 = 4;
 /// The most requests of one call in flight at once.
 pub const MAX_CONCURRENCY: u32 = 64;
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
+pub const DEFAULT_LOGIN_URL: &str = "https://login.microsoftonline.com";
 
 /// See the WIT `retry-policy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +94,73 @@ impl fmt::Debug for Auth {
     }
 }
 
+/// Microsoft Graph, for reading an Entra group's members (`graph`): an app registration's
+/// client id and secret (the client-credentials grant), and the two URLs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct GraphConfig {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// `None` is [`DEFAULT_GRAPH_URL`].
+    pub graph_url: Option<String>,
+    /// `None` is [`DEFAULT_LOGIN_URL`].
+    pub login_url: Option<String>,
+}
+
+impl fmt::Debug for GraphConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphConfig")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("graph_url", &self.graph_url)
+            .field("login_url", &self.login_url)
+            .finish()
+    }
+}
+
+/// Graph settings whose values have been checked.
+#[derive(Clone)]
+pub struct GraphSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub graph_url: String,
+    pub login_url: String,
+}
+
+impl GraphConfig {
+    /// The settings, or a problem naming each missing or malformed variable.
+    pub fn settings(&self) -> Result<GraphSettings, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut required = |variable: &str, value: &Option<String>| {
+            let value = value.clone().filter(|v| !v.trim().is_empty());
+            if value.is_none() {
+                problems.push(problem(
+                    variable,
+                    "is required to read a group through Graph",
+                ));
+            }
+            value.unwrap_or_default()
+        };
+        let client_id = required(var::GRAPH_CLIENT_ID, &self.client_id);
+        let client_secret = required(var::GRAPH_CLIENT_SECRET, &self.client_secret);
+        let graph_url = self.graph_url.as_deref().unwrap_or(DEFAULT_GRAPH_URL);
+        let login_url = self.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL);
+        check_url(var::GRAPH_URL, graph_url, &mut problems);
+        check_url(var::LOGIN_URL, login_url, &mut problems);
+        match problems.is_empty() {
+            true => Ok(GraphSettings {
+                client_id,
+                client_secret,
+                graph_url: graph_url.trim_end_matches('/').to_string(),
+                login_url: login_url.trim_end_matches('/').to_string(),
+            }),
+            false => Err(problems),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub api_url: Option<String>,
@@ -104,6 +173,8 @@ pub struct Config {
     pub max_response_bytes: Option<u32>,
     /// Requests of one call in flight at once; `None` is [`DEFAULT_CONCURRENCY`].
     pub concurrency: Option<u32>,
+    /// For reading an Entra group through Graph; not needed otherwise.
+    pub graph: GraphConfig,
 }
 
 impl Config {
@@ -119,6 +190,7 @@ impl Config {
             retry: RetryPolicy::default(),
             max_response_bytes: None,
             concurrency: None,
+            graph: GraphConfig::default(),
         }
     }
 }
@@ -239,7 +311,20 @@ pub mod var {
     pub const RETRY_BUDGET_MS: &str = "SMARTCOMM_RETRY_BUDGET_MS";
     pub const MAX_RESPONSE_BYTES: &str = "SMARTCOMM_MAX_RESPONSE_BYTES";
     pub const CONCURRENCY: &str = "SMARTCOMM_CONCURRENCY";
+    pub const GRAPH_CLIENT_ID: &str = "SMARTCOMM_GRAPH_CLIENT_ID";
+    pub const GRAPH_CLIENT_SECRET: &str = "SMARTCOMM_GRAPH_CLIENT_SECRET";
+    pub const GRAPH_URL: &str = "SMARTCOMM_GRAPH_URL";
+    pub const LOGIN_URL: &str = "SMARTCOMM_LOGIN_URL";
 }
+
+/// The Graph settings' variables, and their fields; all text.
+type TextField = fn(&mut GraphConfig) -> &mut Option<String>;
+const GRAPH_TEXT: [(&str, TextField); 4] = [
+    (var::GRAPH_CLIENT_ID, |g| &mut g.client_id),
+    (var::GRAPH_CLIENT_SECRET, |g| &mut g.client_secret),
+    (var::GRAPH_URL, |g| &mut g.graph_url),
+    (var::LOGIN_URL, |g| &mut g.login_url),
+];
 
 /// Where a numeric setting lives in the config.
 type NumberField = fn(&mut Config) -> NumberSlot<'_>;
@@ -337,6 +422,9 @@ impl Config {
                 format!("{other:?} is not bearer or bare"),
             )),
         }
+        for (variable, field) in GRAPH_TEXT {
+            *field(&mut config.graph) = get(variable);
+        }
         for (variable, (least, most), slot) in NUMBERS {
             let Some(value) = get(variable) else { continue };
             match value.trim().parse::<u32>() {
@@ -384,6 +472,11 @@ impl Config {
         };
         vars.push((var::AUTH_SCHEME, scheme.into()));
         let mut copy = self.clone();
+        for (variable, field) in GRAPH_TEXT {
+            if let Some(value) = field(&mut copy.graph) {
+                vars.push((variable, value.clone()));
+            }
+        }
         for (variable, _, slot) in NUMBERS {
             let value = match slot(&mut copy) {
                 NumberSlot::Optional(field) => *field,
@@ -470,7 +563,22 @@ mod tests {
             },
             max_response_bytes: Some(65536),
             concurrency: Some(9),
+            graph: GraphConfig {
+                client_id: Some("app".into()),
+                client_secret: Some("s3cret".into()),
+                graph_url: Some("http://127.0.0.1:3".into()),
+                login_url: Some("http://127.0.0.1:4".into()),
+            },
         }
+    }
+
+    #[test]
+    fn the_graph_secret_is_never_shown_and_missing_graph_settings_are_named() {
+        let config = config_with_every_field_set();
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let problems = GraphConfig::default().settings().err().unwrap();
+        let named: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(named, [GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET]);
     }
 
     #[test]

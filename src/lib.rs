@@ -1,7 +1,8 @@
 //! smartcomm: the IntelePeer SmartCommunicator User Management API as a WebAssembly component.
 //!
 //! The modules below are plain Rust and build for any target: the settings, the JSON model,
-//! validation, request building, response parsing, batching, the order of requests in
+//! validation, request building, response parsing, batching, the Entra mapping and the Graph
+//! roster reader, the order of requests in
 //! flight, the limit on them, convergence, and the client over a `Transport`. Only
 //! `component` (the WIT exports) and `http` (wasi:http through wstd) are wasm-only.
 
@@ -11,7 +12,9 @@ pub mod client;
 pub mod config;
 pub mod converge;
 pub mod dispatch;
+pub mod entra;
 pub mod error;
+pub mod graph;
 pub mod limit;
 pub mod model;
 mod readback;

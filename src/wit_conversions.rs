@@ -310,6 +310,124 @@ macro_rules! model_conversions {
                     },
                     max_response_bytes: config.max_response_bytes,
                     concurrency: config.concurrency,
+                    // The `client` resource reads no Graph group: `entra` takes its settings
+                    // from the environment.
+                    graph: Default::default(),
+                }
+            }
+        }
+    };
+}
+
+/// The conversions of the `entra` interface: the roster mapping, the extras and the group's
+/// roster, given the modules the bindings generated for `types` and `entra`.
+#[macro_export]
+macro_rules! entra_conversions {
+    (types: $t:ident, entra: $e:ident) => {
+        /// The agent fields of the `agent-field` enum, by the names a mapping file uses.
+        const AGENT_FIELDS: [($e::AgentField, &str); 12] = [
+            ($e::AgentField::UserObjectId, "user_object_id"),
+            ($e::AgentField::Upn, "upn"),
+            ($e::AgentField::Name, "name"),
+            ($e::AgentField::ConsistencyId, "consistency_id"),
+            ($e::AgentField::Department, "department"),
+            ($e::AgentField::BrandName, "brand_name"),
+            ($e::AgentField::State, "state"),
+            ($e::AgentField::City, "city"),
+            ($e::AgentField::ZipCode, "zip_code"),
+            ($e::AgentField::Region, "region"),
+            ($e::AgentField::District, "district"),
+            ($e::AgentField::Store, "store"),
+        ];
+
+        fn agent_field_name(field: $e::AgentField) -> String {
+            AGENT_FIELDS
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, name)| name.to_string())
+                .expect("every agent-field has a name")
+        }
+
+        fn agent_field(name: &str) -> Option<$e::AgentField> {
+            AGENT_FIELDS.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+        }
+
+        impl From<$e::RosterMapping> for $crate::entra::Mapping {
+            fn from(m: $e::RosterMapping) -> Self {
+                $crate::entra::Mapping {
+                    fields: m
+                        .fields
+                        .into_iter()
+                        .map(|s| (agent_field_name(s.field), s.property))
+                        .collect(),
+                    defaults: $crate::entra::Defaults {
+                        roles: m.default_roles.map(|r| r.into_iter().map(Into::into).collect()),
+                        shared_inboxes: m.default_shared_inboxes,
+                        text: m
+                            .defaults
+                            .into_iter()
+                            .map(|d| (agent_field_name(d.field), d.value))
+                            .collect(),
+                    },
+                }
+            }
+        }
+
+        /// A mapping's fields and defaults that name no agent field are left out: check the
+        /// mapping with `Mapping::resolve` first, which names them.
+        impl From<$crate::entra::Mapping> for $e::RosterMapping {
+            fn from(m: $crate::entra::Mapping) -> Self {
+                $e::RosterMapping {
+                    fields: m
+                        .fields
+                        .into_iter()
+                        .filter_map(|(name, property)| {
+                            agent_field(&name).map(|field| $e::FieldSource { field, property })
+                        })
+                        .collect(),
+                    defaults: m
+                        .defaults
+                        .text
+                        .into_iter()
+                        .filter_map(|(name, value)| {
+                            agent_field(&name).map(|field| $e::FieldDefault { field, value })
+                        })
+                        .collect(),
+                    default_roles: m
+                        .defaults
+                        .roles
+                        .map(|r| r.into_iter().map(Into::into).collect()),
+                    default_shared_inboxes: m.defaults.shared_inboxes,
+                }
+            }
+        }
+
+        $crate::convert_record! {
+            $crate::entra::Extra => $e::RosterExtra {
+                user_object_id => user_object_id: same,
+                roles => roles: opt_vec,
+                number_provisioning => number_provisioning: vec,
+                enabled_services => enabled_services: opt,
+                shared_inboxes => shared_inboxes: same,
+            }
+        }
+
+        impl From<$crate::graph::GroupRoster> for $e::GroupRoster {
+            fn from(r: $crate::graph::GroupRoster) -> Self {
+                $e::GroupRoster {
+                    agents: r.roster.into_iter().map(Into::into).collect(),
+                    skipped: r.skipped as u32,
+                    pages: r.pages as u32,
+                }
+            }
+        }
+
+        impl From<$e::GroupRoster> for $crate::graph::GroupRoster {
+            fn from(r: $e::GroupRoster) -> Self {
+                $crate::graph::GroupRoster {
+                    roster: r.agents.into_iter().map(Into::into).collect(),
+                    skipped: r.skipped as usize,
+                    pages: r.pages as usize,
                 }
             }
         }

@@ -72,6 +72,13 @@ pub struct Global {
     /// Log each request and response line (-vv for more); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Running")]
     pub verbose: u8,
+    /// Microsoft Graph, for `sync --graph-group`. The app's client id and secret come from
+    /// SMARTCOMM_GRAPH_CLIENT_ID and SMARTCOMM_GRAPH_CLIENT_SECRET only.
+    #[arg(long, env = "SMARTCOMM_GRAPH_URL", global = true, default_value = smartcomm::config::DEFAULT_GRAPH_URL, help_heading = "Entra ID")]
+    pub graph_url: String,
+    /// Microsoft Entra's login endpoint, for the Graph token.
+    #[arg(long, env = "SMARTCOMM_LOGIN_URL", global = true, default_value = smartcomm::config::DEFAULT_LOGIN_URL, help_heading = "Entra ID")]
+    pub login_url: String,
 }
 
 /// How `smartcomm emulator` serves.
@@ -310,7 +317,7 @@ pub enum SyncCommand {
         /// `shared_inboxes`), JSON (onboard items plus the same two fields), or an Entra ID
         /// users export (`--format entra`; its Graph pages may come as several files); `-` for
         /// stdin.
-        #[arg(required = true, num_args = 1..)]
+        #[arg(required_unless_present = "graph_group", conflicts_with = "graph_group", num_args = 1..)]
         desired: Vec<PathBuf>,
         #[command(flatten)]
         roster: RosterArgs,
@@ -329,11 +336,11 @@ pub enum SyncCommand {
     /// plan the live agents have moved away from, sending nothing.
     Apply {
         /// The plan `sync plan --out` saved.
-        #[arg(required_unless_present = "desired", conflicts_with = "desired")]
+        #[arg(required_unless_present_any = ["desired", "graph_group"], conflicts_with_all = ["desired", "graph_group"])]
         plan: Option<PathBuf>,
         /// Plan from this roster and apply at once, with the same guards (several files: the
         /// pages of an Entra export).
-        #[arg(long, value_name = "DESIRED", num_args = 1..)]
+        #[arg(long, value_name = "DESIRED", num_args = 1.., conflicts_with = "graph_group")]
         desired: Option<Vec<PathBuf>>,
         #[command(flatten)]
         roster: RosterArgs,
@@ -350,15 +357,26 @@ pub struct RosterArgs {
     /// The roster's format; default: by its extension (`.csv`), else JSON.
     #[arg(long, value_enum)]
     pub format: Option<OnboardFormat>,
-    /// The tenant of every agent of an Entra export.
+    /// Read the roster from this Entra group's members through Microsoft Graph (nested
+    /// groups' users included), instead of files: the app registration's id and secret in
+    /// SMARTCOMM_GRAPH_CLIENT_ID and SMARTCOMM_GRAPH_CLIENT_SECRET, with the application
+    /// permissions GroupMember.Read.All and User.Read.All.
+    #[arg(
+        long,
+        value_name = "GROUP_ID",
+        requires = "tenant_id",
+        conflicts_with = "format"
+    )]
+    pub graph_group: Option<String>,
+    /// The tenant of every agent of an Entra export or group (the Entra directory's id).
     #[arg(long, required_if_eq("format", "entra"))]
     pub tenant_id: Option<String>,
-    /// For an Entra export: a mapping file (see `onboard-agents --help`); its `defaults` may
-    /// also give `shared_inboxes`.
+    /// For an Entra export or group: a mapping file (see `onboard-agents --help`); its
+    /// `defaults` may also give `shared_inboxes`.
     #[arg(long, value_name = "FILE", requires = "tenant_id")]
     pub mapping: Option<PathBuf>,
-    /// For an Entra export: a CSV keyed by user_object_id with roles, numbers, services and
-    /// `shared_inboxes`.
+    /// For an Entra export or group: a CSV keyed by user_object_id with roles, numbers,
+    /// services and `shared_inboxes`.
     #[arg(long, value_name = "FILE", requires = "tenant_id")]
     pub sidecar: Option<PathBuf>,
     /// Only agents whose FIELD is VALUE (brand_name, department, region, state, district,

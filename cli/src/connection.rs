@@ -2,6 +2,7 @@
 //! the exit codes of failures.
 
 use crate::cli::{Global, Scheme};
+use smartcomm::config::{GraphConfig, var};
 use smartcomm_host::convert::{OperationError, StepAnswer};
 use smartcomm_host::{
     Auth, AuthScheme, CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, Steps,
@@ -116,6 +117,13 @@ pub fn config(global: &Global) -> Result<Config, Failure> {
         config.retry.max_attempts = attempts;
     }
     config.concurrency = global.concurrency;
+    let secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    config.graph = GraphConfig {
+        client_id: secret(var::GRAPH_CLIENT_ID),
+        client_secret: secret(var::GRAPH_CLIENT_SECRET),
+        graph_url: Some(global.graph_url.clone()),
+        login_url: Some(global.login_url.clone()),
+    };
     Ok(config)
 }
 

@@ -1,6 +1,7 @@
 //! CSV files for `agents onboard` and `agents offboard-many`, as an HR export would have them.
 //! The header row names the columns; a cell that does not fit is reported by line and column.
 
+use smartcomm::entra::Extra;
 use smartcomm::model::{
     EnabledServices, IdentifierKind, NewAgent, NumberProvisioning, NumberType, OffboardItem, Role,
     Selector,
@@ -227,12 +228,10 @@ fn unique(rows: &[(u64, Option<String>)], column: &str, problems: &mut Vec<Strin
 /// What a row says of an agent beyond its profile: roles, numbers and services. Shared by
 /// onboarding files and the sidecar of an Entra export.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Provisioning {
-    pub roles: Option<Vec<Role>>,
-    pub number_provisioning: Vec<NumberProvisioning>,
-    pub enabled_services: Option<EnabledServices>,
-    /// A sidecar's `shared_inboxes`, for a sync; `None` when it has no such column.
-    pub shared_inboxes: Option<Vec<String>>,
+struct Provisioning {
+    roles: Option<Vec<Role>>,
+    number_provisioning: Vec<NumberProvisioning>,
+    enabled_services: Option<EnabledServices>,
 }
 
 fn provisioning(row: &Row<'_, '_>) -> Provisioning {
@@ -276,27 +275,31 @@ fn provisioning(row: &Row<'_, '_>) -> Provisioning {
         roles: (!roles.is_empty()).then_some(roles),
         number_provisioning: numbers,
         enabled_services: (services != EnabledServices::default()).then_some(services),
-        shared_inboxes: None,
     }
 }
 
-/// A sidecar CSV: per `user_object_id`, the roles, numbers and services to onboard it with,
-/// with the line each came from.
-pub fn sidecar(text: &str) -> Result<HashMap<String, (u64, Provisioning)>, String> {
+/// A sidecar CSV: per `user_object_id`, the roles, numbers, services and shared inboxes
+/// that Entra does not hold, each with the line it came from.
+pub fn sidecar(text: &str) -> Result<Vec<(u64, Extra)>, String> {
     let (rows, mut problems) = read(text, SIDECAR_COLUMNS, |row| {
-        let mut provisioning = provisioning(row);
-        provisioning.shared_inboxes = row.managed_list("shared_inboxes");
-        (row.line, row.required("user_object_id"), provisioning)
+        let provisioning = provisioning(row);
+        let extra = Extra {
+            user_object_id: row.required("user_object_id"),
+            roles: provisioning.roles,
+            number_provisioning: provisioning.number_provisioning,
+            enabled_services: provisioning.enabled_services,
+            shared_inboxes: row.managed_list("shared_inboxes"),
+        };
+        (row.line, extra)
     })?;
     let keys: Vec<(u64, Option<String>)> = rows
         .iter()
-        .map(|(line, id, _)| (*line, Some(id.clone()).filter(|v| !v.is_empty())))
+        .map(|(line, extra)| {
+            let id = Some(extra.user_object_id.clone()).filter(|v| !v.is_empty());
+            (*line, id)
+        })
         .collect();
     unique(&keys, "user_object_id", &mut problems);
-    let rows = rows
-        .into_iter()
-        .map(|(line, id, provisioning)| (id, (line, provisioning)))
-        .collect();
     refused_if_any(rows, problems)
 }
 
@@ -340,7 +343,6 @@ fn agents<'a, E>(
             roles,
             number_provisioning,
             enabled_services,
-            shared_inboxes: _,
         } = provisioning(row);
         let agent = NewAgent {
             user_object_id: row.required("user_object_id"),

@@ -1,5 +1,5 @@
 //! The control API under `/__emulator/`, for tests and demos: reset, state, request log,
-//! latency, faults, token revocation, more numbers.
+//! latency, faults, token revocation, more numbers, and Entra groups and permissions.
 
 use crate::faults::FaultRule;
 use crate::{Body, Shared, json_response, lock};
@@ -17,6 +17,22 @@ pub(crate) fn control(
     let ok = || json_response(200, &json!({"ok": true}));
     let bad = |message: String| json_response(400, &json!({"message": message}));
     match (method.clone(), command.trim_end_matches('/')) {
+        (Method::PUT, "graph/permissions") => match serde_json::from_slice::<Vec<String>>(body) {
+            Ok(permissions) => {
+                lock(&shared.directory).set_permissions(&permissions);
+                ok()
+            }
+            Err(e) => bad(format!("permissions are a list of names: {e}")),
+        },
+        (Method::PUT, group) if group.starts_with("graph/groups/") => {
+            match serde_json::from_slice::<Vec<serde_json::Map<String, serde_json::Value>>>(body) {
+                Ok(members) => {
+                    lock(&shared.directory).set_group(&group["graph/groups/".len()..], members);
+                    ok()
+                }
+                Err(e) => bad(format!("a group is a list of member objects: {e}")),
+            }
+        }
         (Method::POST, "reset") => {
             shared.reset();
             ok()

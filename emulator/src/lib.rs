@@ -12,6 +12,7 @@
 mod auth;
 mod control;
 mod faults;
+mod graph;
 mod routes;
 mod state;
 mod wire;
@@ -22,6 +23,7 @@ mod reference_examples;
 mod testing;
 
 pub use faults::{FaultAction, FaultRule};
+pub use graph::{CLIENT_ID as GRAPH_CLIENT_ID, CLIENT_SECRET as GRAPH_CLIENT_SECRET};
 pub use state::{Account, AgentRecord, InboxRecord, seed_numbers};
 pub use wire::{EnabledServices, InboxType, Role, percent_decode};
 
@@ -130,6 +132,8 @@ struct Shared {
     /// The generator of `options.random_faults`, and how many faults it drew.
     random: Mutex<fastrand::Rng>,
     random_faults_drawn: AtomicU64,
+    /// Entra and Graph: the app registration, its permissions, groups and tokens.
+    directory: Mutex<graph::Directory>,
 }
 
 /// One request counted in its customer's `in_flight` until it is answered.
@@ -185,6 +189,7 @@ impl Emulator {
                 options.random_faults.as_ref().map_or(0, |r| r.seed),
             )),
             random_faults_drawn: AtomicU64::new(0),
+            directory: Mutex::default(),
             options,
         });
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -302,6 +307,37 @@ impl Emulator {
         self.shared.tokens.revoke();
     }
 
+    /// Microsoft Graph's base URL here (the same server).
+    pub fn graph_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// Microsoft Entra's login URL here (the same server).
+    pub fn login_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// Makes Entra group `id` hold `members`, in this order: objects with `@odata.type`
+    /// (`#microsoft.graph.user`, `…device`, `…group`, `…servicePrincipal`), `id`, and for
+    /// users their properties.
+    pub fn set_graph_group(&self, id: &str, members: Vec<Value>) {
+        let members = members
+            .into_iter()
+            .filter_map(|m| match m {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        lock(&self.shared.directory).set_group(id, members);
+    }
+
+    /// The application permissions the app holds (by default `GroupMember.Read.All` and
+    /// `User.Read.All`).
+    pub fn set_graph_permissions(&self, permissions: &[&str]) {
+        let permissions: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
+        lock(&self.shared.directory).set_permissions(&permissions);
+    }
+
     /// Registers more numbers to an account.
     pub fn add_numbers(&self, customer_id: &str, numbers: &[String]) {
         self.shared.add_numbers(customer_id, numbers);
@@ -334,6 +370,7 @@ impl Shared {
         self.clear_requests();
         self.faults.clear();
         lock(&self.latency).clear();
+        *lock(&self.directory) = graph::Directory::default();
     }
 
     /// Counts a request of `customer` in flight, or refuses it (counted as throttled) when
@@ -477,16 +514,25 @@ async fn handle(
         .filter(|s| !s.is_empty())
         .map(percent_decode)
         .collect();
-    let route = routes::route_of(&parts.method, &segments);
+    let graph_route = graph::route_of(&parts.method, &segments);
+    let route = graph_route
+        .clone()
+        .unwrap_or_else(|| routes::route_of(&parts.method, &segments));
     lock(&shared.log).push(LoggedRequest {
         method: parts.method.to_string(),
         path: path.clone(),
         query: query.clone(),
         route: route.clone(),
         headers: redacted_headers(&parts.headers),
-        body: redacted_body(&route, &body),
+        body: match route.ends_with("/oauth2/v2.0/token") {
+            true => graph::redacted_form(&body),
+            false => redacted_body(&route, &body),
+        },
         at_ms: shared.started.elapsed().as_millis() as u64,
     });
+    if graph_route.is_some() {
+        return graph_answer(&shared, &parts, &segments, &query, &body, &route).await;
+    }
 
     let latency = shared.latency(&route);
     let _in_flight = match segments.first() {
@@ -518,5 +564,38 @@ async fn handle(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let (status, value) = shared.answer(&parts.method, &segments, &query, &body, authorization);
+    faults::answer_after(fault, status, value).await
+}
+
+/// An Entra or Graph request: its route's latency and faults, then the directory's answer.
+/// Not counted in a customer's requests in flight.
+async fn graph_answer(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    segments: &[String],
+    query: &str,
+    body: &[u8],
+    route: &str,
+) -> Result<Response<Body>, std::io::Error> {
+    let latency = shared.latency(route);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let fault = shared.faults.take(route);
+    if let Some(answer) = fault.as_ref().and_then(faults::answer_instead) {
+        return answer;
+    }
+    let header =
+        |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let host = header(http::header::HOST).unwrap_or("127.0.0.1");
+    let (status, value) = lock(&shared.directory).answer(
+        &parts.method,
+        segments,
+        query,
+        header(http::header::CONTENT_TYPE),
+        header(http::header::AUTHORIZATION),
+        body,
+        host,
+    );
     faults::answer_after(fault, status, value).await
 }

@@ -1,11 +1,12 @@
 //! Between the API's JSON (the `smartcomm::model` types, as files and output use it) and the
 //! WIT types the component takes and returns.
 
-use crate::{CallError, StepCallError, client, steps, types};
+use crate::{CallError, StepCallError, client, entra, steps, types};
 use serde_json::{Value, json};
 use smartcomm::model;
 
 smartcomm::model_conversions!(types: types, client: client);
+smartcomm::entra_conversions!(types: types, entra: entra);
 
 fn tries(attempts: u32) -> String {
     if attempts > 1 {
@@ -234,6 +235,7 @@ impl StepAnswer for types::Agent {}
 impl StepAnswer for Vec<types::Agent> {}
 impl StepAnswer for Vec<types::NumberInfo> {}
 impl StepAnswer for String {}
+impl StepAnswer for entra::GroupRoster {}
 
 /// An operation's error, as code that runs sessions and steps alike (the CLI) handles it.
 pub trait OperationError: Sized {
@@ -288,6 +290,8 @@ mod tests {
             },
             max_response_bytes: Some(65536),
             concurrency: Some(9),
+            // The `client` resource reads no Graph group: its record has no Graph settings.
+            graph: Default::default(),
         }
     }
 

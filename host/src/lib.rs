@@ -48,7 +48,7 @@ pub mod bindings {
 
 /// The WIT types (`types`: the data of every area; `client`: the connection's settings) and
 /// the step error, for callers.
-pub use bindings::exports::intelepeer::smartcommunicator::{client, steps, types};
+pub use bindings::exports::intelepeer::smartcommunicator::{client, entra, steps, types};
 
 /// For this crate's own tests.
 #[doc(hidden)]

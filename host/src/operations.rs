@@ -5,7 +5,7 @@
 
 use crate::bindings::Smartcomm;
 use crate::sandbox::HostState;
-use crate::{steps, types};
+use crate::{entra, steps, types};
 use std::future::Future;
 use std::pin::Pin;
 use wasmtime::Store;
@@ -148,6 +148,28 @@ operations! {
                         bindings
                             .intelepeer_smartcommunicator_sync()
                             .call_apply(store, &plan, options)
+                            .await?,
+                    ))
+                })
+            })
+        }
+
+        /// `entra.read-group`: a Graph token, then the group's transitive members page by
+        /// page; its users as a roster of agents of `tenant_id`. Sends nothing to the API.
+        fn read_group(
+            &mut self,
+            tenant_id: String,
+            group_id: String,
+            mapping: entra::RosterMapping,
+            extras: Vec<entra::RosterExtra>,
+        ) -> impl Future<Output = Result<entra::GroupRoster, Self::Error>> + Send {
+            self.run("read-group", move |face| {
+                let (bindings, store) = face.instance();
+                Box::pin(async move {
+                    Ok(Answer::Step(
+                        bindings
+                            .intelepeer_smartcommunicator_entra()
+                            .call_read_group(store, &tenant_id, &group_id, &mapping, &extras)
                             .await?,
                     ))
                 })

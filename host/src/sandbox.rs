@@ -172,10 +172,19 @@ impl Sandbox {
 pub(crate) fn configured_origins(config: &Config) -> Vec<Origin> {
     let api_url = config.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
     let auth_url = config.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL);
-    [api_url, auth_url]
+    let mut origins: Vec<Origin> = [api_url, auth_url]
         .into_iter()
         .filter_map(Origin::of)
-        .collect()
+        .collect();
+    // Graph and Entra's login only for a config that can read a group.
+    if let Ok(graph) = config.graph.settings() {
+        origins.extend(
+            [graph.graph_url.as_str(), graph.login_url.as_str()]
+                .into_iter()
+                .filter_map(Origin::of),
+        );
+    }
+    origins
 }
 
 pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use smartcomm::config::Config;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -70,6 +70,7 @@ pub struct ScimServer {
     busy: Semaphore,
     instances_made: AtomicU64,
     requests_served: AtomicU64,
+    largest_memory: AtomicUsize,
 }
 
 impl ScimServer {
@@ -103,6 +104,7 @@ impl ScimServer {
             idle: Mutex::new(Vec::new()),
             instances_made: AtomicU64::new(0),
             requests_served: AtomicU64::new(0),
+            largest_memory: AtomicUsize::new(0),
         }))
     }
 
@@ -117,6 +119,11 @@ impl ScimServer {
 
     pub fn requests_served(&self) -> u64 {
         self.requests_served.load(Ordering::Relaxed)
+    }
+
+    /// The largest linear memory any instance has grown to, in bytes.
+    pub fn largest_instance_memory(&self) -> usize {
+        self.largest_memory.load(Ordering::Relaxed)
     }
 
     async fn instance(&self) -> anyhow::Result<Instance> {
@@ -191,6 +198,8 @@ impl ScimServer {
         let outcome = tokio::time::timeout(self.options.request_deadline, call).await;
         match outcome {
             Ok(Ok(())) => {
+                self.largest_memory
+                    .fetch_max(store.data().memory_size(), Ordering::Relaxed);
                 self.idle
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

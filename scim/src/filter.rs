@@ -126,6 +126,15 @@ pub fn parse_path(text: &str) -> Result<AttrPath, Refused> {
     }
 }
 
+/// RFC 7643's ATTRNAME: a letter, then letters, digits, `-` and `_` (and `$ref`).
+fn is_attr_name(name: &str) -> bool {
+    name == "$ref"
+        || name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// Splits a possibly URN-prefixed attribute name: `urn:…:User:department` is the URN
 /// `urn:…:User` and the name `department`.
 pub fn split_urn(name: &str) -> (Option<String>, String) {
@@ -376,6 +385,9 @@ impl<'a> Lexer<'a> {
             return refused(format!("`{name}` is not an attribute name"));
         }
         let (urn, name) = split_urn(&name);
+        if !is_attr_name(&name) {
+            return refused(format!("`{name}` is not an attribute name"));
+        }
         let mut path = AttrPath {
             urn,
             name,
@@ -400,7 +412,9 @@ impl<'a> Lexer<'a> {
         if self.peek()? == Some(&Token::Dot) {
             self.next_token()?;
             match self.next_token()? {
-                Some(Token::Word(sub)) => path.sub = Some(sub.to_ascii_lowercase()),
+                Some(Token::Word(sub)) if is_attr_name(&sub) => {
+                    path.sub = Some(sub.to_ascii_lowercase())
+                }
                 _ => return refused(format!("expected a sub-attribute after `{}.`", path.name)),
             }
         }
@@ -410,6 +424,14 @@ impl<'a> Lexer<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_name_or_sub_attribute_that_does_not_start_with_a_letter_is_refused() {
+        for text in ["1 .\n1", "1.1", "name.2nd", "-x"] {
+            assert!(super::parse_path(text).is_err(), "{text}");
+        }
+        assert!(super::parse_path("name . givenName").is_ok());
+    }
+
     use super::*;
 
     fn text(s: &str) -> Literal {

@@ -129,6 +129,7 @@ fn config(auth: Auth) -> Config {
         retry: RetryPolicy::default(),
         max_response_bytes: None,
         concurrency: None,
+        graph: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@ mod concurrency;
 mod connections;
 mod emulator;
 mod engine_contract;
+mod entra_graph;
 mod host_policy;
 mod inboxes;
 mod numbers;

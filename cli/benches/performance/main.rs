@@ -13,6 +13,7 @@ mod bulk;
 mod calls;
 mod native;
 mod report;
+mod scim;
 mod sync;
 
 use report::Bench;
@@ -38,7 +39,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The groups of rows, by the name `--only` takes.
-const GROUPS: [&str; 11] = [
+const GROUPS: [&str; 12] = [
     "calls",
     "processes",
     "instantiation",
@@ -49,6 +50,7 @@ const GROUPS: [&str; 11] = [
     "memory",
     "sync-plan",
     "sync-apply",
+    "scim",
     "500-ms",
 ];
 
@@ -92,6 +94,9 @@ async fn run(quick: bool, only: Option<Vec<String>>) -> anyhow::Result<()> {
     }
     if wanted("sync-apply") {
         sync::applies(&mut bench).await?;
+    }
+    if wanted("scim") {
+        scim::scim(&mut bench).await?;
     }
     // Four runs of about ten seconds each: not in a quick run, unless asked for.
     if wanted("500-ms") && (!quick || only.is_some()) {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use smartcomm::model::{Agent, NewAgent};
+use smartcomm::model::{Agent, AgentFilter, NewAgent};
 use smartcomm::request::{ApiRequest, Method, Requests};
 use smartcomm::response::{self, RawResponse};
 use smartcomm_emulator::Emulator;
@@ -209,6 +209,12 @@ impl NativeClient {
             true,
         )
         .await
+    }
+
+    /// The list request of `filter`, its answer unparsed.
+    pub async fn list_agents(&mut self, filter: &AgentFilter) -> anyhow::Result<RawResponse> {
+        let request = self.requests.list_agents(filter);
+        self.send(&request).await
     }
 
     pub async fn get_agent(&mut self, id: &str) -> anyhow::Result<Agent> {

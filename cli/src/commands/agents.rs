@@ -4,7 +4,7 @@
 use crate::batches::{plan, request_json, with_progress};
 use crate::cli::{ChangeKey, Format, GetKey, Global, OnboardFormat};
 use crate::connection::{Failure, customer_id, invalid, settle, with_operations};
-use crate::input::{checked, flag, list, parse_batch, parse_file, read_batch, read_input};
+use crate::input::{checked, flag, list, parse_batch, parse_file, read_batch};
 use crate::output::{dry_run, item_outcomes, print, update_outcomes};
 use crate::{csv_input, entra_input};
 use serde_json::json;
@@ -36,26 +36,9 @@ impl Roster<'_> {
         let tenant_id = self
             .tenant_id
             .ok_or_else(|| invalid("--format entra needs --tenant-id".into()))?;
-        let mapping = match self.mapping {
-            Some(path) => parse_file::<entra_input::Mapping>(path)?,
-            None => entra_input::Mapping::default(),
-        };
-        let sidecar = match self.sidecar {
-            Some(path) => csv_input::sidecar(&read_input(path)?)
-                .map_err(|e| invalid(format!("{}: {e}", path.display())))?,
-            None => entra_input::Sidecar::new(),
-        };
-        let export = entra_input::onboard(&read_input(self.file)?, tenant_id, &mapping, &sidecar)
-            .map_err(|e| invalid(format!("{}: {e}", self.file.display())))?;
-        if !export.disabled.is_empty() {
-            eprintln!(
-                "{} disabled account{} not onboarded: {}",
-                export.disabled.len(),
-                if export.disabled.len() == 1 { "" } else { "s" },
-                export.disabled.join(", ")
-            );
-        }
-        Ok(export.agents)
+        let sources = entra_input::Sources::read(tenant_id, self.mapping, self.sidecar)?;
+        let (roster, _) = sources.export_roster(&[self.file.to_path_buf()])?;
+        Ok(entra_input::onboard_items(roster))
     }
 }
 

@@ -3,7 +3,9 @@
 
 use crate::cli::EmulatorArgs;
 use crate::connection::{EXIT_FAILED, Failure};
-use smartcomm_emulator::{CONTROL_PREFIX, Emulator, EmulatorOptions};
+use smartcomm_emulator::{
+    CONTROL_PREFIX, Emulator, EmulatorOptions, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET,
+};
 use std::time::Duration;
 
 pub async fn serve(options: EmulatorOptions) -> Result<u8, Failure> {
@@ -21,8 +23,12 @@ pub async fn serve(options: EmulatorOptions) -> Result<u8, Failure> {
     println!("export SMARTCOMM_CUSTOMER_ID=12345678");
     println!("export SMARTCOMM_USERNAME={}", emulator.username());
     println!("export SMARTCOMM_PASSWORD={}", emulator.password());
+    println!("export SMARTCOMM_GRAPH_URL={}", emulator.graph_url());
+    println!("export SMARTCOMM_LOGIN_URL={}", emulator.login_url());
+    println!("export SMARTCOMM_GRAPH_CLIENT_ID={GRAPH_CLIENT_ID}");
+    println!("export SMARTCOMM_GRAPH_CLIENT_SECRET={GRAPH_CLIENT_SECRET}");
     println!(
-        "Control API: {}{CONTROL_PREFIX} (reset, state, requests, faults, latency, revoke-tokens, numbers)",
+        "Control API: {}{CONTROL_PREFIX} (reset, state, requests, faults, latency, revoke-tokens, numbers, graph/groups/ID, graph/permissions)",
         emulator.base_url()
     );
     println!("Press Ctrl-C to stop.");

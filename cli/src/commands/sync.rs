@@ -59,12 +59,14 @@ pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
         } => {
             let plan: Plan = match (plan, desired) {
                 (Some(file), _) => parse_file(&file)?,
-                (None, Some(desired)) => {
-                    let plan = make_plan(global, &desired, &roster).await?;
+                (None, desired) if desired.is_some() || roster.graph_group.is_some() => {
+                    let plan = make_plan(global, &desired.unwrap_or_default(), &roster).await?;
                     eprint!("{}", readable(&plan));
                     plan
                 }
-                (None, None) => return Err(invalid("give a PLAN or --desired".into())),
+                (None, _) => {
+                    return Err(invalid("give a PLAN, --desired or --graph-group".into()));
+                }
             };
             apply(global, plan, stop_on_error).await
         }
@@ -100,35 +102,13 @@ fn read_roster(files: &[PathBuf], args: &RosterArgs) -> Result<Roster, Failure> 
             .tenant_id
             .as_deref()
             .ok_or_else(|| invalid("--format entra needs --tenant-id".into()))?;
-        let mapping = match &args.mapping {
-            Some(path) => parse_file::<entra_input::Mapping>(path)?,
-            None => entra_input::Mapping::default(),
-        };
-        let sidecar = match &args.sidecar {
-            Some(path) => csv_input::sidecar(&read_input(path)?)
-                .map_err(|e| invalid(format!("{}: {e}", path.display())))?,
-            None => entra_input::Sidecar::new(),
-        };
-        // Graph pages one after another, as the export reader takes them from one file.
-        let mut pages = Vec::new();
-        for page in files {
-            pages.push(read_input(page)?);
-        }
-        let export = entra_input::onboard(&pages.join("\n"), tenant_id, &mapping, &sidecar)
-            .map_err(refused)?;
-        let labels = export
-            .roster
-            .iter()
-            .enumerate()
-            .map(|(i, d)| match &d.agent.upn {
-                Some(upn) => format!("user {i} ({upn})"),
-                None => format!("user {i}"),
-            })
-            .collect();
-        return Ok(Roster {
-            agents: export.roster,
-            labels,
-        });
+        let sources = entra_input::Sources::read(
+            tenant_id,
+            args.mapping.as_deref(),
+            args.sidecar.as_deref(),
+        )?;
+        let (agents, labels) = sources.export_roster(files)?;
+        return Ok(Roster { agents, labels });
     }
     if csv {
         let rows = csv_input::roster(&read_input(file)?).map_err(refused)?;
@@ -232,8 +212,67 @@ fn roster_problems(problems: &[Problem], labels: &[String]) -> String {
     )
 }
 
+/// The members of an Entra group, read through Graph by the component: nothing is sent to
+/// the users API.
+async fn graph_roster(global: &Global, group: &str, args: &RosterArgs) -> Result<Roster, Failure> {
+    let tenant_id = args
+        .tenant_id
+        .as_deref()
+        .ok_or_else(|| invalid("--graph-group needs --tenant-id".into()))?;
+    let sources =
+        entra_input::Sources::read(tenant_id, args.mapping.as_deref(), args.sidecar.as_deref())?;
+    let mapping = sources.mapping.clone().into();
+    let extras = sources.extras.iter().cloned().map(Into::into).collect();
+    let read = with_operations!(global, |ops| settle(
+        ops.read_group(tenant_id.into(), group.into(), mapping, extras)
+            .await
+    ));
+    let read: smartcomm::graph::GroupRoster = match read {
+        Ok(read) => read.into(),
+        Err(CallError::Api(types::Error::InvalidInput(problems))) => {
+            let problems: Vec<Problem> = problems.into_iter().map(problem_of).collect();
+            return Err(invalid(sources.described(&problems, &[])));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    eprintln!(
+        "Entra group {group}: {} users in {} page{}{}",
+        read.roster.len(),
+        read.pages,
+        if read.pages == 1 { "" } else { "s" },
+        match read.skipped {
+            0 => String::new(),
+            n => format!("; {n} members that are not users left out"),
+        }
+    );
+    let labels = read
+        .roster
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match &d.agent.upn {
+            Some(upn) => format!("member {i} ({upn})"),
+            None => format!("member {i}"),
+        })
+        .collect();
+    Ok(Roster {
+        agents: read.roster,
+        labels,
+    })
+}
+
+fn problem_of(p: types::InputProblem) -> Problem {
+    Problem {
+        index: p.index.map(|i| i as usize),
+        field: p.field,
+        message: p.message,
+    }
+}
+
 async fn make_plan(global: &Global, files: &[PathBuf], args: &RosterArgs) -> Result<Plan, Failure> {
-    let roster = read_roster(files, args)?;
+    let roster = match &args.graph_group {
+        Some(group) => graph_roster(global, group, args).await?,
+        None => read_roster(files, args)?,
+    };
     let options = plan_options(args)?;
     // Checked here too, so that the problems carry the roster's lines.
     if let Err(problems) = smartcomm::sync::check_roster(&roster.agents) {
@@ -246,14 +285,7 @@ async fn make_plan(global: &Global, files: &[PathBuf], args: &RosterArgs) -> Res
     match planned {
         Ok(plan) => Ok(plan.into()),
         Err(CallError::Api(types::Error::InvalidInput(problems))) => {
-            let problems: Vec<Problem> = problems
-                .into_iter()
-                .map(|p| Problem {
-                    index: p.index.map(|i| i as usize),
-                    field: p.field,
-                    message: p.message,
-                })
-                .collect();
+            let problems: Vec<Problem> = problems.into_iter().map(problem_of).collect();
             Err(invalid(roster_problems(&problems, &roster.labels)))
         }
         Err(e) => Err(e.into()),

@@ -8,7 +8,7 @@ wit_bindgen::generate!({
 });
 
 use exports::intelepeer::smartcommunicator::{
-    agents, client, inboxes, numbers, steps, sync, types,
+    agents, client, entra, inboxes, numbers, steps, sync, types,
 };
 
 struct Guest;
@@ -211,6 +211,17 @@ impl sync::Guest for Guest {
         _: types::SyncPlan,
         _: types::ApplyOptions,
     ) -> Result<types::ApplyReport, steps::StepError> {
+        unimplemented!()
+    }
+}
+
+impl entra::Guest for Guest {
+    fn read_group(
+        _: String,
+        _: String,
+        _: entra::RosterMapping,
+        _: Vec<entra::RosterExtra>,
+    ) -> Result<entra::GroupRoster, steps::StepError> {
         unimplemented!()
     }
 }
