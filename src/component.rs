@@ -115,7 +115,9 @@ fn is_transient(e: &wt::Error) -> bool {
 
 /// A batch with an item that a retry could still get done is `incomplete`.
 #[inline(never)]
-fn finished(list: Vec<wt::ItemOutcome>) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
+fn incomplete_if_retryable(
+    list: Vec<wt::ItemOutcome>,
+) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
     if list
         .iter()
         .any(|o| matches!(o, wt::ItemOutcome::Failed(e) if is_transient(e)))
@@ -177,7 +179,7 @@ macro_rules! exports {
 
 exports! {
     wa {
-        onboard_agents(agents: Vec<wt::NewAgent>, options: wt::OnboardOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
+        onboard_agents(agents: Vec<wt::NewAgent>, options: wt::OnboardOptions) -> Vec<wt::ItemOutcome> => incomplete_if_retryable = |c| {
             c.onboard_agents(&list_of(agents), options.into())
                 .await
                 .map(|list| outcomes(list, item_outcome))
@@ -195,7 +197,7 @@ exports! {
                 .await
                 .map(Into::into)
         };
-        update_agents(updates: Vec<wt::AgentUpdate>, options: wt::UpdateOptions) -> Vec<wt::UpdateOutcome> => finished_updates = |c| {
+        update_agents(updates: Vec<wt::AgentUpdate>, options: wt::UpdateOptions) -> Vec<wt::UpdateOutcome> => incomplete_updates_if_retryable = |c| {
             c.update_agents(&list_of(updates), options.continue_on_error)
                 .await
                 .map(|list| outcomes(list, update_outcome))
@@ -204,19 +206,19 @@ exports! {
             c.offboard_agent(&id, key_id.map(Into::into), deprovision_supervised_inbox)
                 .await
         };
-        offboard_agents(selectors: Vec<wt::AgentSelector>, options: wt::OffboardOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
+        offboard_agents(selectors: Vec<wt::AgentSelector>, options: wt::OffboardOptions) -> Vec<wt::ItemOutcome> => incomplete_if_retryable = |c| {
             c.offboard_agents(&list_of(selectors), options.into())
                 .await
                 .map(|list| outcomes(list, item_outcome))
         };
     }
     wi {
-        create_inboxes(inboxes: Vec<wt::NewInbox>, options: wt::CreateInboxesOptions) -> Vec<wt::ItemOutcome> => finished = |c| {
+        create_inboxes(inboxes: Vec<wt::NewInbox>, options: wt::CreateInboxesOptions) -> Vec<wt::ItemOutcome> => incomplete_if_retryable = |c| {
             c.create_inboxes(&list_of(inboxes), options.continue_on_error)
                 .await
                 .map(|list| outcomes(list, item_outcome))
         };
-        assign_inboxes(assignments: Vec<wt::Assignment>) -> Vec<wt::ItemOutcome> => finished = |c| {
+        assign_inboxes(assignments: Vec<wt::Assignment>) -> Vec<wt::ItemOutcome> => incomplete_if_retryable = |c| {
             c.assign_inboxes(&list_of(assignments))
                 .await
                 .map(|list| outcomes(list, item_outcome))
@@ -233,7 +235,9 @@ exports! {
 
 /// `update-agents` reports transient failures in its own case.
 #[inline(never)]
-fn finished_updates(list: Vec<wt::UpdateOutcome>) -> Result<Vec<wt::UpdateOutcome>, ws::StepError> {
+fn incomplete_updates_if_retryable(
+    list: Vec<wt::UpdateOutcome>,
+) -> Result<Vec<wt::UpdateOutcome>, ws::StepError> {
     if list
         .iter()
         .any(|o| matches!(o, wt::UpdateOutcome::Failed(e) if is_transient(e)))

@@ -113,7 +113,7 @@ fn token_of(raw: &RawResponse, settings: &GraphSettings, now: u64) -> Result<Gra
 }
 
 /// A members page: its users, how many members were not users, and the next page's URL.
-fn page_of(
+pub fn members_page(
     raw: &RawResponse,
     group_id: &str,
     now: u64,
@@ -223,7 +223,7 @@ impl<T: Transport> Client<T> {
             }
             let bearer = format!("Bearer {}", token.as_ref().expect("a token").value);
             let raw = self.graph_get(&page_url, bearer).await?;
-            let (mut page, not_users, next) = page_of(&raw, group_id, self.now())?;
+            let (mut page, not_users, next) = members_page(&raw, group_id, self.now())?;
             users.append(&mut page);
             skipped += not_users;
             pages += 1;
@@ -352,7 +352,7 @@ mod tests {
                 {"@odata.type": "#microsoft.graph.group", "id": "g1"}
             ]}"##,
         );
-        let (users, skipped, next) = page_of(&answer, "g", 0).unwrap();
+        let (users, skipped, next) = members_page(&answer, "g", 0).unwrap();
         assert_eq!((users.len(), skipped), (1, 2));
         assert_eq!(next.as_deref(), Some("https://graph.example/v1.0/next"));
     }
@@ -364,7 +364,7 @@ mod tests {
                 status,
                 r#"{"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}}"#,
             );
-            let Err(ApiError::Unauthorized(message)) = page_of(&answer, "g", 0) else {
+            let Err(ApiError::Unauthorized(message)) = members_page(&answer, "g", 0) else {
                 panic!("refused");
             };
             assert!(message.contains(PERMISSIONS), "{message}");
@@ -374,14 +374,14 @@ mod tests {
             r##"{"value": [{"@odata.type": "#microsoft.graph.user", "id": "u1"}]}"##,
         );
         assert!(
-            matches!(page_of(&limited, "g", 0), Err(ApiError::Unauthorized(m)) if m.contains("User.Read.All"))
+            matches!(members_page(&limited, "g", 0), Err(ApiError::Unauthorized(m)) if m.contains("User.Read.All"))
         );
         let missing = raw(
             404,
             r#"{"error": {"code": "Request_ResourceNotFound", "message": "no"}}"#,
         );
         assert!(matches!(
-            page_of(&missing, "g", 0),
+            members_page(&missing, "g", 0),
             Err(ApiError::NotFound(_))
         ));
     }

@@ -19,6 +19,7 @@ pub mod blocking;
 mod cache;
 pub mod convert;
 mod operations;
+mod options;
 mod policy;
 mod pool;
 mod runtime;
@@ -29,8 +30,9 @@ mod step_calls;
 
 pub use cache::{Compilation, default_cache_dir};
 pub use operations::Operations;
+pub use options::{ComponentSource, RuntimeOptions};
 pub use policy::{ObservedRequest, Origin, OutboundPolicy, RequestObserver, is_loopback};
-pub use runtime::{ComponentSource, EMBEDDED_COMPONENT, Runtime, RuntimeOptions};
+pub use runtime::{EMBEDDED_COMPONENT, Runtime};
 pub use scim::{EMBEDDED_SCIM_COMPONENT, ScimOptions, ScimServer};
 pub use session::{CallError, Session};
 pub use smartcomm::config::{Auth, AuthScheme, Config, RetryPolicy};

@@ -2,14 +2,12 @@
 //! sessions and steps run in.
 
 use crate::bindings::{Smartcomm, SmartcommPre};
-use crate::cache::{self, Compilation};
+use crate::cache::Compilation;
+use crate::options::RuntimeOptions;
 use crate::policy::{Origin, RequestObserver};
-use crate::sandbox::{Embedded, HostState, Sandbox, configured_origins};
-use crate::session::Session;
-use crate::step_calls::Steps;
-use smartcomm::config::Config;
+use crate::sandbox::{Embedded, HostState, Sandbox};
 use std::fmt;
-use std::path::PathBuf;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Engine, Store};
@@ -17,52 +15,6 @@ use wasmtime::{Engine, Store};
 /// The component built from this workspace's `src/` and embedded at build time.
 pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/smartcomm.wasm"));
 const EMBEDDED_COMPONENT_SHA256: &str = env!("SMARTCOMM_EMBEDDED_SHA256");
-
-/// Where the component comes from.
-#[derive(Clone, Debug, Default)]
-pub enum ComponentSource {
-    /// The component embedded in this binary.
-    #[default]
-    Embedded,
-    /// A `.wasm` component file.
-    Path(PathBuf),
-    Bytes(Arc<[u8]>),
-}
-
-/// How the host loads and confines the component.
-#[derive(Clone, Debug)]
-pub struct RuntimeOptions {
-    pub component: ComponentSource,
-    /// Where compiled code is cached; `None` compiles on every start.
-    pub cache_dir: Option<PathBuf>,
-    /// The most linear memory one instance may use.
-    pub memory_limit: usize,
-    /// The longest one call may run (guest code and its HTTP waits together).
-    pub call_deadline: Duration,
-    /// The longest wait for a response head, and between two body chunks.
-    pub response_timeout: Duration,
-    /// Reuse keep-alive connections across requests and instances (on by default); off opens
-    /// a new connection for every request, as wasmtime-wasi-http's default sender does.
-    pub reuse_connections: bool,
-    /// Preallocate memory and tables for this many concurrent instances with wasmtime's
-    /// pooling allocator, which makes creating an instance cheaper; `None` allocates per
-    /// instance. More concurrent instances than this fail to instantiate.
-    pub pooled_instances: Option<u32>,
-}
-
-impl Default for RuntimeOptions {
-    fn default() -> Self {
-        RuntimeOptions {
-            component: ComponentSource::Embedded,
-            cache_dir: cache::default_cache_dir(),
-            memory_limit: 64 << 20,
-            call_deadline: Duration::from_secs(300),
-            response_timeout: Duration::from_secs(60),
-            reuse_connections: true,
-            pooled_instances: None,
-        }
-    }
-}
 
 /// A loaded component, ready to instantiate. Cheap to clone; share it between sessions.
 #[derive(Clone)]
@@ -135,11 +87,6 @@ impl Runtime {
         &self.sandbox.engine
     }
 
-    /// A session for one account. Sends nothing until its first call.
-    pub fn session(&self, config: Config) -> Session {
-        Session::new(self.clone(), config)
-    }
-
     /// A fresh store and component instance, confined by the options, `allowed` and the
     /// timeout, with `env` as its whole environment.
     pub(crate) async fn new_instance(
@@ -152,25 +99,19 @@ impl Runtime {
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok((store, bindings))
     }
+}
 
-    /// The step functions, configured by `config` through the guest's environment.
-    pub fn steps(&self, config: &Config) -> Steps {
-        Steps::new(
-            self.clone(),
-            config.to_env(),
-            configured_origins(config),
-            config.timeout_ms,
-        )
-    }
-
-    /// The step functions with exactly these environment variables (and nothing of the host's
-    /// own environment); the outbound allow-list follows their URLs.
-    pub fn steps_with_env(&self, env: Vec<(String, String)>) -> Steps {
-        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        let (allowed, timeout_ms) = match Config::from_env(lookup) {
-            Ok(config) => (configured_origins(&config), config.timeout_ms),
-            Err(_) => (Vec::new(), None),
-        };
-        Steps::new(self.clone(), env, allowed, timeout_ms)
-    }
+/// Runs `call` within `deadline`: the epoch deadline stops guest code that runs too long,
+/// this timeout a call that waits too long in the host (for example on a slow response).
+pub(crate) async fn within<T>(
+    deadline: Duration,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    tokio::time::timeout(deadline, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(wasmtime::Error::msg(format!(
+                "the call exceeded its deadline of {deadline:?}"
+            )))
+        })
 }

@@ -4,9 +4,9 @@
 //! HTTP request through the outbound policy.
 
 use crate::cache::{self, Compilation};
+use crate::options::{ComponentSource, RuntimeOptions};
 use crate::policy::{Origin, OutboundPolicy, RequestObserver};
 use crate::pool::ConnectionPool;
-use crate::runtime::{ComponentSource, RuntimeOptions};
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use smartcomm::config::{Config, DEFAULT_API_URL, DEFAULT_AUTH_URL, DEFAULT_TIMEOUT_MS};

@@ -4,8 +4,8 @@
 //! of time is a SCIM 500, and the server goes on.
 
 use crate::cache::Compilation;
+use crate::options::RuntimeOptions;
 use crate::policy::Origin;
-use crate::runtime::RuntimeOptions;
 use crate::sandbox::{Embedded, HostState, Sandbox, configured_origins, deadline_ticks};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};

@@ -4,14 +4,14 @@ use crate::bindings::Smartcomm;
 use crate::bindings::exports::intelepeer::smartcommunicator::client as wit_client;
 use crate::operations::{Answer, Call, Face, Operations};
 use crate::policy::Origin;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, within};
 use crate::sandbox::{HostState, configured_origins, deadline_ticks};
 use crate::{steps, types};
 use smartcomm::config::Config;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
@@ -66,19 +66,11 @@ impl fmt::Debug for Session {
     }
 }
 
-/// Runs `call` within `deadline`: the epoch deadline stops guest code that runs too long,
-/// this timeout a call that waits too long in the host (for example on a slow response).
-pub(crate) async fn within<T>(
-    deadline: Duration,
-    call: impl Future<Output = wasmtime::Result<T>>,
-) -> wasmtime::Result<T> {
-    tokio::time::timeout(deadline, call)
-        .await
-        .unwrap_or_else(|_| {
-            Err(wasmtime::Error::msg(format!(
-                "the call exceeded its deadline of {deadline:?}"
-            )))
-        })
+impl Runtime {
+    /// A session for one account. Sends nothing until its first call.
+    pub fn session(&self, config: Config) -> Session {
+        Session::new(self.clone(), config)
+    }
 }
 
 impl Session {

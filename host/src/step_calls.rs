@@ -2,9 +2,10 @@
 
 use crate::operations::{Answer, Call, Face, Operations};
 use crate::policy::Origin;
-use crate::runtime::Runtime;
-use crate::session::within;
+use crate::runtime::{Runtime, within};
+use crate::sandbox::configured_origins;
 use crate::steps;
+use smartcomm::config::Config;
 use std::fmt;
 
 /// Why a step call did not return the step's own answer.
@@ -87,5 +88,28 @@ impl Operations for Steps {
             Ok(Answer::Client(_)) => unreachable!("a step's instance answers as a step"),
             Err(trap) => Err(StepCallError::Host(trap.into())),
         }
+    }
+}
+
+impl Runtime {
+    /// The step functions, configured by `config` through the guest's environment.
+    pub fn steps(&self, config: &Config) -> Steps {
+        Steps::new(
+            self.clone(),
+            config.to_env(),
+            configured_origins(config),
+            config.timeout_ms,
+        )
+    }
+
+    /// The step functions with exactly these environment variables (and nothing of the host's
+    /// own environment); the outbound allow-list follows their URLs.
+    pub fn steps_with_env(&self, env: Vec<(String, String)>) -> Steps {
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let (allowed, timeout_ms) = match Config::from_env(lookup) {
+            Ok(config) => (configured_origins(&config), config.timeout_ms),
+            Err(_) => (Vec::new(), None),
+        };
+        Steps::new(self.clone(), env, allowed, timeout_ms)
     }
 }

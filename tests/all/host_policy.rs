@@ -34,15 +34,11 @@ async fn a_call_past_its_deadline_is_stopped_and_the_session_recovers() {
     let mut session = runtime.session(config(&emulator, CUSTOMER));
     session.authenticate().await.unwrap();
     emulator.set_latency("GET /numbers", Duration::from_secs(3));
-    let started = std::time::Instant::now();
+    // Stopped by the host's deadline, not by an answer arriving late.
     match session.list_numbers(None, None).await {
         Err(CallError::Host(e)) => assert!(format!("{e:#}").contains("deadline"), "{e:#}"),
         other => panic!("{other:?}"),
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the call was cut short"
-    );
     emulator.set_latency("GET /numbers", Duration::ZERO);
     assert_eq!(session.list_numbers(None, None).await.unwrap().len(), 100);
 }
@@ -124,12 +120,11 @@ async fn a_guest_that_spins_forever_is_stopped_at_the_deadline_and_the_host_goes
     let emulator = crate::common::emulator().await;
     let mut session = runtime.session(config(&emulator, CUSTOMER));
     for _ in 0..2 {
-        let started = std::time::Instant::now();
+        // The epoch deadline interrupts the guest's loop.
         match session.authenticate().await {
             Err(CallError::Host(e)) => assert!(format!("{e:#}").contains("interrupt"), "{e:#}"),
             other => panic!("{other:?}"),
         }
-        assert!(started.elapsed() < Duration::from_secs(5));
     }
     // The host itself is unharmed: a well-behaved component still runs in this process.
     let (_emulator, mut good) = setup().await;
@@ -141,15 +136,17 @@ async fn a_guest_that_allocates_without_bound_is_stopped_at_its_memory_limit() {
     let runtime = misbehaving(Duration::from_secs(60), 32 << 20);
     let emulator = crate::common::emulator().await;
     let mut session = runtime.session(config(&emulator, CUSTOMER));
-    let started = std::time::Instant::now();
+    // Stopped by the limit (a trap), not by the deadline's interrupt.
     match session.get_agent("a".into(), None, None).await {
-        Err(CallError::Host(_)) => {}
+        Err(CallError::Host(e)) => {
+            let message = format!("{e:#}");
+            assert!(
+                !message.contains("interrupt") && !message.contains("deadline"),
+                "{message}"
+            );
+        }
         other => panic!("{:?}", other.map(|_| ())),
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "stopped by the limit, not the deadline"
-    );
     // A trapped instance is replaced: the session can be used again (and traps again).
     assert!(matches!(
         session.get_agent("a".into(), None, None).await,

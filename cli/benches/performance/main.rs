@@ -11,6 +11,7 @@ mod common;
 
 mod bulk;
 mod calls;
+mod graph;
 mod native;
 mod report;
 mod scim;
@@ -39,7 +40,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The groups of rows, by the name `--only` takes.
-const GROUPS: [&str; 12] = [
+const GROUPS: [&str; 13] = [
     "calls",
     "processes",
     "instantiation",
@@ -51,6 +52,7 @@ const GROUPS: [&str; 12] = [
     "sync-plan",
     "sync-apply",
     "scim",
+    "graph",
     "500-ms",
 ];
 
@@ -97,6 +99,9 @@ async fn run(quick: bool, only: Option<Vec<String>>) -> anyhow::Result<()> {
     }
     if wanted("scim") {
         scim::scim(&mut bench).await?;
+    }
+    if wanted("graph") {
+        graph::graph(&mut bench).await?;
     }
     // Four runs of about ten seconds each: not in a quick run, unless asked for.
     if wanted("500-ms") && (!quick || only.is_some()) {

@@ -341,9 +341,7 @@ impl Account {
     /// deprovisioned (number released) only with `deprovision`, else it stays, ownerless
     /// until another agent takes it over with `reassignInbox`. It leaves every inbox it was in.
     fn offboard_index(&mut self, index: usize, deprovision: bool) {
-        let agent = self.agents.remove(index);
-        self.reindex();
-        let uoid = agent.user_object_id;
+        let uoid = self.remove_agent(index).user_object_id;
         if deprovision {
             self.inboxes.retain(|i| {
                 !(i.inbox_type == InboxType::Supervised && i.owner.as_deref() == Some(&uoid))

@@ -199,12 +199,32 @@ impl Account {
         }
     }
 
-    /// After a change that moves agents.
-    fn reindex(&mut self) {
-        self.keys.clear();
-        for index in 0..self.agents.len() {
-            self.index_agent(index);
+    /// Removes the agent at `index`, keeping the key index: the later agents move down one,
+    /// and a key the agent held that another agent also holds goes to the first of them.
+    /// (Rebuilding the index instead made offboarding 10,000 agents take a minute.)
+    pub(crate) fn remove_agent(&mut self, index: usize) -> AgentRecord {
+        self.unindex_agent(index);
+        let agent = self.agents.remove(index);
+        for slot in self.keys.values_mut() {
+            if *slot > index {
+                *slot -= 1;
+            }
         }
+        for kind in INDEXED_KEYS {
+            let Some(value) = agent.field(kind) else {
+                continue;
+            };
+            let key = (kind, value.to_string());
+            if !self.keys.contains_key(&key)
+                && let Some(i) = self
+                    .agents
+                    .iter()
+                    .position(|a| a.field(kind) == Some(value))
+            {
+                self.keys.insert(key, i);
+            }
+        }
+        agent
     }
 
     fn agent_by_key(&self, key_id: wire::KeyId, value: &str) -> Option<usize> {

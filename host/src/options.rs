@@ -1,0 +1,52 @@
+//! How the host loads and confines the component: the options of a `Runtime`.
+
+use crate::cache;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the component comes from.
+#[derive(Clone, Debug, Default)]
+pub enum ComponentSource {
+    /// The component embedded in this binary.
+    #[default]
+    Embedded,
+    /// A `.wasm` component file.
+    Path(PathBuf),
+    Bytes(Arc<[u8]>),
+}
+
+/// How the host loads and confines the component.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    pub component: ComponentSource,
+    /// Where compiled code is cached; `None` compiles on every start.
+    pub cache_dir: Option<PathBuf>,
+    /// The most linear memory one instance may use.
+    pub memory_limit: usize,
+    /// The longest one call may run (guest code and its HTTP waits together).
+    pub call_deadline: Duration,
+    /// The longest wait for a response head, and between two body chunks.
+    pub response_timeout: Duration,
+    /// Reuse keep-alive connections across requests and instances (on by default); off opens
+    /// a new connection for every request, as wasmtime-wasi-http's default sender does.
+    pub reuse_connections: bool,
+    /// Preallocate memory and tables for this many concurrent instances with wasmtime's
+    /// pooling allocator, which makes creating an instance cheaper; `None` allocates per
+    /// instance. More concurrent instances than this fail to instantiate.
+    pub pooled_instances: Option<u32>,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            component: ComponentSource::Embedded,
+            cache_dir: cache::default_cache_dir(),
+            memory_limit: 64 << 20,
+            call_deadline: Duration::from_secs(300),
+            response_timeout: Duration::from_secs(60),
+            reuse_connections: true,
+            pooled_instances: None,
+        }
+    }
+}
