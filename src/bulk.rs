@@ -48,7 +48,7 @@ impl<T: Transport> Client<T> {
         let mut running = FuturesUnordered::new();
         loop {
             while running.len() < self.concurrency()
-                && let Some(chunk) = dispatch.next()
+                && let Some(chunk) = dispatch.next_ready()
             {
                 let batch = &batch;
                 let items = chunks[chunk];

@@ -30,7 +30,7 @@ impl Dispatch {
 
     /// The lowest chunk that may start now, marked as started; `None` when none may (all
     /// started, the rest waiting, or the batch stopped).
-    pub fn next(&mut self) -> Option<usize> {
+    pub fn next_ready(&mut self) -> Option<usize> {
         if self.stopped {
             return None;
         }
@@ -137,33 +137,33 @@ mod tests {
             vec![BTreeSet::new(), BTreeSet::new(), BTreeSet::from([0])],
             true,
         );
-        assert_eq!(dispatch.next(), Some(0));
-        assert_eq!(dispatch.next(), Some(1));
-        assert_eq!(dispatch.next(), None, "chunk 2 waits for chunk 0");
+        assert_eq!(dispatch.next_ready(), Some(0));
+        assert_eq!(dispatch.next_ready(), Some(1));
+        assert_eq!(dispatch.next_ready(), None, "chunk 2 waits for chunk 0");
         dispatch.finish(1, true);
-        assert_eq!(dispatch.next(), None);
+        assert_eq!(dispatch.next_ready(), None);
         dispatch.finish(0, true);
-        assert_eq!(dispatch.next(), Some(2));
-        assert_eq!(dispatch.next(), None, "all started");
+        assert_eq!(dispatch.next_ready(), Some(2));
+        assert_eq!(dispatch.next_ready(), None, "all started");
     }
 
     #[test]
     fn without_continue_on_error_a_chunk_not_done_stops_the_rest() {
         let mut dispatch = Dispatch::new(independent(40), false);
-        assert_eq!(dispatch.next(), Some(0));
-        assert_eq!(dispatch.next(), Some(1));
+        assert_eq!(dispatch.next_ready(), Some(0));
+        assert_eq!(dispatch.next_ready(), Some(1));
         dispatch.finish(1, false);
-        assert_eq!(dispatch.next(), None, "the batch has ended");
+        assert_eq!(dispatch.next_ready(), None, "the batch has ended");
         dispatch.finish(0, true);
-        assert_eq!(dispatch.next(), None);
+        assert_eq!(dispatch.next_ready(), None);
     }
 
     #[test]
     fn with_continue_on_error_every_chunk_starts() {
         let mut dispatch = Dispatch::new(independent(21), true);
-        assert_eq!(dispatch.next(), Some(0));
+        assert_eq!(dispatch.next_ready(), Some(0));
         dispatch.finish(0, false);
-        assert_eq!(dispatch.next(), Some(1));
-        assert_eq!(dispatch.next(), Some(2));
+        assert_eq!(dispatch.next_ready(), Some(1));
+        assert_eq!(dispatch.next_ready(), Some(2));
     }
 }

@@ -21,6 +21,12 @@ pub struct WasiHttp {
 
 impl WasiHttp {
     pub fn new() -> Self {
+        WasiHttp::default()
+    }
+}
+
+impl Default for WasiHttp {
+    fn default() -> Self {
         WasiHttp {
             started: Instant::now(),
         }

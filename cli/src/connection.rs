@@ -130,7 +130,7 @@ pub fn config(global: &Global) -> Result<Config, Failure> {
 /// A client resource in one instance, or the step functions (`--steps`).
 pub enum Connection {
     Session(Box<Session>),
-    Steps(Steps),
+    Steps(Box<Steps>),
 }
 
 /// The connection the global flags choose; `needed` raises the call deadline for a call that
@@ -139,7 +139,7 @@ pub fn connect(global: &Global, needed: Option<Duration>) -> Result<Connection, 
     let config = config(global)?;
     let runtime = load_runtime_within(global, needed)?;
     Ok(if global.steps {
-        Connection::Steps(runtime.steps(&config))
+        Connection::Steps(Box::new(runtime.steps(&config)))
     } else {
         Connection::Session(Box::new(runtime.session(config)))
     })

@@ -139,17 +139,22 @@ impl Directory {
         any_of.iter().any(|p| self.permissions.contains(*p))
     }
 
-    /// Answers an Entra or Graph request; `host` names this server in next links.
+    /// Answers an Entra or Graph request; its `Host` names this server in next links.
     pub fn answer(
         &mut self,
-        method: &Method,
+        parts: &http::request::Parts,
         segments: &[String],
         query: &str,
-        content_type: Option<&str>,
-        authorization: Option<&str>,
         body: &[u8],
-        host: &str,
     ) -> Answer {
+        let header =
+            |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let (content_type, authorization) = (
+            header(http::header::CONTENT_TYPE),
+            header(http::header::AUTHORIZATION),
+        );
+        let host = header(http::header::HOST).unwrap_or("127.0.0.1");
+        let method = &parts.method;
         match segments
             .iter()
             .map(String::as_str)

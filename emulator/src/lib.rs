@@ -585,17 +585,6 @@ async fn graph_answer(
     if let Some(answer) = fault.as_ref().and_then(faults::answer_instead) {
         return answer;
     }
-    let header =
-        |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let host = header(http::header::HOST).unwrap_or("127.0.0.1");
-    let (status, value) = lock(&shared.directory).answer(
-        &parts.method,
-        segments,
-        query,
-        header(http::header::CONTENT_TYPE),
-        header(http::header::AUTHORIZATION),
-        body,
-        host,
-    );
+    let (status, value) = lock(&shared.directory).answer(parts, segments, query, body);
     faults::answer_after(fault, status, value).await
 }

@@ -52,7 +52,7 @@ impl Settings {
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<(Config, Settings), Vec<Problem>> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let config = Config::from_env(&get);
+        let config = Config::from_env(get);
         let mut problems = config.as_ref().err().cloned().unwrap_or_default();
         let mut required = |name: &str| {
             get(name).unwrap_or_else(|| {

@@ -408,6 +408,8 @@ async fn after_a_lost_answer_and_a_dropped_chunk_a_new_plan_shows_the_rest_and_a
     let emulator = emulator().await;
     let mut config = config(&emulator, CUSTOMER);
     config.retry.max_attempts = 1;
+    // The faults hit the first two requests to arrive: one at a time, those are the first two chunks.
+    config.concurrency = Some(1);
     let mut session = runtime().session(config);
     let roster: Vec<types::DesiredAgent> = (0..25)
         .map(|i| desired(new_agent(&format!("a{i:02}"))))
