@@ -313,40 +313,9 @@ pub fn onboarded_differences(existing: &Agent, wanted: &NewAgent) -> Vec<&'stati
         Some(&wanted.tenant_id),
         existing.tenant_id.as_deref(),
     );
-    text("upn", wanted.upn.as_deref(), existing.upn.as_deref());
-    text(
-        "consistency_id",
-        wanted.consistency_id.as_deref(),
-        existing.consistency_id.as_deref(),
-    );
-    text(
-        "brand_name",
-        wanted.brand_name.as_deref(),
-        existing.brand_name.as_deref(),
-    );
-    text(
-        "department",
-        wanted.department.as_deref(),
-        existing.department.as_deref(),
-    );
-    text(
-        "region",
-        wanted.region.as_deref(),
-        existing.region.as_deref(),
-    );
-    text("state", wanted.state.as_deref(), existing.state.as_deref());
-    text(
-        "district",
-        wanted.district.as_deref(),
-        existing.district.as_deref(),
-    );
-    text("store", wanted.store.as_deref(), existing.store.as_deref());
-    text("city", wanted.city.as_deref(), existing.city.as_deref());
-    text(
-        "zip_code",
-        wanted.zip_code.as_deref(),
-        existing.zip_code.as_deref(),
-    );
+    for &field in ProfileField::ALL {
+        text(field.name(), wanted.profile(field), existing.profile(field));
+    }
     if let Some(roles) = &wanted.roles
         && !roles.is_empty()
         && !same_set(roles, &existing.roles)
@@ -389,20 +358,12 @@ pub fn change_differences(existing: &Agent, changes: &AgentChanges) -> Vec<&'sta
     );
     text("tenant_id", &changes.tenant_id, &existing.tenant_id);
     text("name", &changes.name, &existing.name);
-    text("upn", &changes.upn, &existing.upn);
-    text(
-        "consistency_id",
-        &changes.consistency_id,
-        &existing.consistency_id,
-    );
-    text("brand_name", &changes.brand_name, &existing.brand_name);
-    text("department", &changes.department, &existing.department);
-    text("region", &changes.region, &existing.region);
-    text("state", &changes.state, &existing.state);
-    text("district", &changes.district, &existing.district);
-    text("store", &changes.store, &existing.store);
-    text("city", &changes.city, &existing.city);
-    text("zip_code", &changes.zip_code, &existing.zip_code);
+    for &field in ProfileField::ALL {
+        let (want, have) = (changes.profile(field), existing.profile(field));
+        if want.is_some() && want != have {
+            differences.push(field.name());
+        }
+    }
     if let Some(roles) = &changes.roles
         && (roles.assign.iter().any(|r| !existing.roles.contains(r))
             || roles.remove.iter().any(|r| existing.roles.contains(r)))

@@ -6,7 +6,7 @@
 //! Entra user objects carry no tenant id: the caller gives it, as the directory's.
 
 use crate::error::Problem;
-use crate::model::{EnabledServices, NewAgent, NumberProvisioning, Role};
+use crate::model::{EnabledServices, NewAgent, NumberProvisioning, ProfileField, Role};
 use crate::sync::DesiredAgent;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -261,20 +261,12 @@ fn desired_agent(
         user_object_id: required("user_object_id"),
         tenant_id: tenant_id.to_string(),
         name: required("name"),
-        upn: value("upn"),
-        consistency_id: value("consistency_id"),
-        brand_name: value("brand_name"),
-        department: value("department"),
-        region: value("region"),
-        state: value("state"),
-        district: value("district"),
-        store: value("store"),
-        city: value("city"),
-        zip_code: value("zip_code"),
         roles: mapping.mapping.defaults.roles.clone(),
-        number_provisioning: Vec::new(),
-        enabled_services: None,
+        ..NewAgent::default()
     };
+    for &field in ProfileField::ALL {
+        *agent.profile_mut(field) = value(field.name());
+    }
     let mut shared_inboxes = mapping.mapping.defaults.shared_inboxes.clone();
     if let Some(extra) = extras.get(agent.user_object_id.as_str()) {
         agent.roles = extra.roles.clone().or(agent.roles);

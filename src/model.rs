@@ -3,6 +3,93 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// The agent's profile: the text fields that an onboard item, a live agent and an update all
+/// carry, named as the API names them. This list is the only place they are spelt: the three
+/// records below, their WIT conversions, [`ProfileField`], and through it the CSV columns,
+/// the sync's diff and scope, convergence checks and the Entra and SCIM mappings, are derived
+/// from it. Calls `$callback!` with `$args` and then the list, `[upn consistency_id …]`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! profile_fields {
+    ($callback:path, $($args:tt)*) => {
+        $callback! { $($args)* [upn consistency_id brand_name department region state district store city zip_code] }
+    };
+}
+
+/// A record of the API's with the profile fields between its own first and last fields, each
+/// `Option<String>` and left out of JSON when `None`; and access to them by [`ProfileField`].
+/// (A `#[serde(flatten)]` profile would read every agent of a 10,000-agent list through
+/// serde's buffered maps; this keeps the records flat.)
+#[doc(hidden)]
+#[macro_export]
+macro_rules! agent_record {
+    (
+        $(#[$meta:meta])* pub struct $name:ident { $($head:tt)* } { $($tail:tt)* }
+        [$($field:ident)*]
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($head)*
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<String>,
+            )*
+            $($tail)*
+        }
+
+        impl $name {
+            /// The value of one profile field.
+            pub fn profile(&self, field: $crate::model::ProfileField) -> Option<&str> {
+                match field.name() {
+                    $(stringify!($field) => self.$field.as_deref(),)*
+                    _ => None,
+                }
+            }
+
+            /// One profile field, to set.
+            pub fn profile_mut(&mut self, field: $crate::model::ProfileField) -> &mut Option<String> {
+                match field.name() {
+                    $(stringify!($field) => &mut self.$field,)*
+                    other => unreachable!("{other} is not a profile field"),
+                }
+            }
+        }
+    };
+}
+pub use agent_record;
+
+/// One field of the agent's profile, by its API name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProfileField(&'static str);
+
+macro_rules! every_profile_field {
+    ([$($field:ident)*]) => {
+        impl ProfileField {
+            /// Every profile field, in the API's order.
+            pub const ALL: &'static [ProfileField] = &[$(ProfileField(stringify!($field))),*];
+        }
+    };
+}
+profile_fields!(every_profile_field,);
+
+impl ProfileField {
+    /// The field's name in the API's JSON, the CSV columns and the mapping files.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The profile field of this name, if it is one.
+    pub fn named(name: &str) -> Option<ProfileField> {
+        Self::ALL.iter().copied().find(|f| f.0 == name)
+    }
+}
+
+impl std::fmt::Display for ProfileField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -147,38 +234,22 @@ pub struct NumberProvisioning {
     pub supervisors: Option<Selector>,
 }
 
-/// One item of `POST /{customer_id}/agents`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewAgent {
-    pub user_object_id: String,
-    pub tenant_id: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consistency_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zip_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roles: Option<Vec<Role>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub number_provisioning: Vec<NumberProvisioning>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled_services: Option<EnabledServices>,
+crate::profile_fields! {
+    crate::model::agent_record,
+    /// One item of `POST /{customer_id}/agents`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct NewAgent {
+        pub user_object_id: String,
+        pub tenant_id: String,
+        pub name: String,
+    } {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub roles: Option<Vec<Role>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub number_provisioning: Vec<NumberProvisioning>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub enabled_services: Option<EnabledServices>,
+    }
 }
 
 /// `{"type", "value"}`: a number attached to an agent.
@@ -209,55 +280,39 @@ pub struct SharedInboxRef {
     pub phone_number: Option<String>,
 }
 
-/// An agent as get, list and update return it. Reading is tolerant: every field may be
-/// missing, unknown fields are ignored, unknown roles and number types are skipped, and
-/// `active` may be a boolean or the string `"true"`/`"false"`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Agent {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_object_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consistency_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zip_code: Option<String>,
-    #[serde(default, deserialize_with = "known_only")]
-    pub phone_number: Vec<PhoneNumber>,
-    #[serde(default, deserialize_with = "known_only")]
-    pub roles: Vec<Role>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled_services: Option<EnabledServices>,
-    #[serde(default, deserialize_with = "known_only")]
-    pub supervisors: Vec<Supervisor>,
-    #[serde(default, deserialize_with = "known_only")]
-    pub shared_inbox: Vec<SharedInboxRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient_bool",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub active: Option<bool>,
+crate::profile_fields! {
+    crate::model::agent_record,
+    /// An agent as get, list and update return it. Reading is tolerant: every field may be
+    /// missing, unknown fields are ignored, unknown roles and number types are skipped, and
+    /// `active` may be a boolean or the string `"true"`/`"false"`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Agent {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user_object_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub tenant_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+    } {
+        #[serde(default, deserialize_with = "known_only")]
+        pub phone_number: Vec<PhoneNumber>,
+        #[serde(default, deserialize_with = "known_only")]
+        pub roles: Vec<Role>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub enabled_services: Option<EnabledServices>,
+        #[serde(default, deserialize_with = "known_only")]
+        pub supervisors: Vec<Supervisor>,
+        #[serde(default, deserialize_with = "known_only")]
+        pub shared_inbox: Vec<SharedInboxRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub status: Option<String>,
+        #[serde(
+            default,
+            deserialize_with = "lenient_bool",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub active: Option<bool>,
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,47 +323,31 @@ pub struct RoleChanges {
     pub remove: Vec<Role>,
 }
 
-/// The body of `PATCH /agents/{id}` and the `updates` of a bulk-update item.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentChanges {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_object_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consistency_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zip_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roles: Option<RoleChanges>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone_number: Option<Vec<PhoneNumber>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled_services: Option<EnabledServices>,
-    #[serde(
-        default,
-        deserialize_with = "lenient_bool",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub active: Option<bool>,
+crate::profile_fields! {
+    crate::model::agent_record,
+    /// The body of `PATCH /agents/{id}` and the `updates` of a bulk-update item.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AgentChanges {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user_object_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub tenant_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+    } {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub roles: Option<RoleChanges>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub phone_number: Option<Vec<PhoneNumber>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub enabled_services: Option<EnabledServices>,
+        #[serde(
+            default,
+            deserialize_with = "lenient_bool",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub active: Option<bool>,
+    }
 }
 
 /// One item of `PATCH /{customer_id}/agents`.

@@ -43,6 +43,27 @@ macro_rules! convert_record {
     )*};
 }
 
+/// `convert_record!` for a record with the profile fields, which the WIT record names alike.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! convert_profiled_record {
+    (
+        $model:ty => $wit:ty { $($mf:ident => $wf:ident : $how:ident),* $(,)? }
+        [$($field:ident)*]
+    ) => {
+        impl From<$wit> for $model {
+            fn from(v: $wit) -> Self {
+                Self { $($mf: $crate::convert_field!($how, v.$wf),)* $($field: v.$field,)* }
+            }
+        }
+        impl From<$model> for $wit {
+            fn from(v: $model) -> Self {
+                Self { $($wf: $crate::convert_field!($how, v.$mf),)* $($field: v.$field,)* }
+            }
+        }
+    };
+}
+
 /// Every conversion between the model and a set of WIT bindings, given the modules the
 /// bindings generated for the `types` and `client` interfaces.
 #[macro_export]
@@ -77,24 +98,6 @@ macro_rules! model_conversions {
                 phone_number => phone_number: same,
                 supervisors => supervisors: opt,
             }
-            $crate::model::NewAgent => $t::NewAgent {
-                user_object_id => user_object_id: same,
-                tenant_id => tenant_id: same,
-                name => name: same,
-                upn => upn: same,
-                consistency_id => consistency_id: same,
-                brand_name => brand_name: same,
-                department => department: same,
-                region => region: same,
-                state => state: same,
-                district => district: same,
-                store => store: same,
-                city => city: same,
-                zip_code => zip_code: same,
-                roles => roles: opt_vec,
-                number_provisioning => number_provisioning: vec,
-                enabled_services => enabled_services: opt,
-            }
             $crate::model::Supervisor => $t::Supervisor {
                 user_object_id => user_object_id: same,
                 name => name: same,
@@ -102,48 +105,7 @@ macro_rules! model_conversions {
                 status => status: same,
             }
             $crate::model::SharedInboxRef => $t::SharedInbox { name => name: same, phone_number => phone_number: same }
-            $crate::model::Agent => $t::Agent {
-                user_object_id => user_object_id: same,
-                tenant_id => tenant_id: same,
-                name => name: same,
-                upn => upn: same,
-                consistency_id => consistency_id: same,
-                brand_name => brand_name: same,
-                department => department: same,
-                region => region: same,
-                state => state: same,
-                district => district: same,
-                store => store: same,
-                city => city: same,
-                zip_code => zip_code: same,
-                phone_number => phone_numbers: vec,
-                roles => roles: vec,
-                enabled_services => enabled_services: opt,
-                supervisors => supervisors: vec,
-                shared_inbox => shared_inboxes: vec,
-                status => status: same,
-                active => active: same,
-            }
             $crate::model::RoleChanges => $t::RoleChanges { assign => assign: vec, remove => remove: vec }
-            $crate::model::AgentChanges => $t::AgentChanges {
-                user_object_id => user_object_id: same,
-                tenant_id => tenant_id: same,
-                name => name: same,
-                upn => upn: same,
-                consistency_id => consistency_id: same,
-                brand_name => brand_name: same,
-                department => department: same,
-                region => region: same,
-                state => state: same,
-                district => district: same,
-                store => store: same,
-                city => city: same,
-                zip_code => zip_code: same,
-                roles => roles: opt,
-                phone_number => phone_numbers: opt_vec,
-                enabled_services => enabled_services: opt,
-                active => active: same,
-            }
             $crate::model::AgentUpdate => $t::AgentUpdate { target => target: into, updates => updates: into }
             $crate::model::AgentFilter => $t::AgentFilter {
                 user_object_id => user_object_id: same,
@@ -245,6 +207,40 @@ macro_rules! model_conversions {
                 deprovision_supervised_inbox => deprovision_supervised_inbox: same,
             }
         }
+
+        // The agent records, with the profile fields from their one list.
+        $crate::profile_fields!($crate::convert_profiled_record,
+            $crate::model::NewAgent => $t::NewAgent {
+                user_object_id => user_object_id: same,
+                tenant_id => tenant_id: same,
+                name => name: same,
+                roles => roles: opt_vec,
+                number_provisioning => number_provisioning: vec,
+                enabled_services => enabled_services: opt,
+            });
+        $crate::profile_fields!($crate::convert_profiled_record,
+            $crate::model::Agent => $t::Agent {
+                user_object_id => user_object_id: same,
+                tenant_id => tenant_id: same,
+                name => name: same,
+                phone_number => phone_numbers: vec,
+                roles => roles: vec,
+                enabled_services => enabled_services: opt,
+                supervisors => supervisors: vec,
+                shared_inbox => shared_inboxes: vec,
+                status => status: same,
+                active => active: same,
+            });
+        $crate::profile_fields!($crate::convert_profiled_record,
+            $crate::model::AgentChanges => $t::AgentChanges {
+                user_object_id => user_object_id: same,
+                tenant_id => tenant_id: same,
+                name => name: same,
+                roles => roles: opt,
+                phone_number => phone_numbers: opt_vec,
+                enabled_services => enabled_services: opt,
+                active => active: same,
+            });
 
         impl From<$crate::config::Config> for $c::ClientConfig {
             fn from(config: $crate::config::Config) -> Self {

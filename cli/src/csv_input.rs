@@ -2,6 +2,7 @@
 //! The header row names the columns; a cell that does not fit is reported by line and column.
 
 use smartcomm::entra::Extra;
+use smartcomm::model::ProfileField;
 use smartcomm::model::{
     EnabledServices, IdentifierKind, NewAgent, NumberProvisioning, NumberType, OffboardItem, Role,
     Selector,
@@ -10,22 +11,13 @@ use smartcomm::sync::DesiredAgent;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// The profile columns of an onboarding CSV, in the reference's names.
-pub const PROFILE_COLUMNS: &[&str] = &[
-    "user_object_id",
-    "tenant_id",
-    "name",
-    "upn",
-    "consistency_id",
-    "brand_name",
-    "department",
-    "region",
-    "state",
-    "district",
-    "store",
-    "city",
-    "zip_code",
-];
+/// The profile columns of an onboarding CSV, in the reference's names: the agent's identity,
+/// then its profile fields.
+pub fn profile_columns() -> Vec<&'static str> {
+    let mut columns = vec!["user_object_id", "tenant_id", "name"];
+    columns.extend(ProfileField::ALL.iter().map(|f| f.name()));
+    columns
+}
 
 /// What a row says of an agent beyond its profile: shared by onboarding CSVs and the sidecar
 /// of an Entra export.
@@ -41,23 +33,30 @@ const PROVISIONING_COLUMNS: &[&str] = &[
     "shared_inbox",
 ];
 
-const ONBOARD_COLUMNS: &[&[&str]] = &[PROFILE_COLUMNS, PROVISIONING_COLUMNS];
+fn onboard_columns() -> Vec<&'static str> {
+    [&profile_columns()[..], PROVISIONING_COLUMNS].concat()
+}
 
 /// What only a sync manages: whether the account is enabled, and its shared inboxes.
 pub const SYNC_COLUMNS: &[&str] = &["active", "shared_inboxes"];
 
 /// A desired roster for `sync plan`: an onboarding CSV plus the sync's columns.
-const ROSTER_COLUMNS: &[&[&str]] = &[PROFILE_COLUMNS, PROVISIONING_COLUMNS, SYNC_COLUMNS];
+fn roster_columns() -> Vec<&'static str> {
+    [&onboard_columns()[..], SYNC_COLUMNS].concat()
+}
 
 /// An Entra export's sidecar: the user, what Entra does not hold, and (for a sync) the
 /// shared inboxes.
-const SIDECAR_COLUMNS: &[&[&str]] = &[
-    &["user_object_id"],
-    PROVISIONING_COLUMNS,
-    &["shared_inboxes"],
-];
+fn sidecar_columns() -> Vec<&'static str> {
+    [
+        &["user_object_id"],
+        PROVISIONING_COLUMNS,
+        &["shared_inboxes"],
+    ]
+    .concat()
+}
 
-const OFFBOARD_COLUMNS: &[&[&str]] = &[&["identifier", "value"]];
+const OFFBOARD_COLUMNS: &[&str] = &["identifier", "value"];
 
 /// Lists inside a cell (roles, supervisors, values) are separated by this.
 const LIST_SEPARATOR: char = ';';
@@ -133,7 +132,7 @@ impl Row<'_, '_> {
 /// only a header that does not fit stops the reading.
 fn read<'a, T>(
     text: &str,
-    columns: &'a [&'a [&'a str]],
+    columns: &[&'static str],
     read: impl Fn(&Row<'a, '_>) -> T,
 ) -> Result<(Vec<T>, Vec<String>), String> {
     let problems = RefCell::new(Vec::new());
@@ -156,7 +155,7 @@ fn refused_if_any<T>(read: T, problems: Vec<String>) -> Result<T, String> {
 
 fn rows<'a, T>(
     text: &str,
-    columns: &'a [&'a [&'a str]],
+    columns: &[&'static str],
     problems: &RefCell<Vec<String>>,
     read: impl Fn(&Row<'a, '_>) -> T,
 ) -> Result<Vec<T>, String> {
@@ -169,13 +168,13 @@ fn rows<'a, T>(
         .clone();
     let mut names = Vec::new();
     for (i, name) in header.iter().enumerate() {
-        match columns.iter().copied().flatten().find(|c| **c == name) {
+        match columns.iter().find(|c| **c == name) {
             Some(c) => names.push(*c),
             None => {
                 return Err(format!(
                     "line 1, column {}: unknown column {name:?}; the columns are {}",
                     i + 1,
-                    columns.concat().join(", ")
+                    columns.join(", ")
                 ));
             }
         }
@@ -281,7 +280,7 @@ fn provisioning(row: &Row<'_, '_>) -> Provisioning {
 /// A sidecar CSV: per `user_object_id`, the roles, numbers, services and shared inboxes
 /// that Entra does not hold, each with the line it came from.
 pub fn sidecar(text: &str) -> Result<Vec<(u64, Extra)>, String> {
-    let (rows, mut problems) = read(text, SIDECAR_COLUMNS, |row| {
+    let (rows, mut problems) = read(text, &sidecar_columns(), |row| {
         let provisioning = provisioning(row);
         let extra = Extra {
             user_object_id: row.required("user_object_id"),
@@ -304,7 +303,7 @@ pub fn sidecar(text: &str) -> Result<Vec<(u64, Extra)>, String> {
 }
 
 pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
-    let agents = agents(text, ONBOARD_COLUMNS, |_| ())?;
+    let agents = agents(text, &onboard_columns(), |_| ())?;
     Ok(agents.into_iter().map(|(agent, ())| agent).collect())
 }
 
@@ -312,7 +311,7 @@ pub fn onboard(text: &str) -> Result<Vec<NewAgent>, String> {
 /// `shared_inboxes` (the inboxes' numbers; an empty cell: none, no column: unmanaged).
 /// Each agent comes with the line it was read from.
 pub fn roster(text: &str) -> Result<Vec<(u64, DesiredAgent)>, String> {
-    let agents = agents(text, ROSTER_COLUMNS, |row| {
+    let agents = agents(text, &roster_columns(), |row| {
         (
             row.line,
             row.flag("active"),
@@ -335,7 +334,7 @@ pub fn roster(text: &str) -> Result<Vec<(u64, DesiredAgent)>, String> {
 /// Agents with what `extra` reads of each row, or every problem of every row.
 fn agents<'a, E>(
     text: &str,
-    columns: &'a [&'a [&'a str]],
+    columns: &[&'static str],
     extra: impl Fn(&Row<'a, '_>) -> E,
 ) -> Result<Vec<(NewAgent, E)>, String> {
     let (rows, mut problems) = read(text, columns, |row| {
@@ -344,24 +343,18 @@ fn agents<'a, E>(
             number_provisioning,
             enabled_services,
         } = provisioning(row);
-        let agent = NewAgent {
+        let mut agent = NewAgent {
             user_object_id: row.required("user_object_id"),
             tenant_id: row.required("tenant_id"),
             name: row.required("name"),
-            upn: row.text("upn"),
-            consistency_id: row.text("consistency_id"),
-            brand_name: row.text("brand_name"),
-            department: row.text("department"),
-            region: row.text("region"),
-            state: row.text("state"),
-            district: row.text("district"),
-            store: row.text("store"),
-            city: row.text("city"),
-            zip_code: row.text("zip_code"),
             roles,
             number_provisioning,
             enabled_services,
+            ..NewAgent::default()
         };
+        for &field in ProfileField::ALL {
+            *agent.profile_mut(field) = row.text(field.name());
+        }
         (row.line, agent, extra(row))
     })?;
     // Duplicates are problems too, reported with the rest.

@@ -3,7 +3,10 @@
 //! bearer-token scheme; only the attributes that reach an agent field.
 
 use crate::group::GROUP_SCHEMA;
-use crate::user::{ENTERPRISE_SCHEMA, SMARTCOMM_SCHEMA, USER_SCHEMA};
+use crate::user::{
+    ENTERPRISE_SCHEMA, Home, SMARTCOMM_SCHEMA, USER_SCHEMA, address, enterprise, extension,
+    fields_in,
+};
 use serde_json::{Value, json};
 
 /// The most resources one list answers with.
@@ -97,6 +100,13 @@ fn with(mut attribute: Value, changes: Value) -> Value {
     attribute
 }
 
+/// The profile fields that live where `home_of` says, as string attributes.
+fn profile_attributes(home_of: impl Fn(Home) -> Option<&'static str>) -> Vec<Value> {
+    fields_in(home_of)
+        .map(|(field, name)| attribute(name, "string", &format!("The agent's {field}")))
+        .collect()
+}
+
 fn complex(name: &str, description: &str, sub: Vec<Value>) -> Value {
     with(
         attribute(name, "complex", description),
@@ -158,15 +168,13 @@ fn user_schema(base: &str) -> Value {
                 complex(
                     "addresses",
                     "The work address",
-                    vec![
-                        with(
-                            text("type", "work: the one address an agent has"),
-                            json!({"canonicalValues": ["work"]}),
-                        ),
-                        text("region", "The agent's state"),
-                        text("locality", "The agent's city"),
-                        text("postalCode", "The agent's zip_code"),
-                    ],
+                    [with(
+                        text("type", "work: the one address an agent has"),
+                        json!({"canonicalValues": ["work"]}),
+                    )]
+                    .into_iter()
+                    .chain(profile_attributes(address))
+                    .collect(),
                 ),
                 json!({"multiValued": true}),
             ),
@@ -180,10 +188,7 @@ fn enterprise_schema(base: &str) -> Value {
         ENTERPRISE_SCHEMA,
         "EnterpriseUser",
         "The enterprise extension's attributes an agent holds",
-        vec![
-            attribute("department", "string", "The agent's department"),
-            attribute("employeeNumber", "string", "The agent's consistency_id"),
-        ],
+        profile_attributes(enterprise),
         base,
     )
 }
@@ -195,14 +200,9 @@ fn smartcomm_schema(base: &str) -> Value {
         SMARTCOMM_SCHEMA,
         "SmartCommunicatorUser",
         "What only SmartCommunicator holds of an agent",
-        vec![
-            text("store", "The agent's store"),
-            text("district", "The agent's district"),
-            text(
-                "region",
-                "The agent's region (the work address's region is its state)",
-            ),
-            text("brandName", "The agent's brand_name"),
+        profile_attributes(extension)
+            .into_iter()
+            .chain([
             with(
                 text("roles", "member, manager or admin"),
                 json!({"multiValued": true, "canonicalValues": ["member", "manager", "admin"]}),
@@ -225,7 +225,8 @@ fn smartcomm_schema(base: &str) -> Value {
                     tab("sharedInbox"),
                 ],
             ),
-        ],
+        ])
+        .collect(),
         base,
     )
 }

@@ -75,6 +75,11 @@ impl ScopeField {
     pub fn parse(name: &str) -> Option<ScopeField> {
         ScopeField::ALL.into_iter().find(|f| f.as_str() == name)
     }
+
+    /// The profile field a scope field matches on.
+    pub fn profile_field(self) -> crate::model::ProfileField {
+        crate::model::ProfileField::named(self.as_str()).expect("a scope field is a profile field")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

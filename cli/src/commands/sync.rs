@@ -151,7 +151,7 @@ fn read_roster(files: &[PathBuf], args: &RosterArgs) -> Result<Roster, Failure> 
 fn roster_fields() -> Vec<&'static str> {
     let provisioning = ["roles", "number_provisioning", "enabled_services"];
     [
-        csv_input::PROFILE_COLUMNS,
+        &csv_input::profile_columns()[..],
         &provisioning,
         csv_input::SYNC_COLUMNS,
     ]
