@@ -117,3 +117,35 @@ pub async fn with_progress<T>(
     }
     result
 }
+
+/// One bulk command, after its items are read: they are checked (nothing is sent if one is
+/// bad), then either shown as the requests of ten they would make (`--dry-run`) or sent in one
+/// call of the operation, with progress, and every item's outcome printed.
+macro_rules! bulk_command {
+    (
+        $global:expr, $items:expr, $label:literal,
+        validate: $validate:path,
+        dry_run: |$requests:ident, $chunk:ident| $request:expr,
+        call: |$ops:ident, $batch:ident| $call:expr,
+        report: $report:path $(,)?
+    ) => {{
+        let items = $items;
+        $crate::input::checked($validate(&items))?;
+        if $global.dry_run {
+            let customer_id = $crate::connection::customer_id($global)?;
+            return Ok($crate::output::dry_run(&customer_id, |$requests| {
+                $crate::batches::plan(&items, |$chunk| $request)
+            }));
+        }
+        $crate::connection::with_operations!($global, |$ops| {
+            let total = items.len();
+            let $batch = $crate::input::list(items);
+            let outcomes = $crate::batches::with_progress(total, $label, async || {
+                $crate::connection::settle($call.await)
+            })
+            .await?;
+            Ok($report(outcomes))
+        })
+    }};
+}
+pub(crate) use bulk_command;

@@ -270,6 +270,9 @@ pub enum Command {
         #[command(subcommand)]
         command: ScimCommand,
     },
+    /// Print the functions the component (embedded, or --component) exports, by interface:
+    /// what a workflow engine offers of this build.
+    Exports,
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.

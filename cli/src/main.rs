@@ -153,6 +153,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Sync { command } => sync::run(global, command).await,
+        Command::Exports => {
+            let runtime = connection::load_runtime(global)?;
+            output::print(&json!(runtime.exported_functions()));
+            Ok(0)
+        }
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "smartcomm", &mut std::io::stdout());

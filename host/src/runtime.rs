@@ -6,10 +6,12 @@ use crate::cache::Compilation;
 use crate::options::RuntimeOptions;
 use crate::policy::{Origin, RequestObserver};
 use crate::sandbox::{Embedded, HostState, Sandbox};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use wasmtime::component::types::ComponentItem;
 use wasmtime::{Engine, Store};
 
 /// The component built from this workspace's `src/` and embedded at build time.
@@ -66,6 +68,26 @@ impl Runtime {
     /// The loaded component: its imports, exports and their types.
     pub fn component(&self) -> &wasmtime::component::Component {
         self.pre.instance_pre().component()
+    }
+
+    /// The functions the loaded component exports, by the interface that exports them, each
+    /// list sorted: what an engine offers of this build.
+    pub fn exported_functions(&self) -> BTreeMap<String, Vec<String>> {
+        let engine = self.engine();
+        let mut interfaces = BTreeMap::new();
+        for (interface, export) in self.component().component_type().exports(engine) {
+            let ComponentItem::ComponentInstance(instance) = export.ty else {
+                continue;
+            };
+            let mut functions: Vec<String> = instance
+                .exports(engine)
+                .filter(|(_, export)| matches!(export.ty, ComponentItem::ComponentFunc(_)))
+                .map(|(name, _)| name.to_string())
+                .collect();
+            functions.sort();
+            interfaces.insert(interface.to_string(), functions);
+        }
+        interfaces
     }
 
     pub fn compilation(&self) -> Compilation {

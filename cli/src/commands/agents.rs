@@ -1,7 +1,7 @@
 //! `onboard-agents`, `get-agent`, `list-agents`, `update-agent`, `update-agents`,
 //! `offboard-agent`, `offboard-agents`.
 
-use crate::batches::{plan, request_json, with_progress};
+use crate::batches::{bulk_command, request_json};
 use crate::cli::{ChangeKey, Format, GetKey, Global, OnboardFormat};
 use crate::connection::{Failure, customer_id, invalid, settle, with_operations};
 use crate::input::{checked, flag, list, parse_batch, parse_file, read_batch};
@@ -48,27 +48,16 @@ pub async fn onboard_agents(
     continue_on_error: bool,
     reassign_inbox: bool,
 ) -> Result<u8, Failure> {
-    let agents: Vec<model::NewAgent> = roster.agents()?;
-    checked(validate::onboard_agents(&agents))?;
     let options = types::OnboardOptions {
         continue_on_error: flag(continue_on_error),
         reassign_inbox: flag(reassign_inbox),
     };
-    if global.dry_run {
-        return Ok(dry_run(&customer_id(global)?, |r| {
-            plan(&agents, |chunk| {
-                r.onboard_agents(chunk, options.continue_on_error, options.reassign_inbox)
-            })
-        }));
-    }
-    with_operations!(global, |ops| {
-        let total = agents.len();
-        let outcomes = with_progress(total, "onboard", async || {
-            settle(ops.onboard_agents(list(agents), options).await)
-        })
-        .await?;
-        Ok(item_outcomes(outcomes))
-    })
+    bulk_command!(global, roster.agents()?, "onboard",
+        validate: validate::onboard_agents,
+        dry_run: |r, chunk| r.onboard_agents(chunk, options.continue_on_error, options.reassign_inbox),
+        call: |ops, agents| ops.onboard_agents(agents, options),
+        report: item_outcomes,
+    )
 }
 
 pub async fn get_agent(
@@ -118,25 +107,15 @@ pub async fn update_agents(
     continue_on_error: bool,
 ) -> Result<u8, Failure> {
     let updates: Vec<model::AgentUpdate> = parse_batch(file)?;
-    checked(validate::update_agents(&updates))?;
     let options = types::UpdateOptions {
         continue_on_error: flag(continue_on_error),
     };
-    if global.dry_run {
-        return Ok(dry_run(&customer_id(global)?, |r| {
-            plan(&updates, |chunk| {
-                r.update_agents(chunk, options.continue_on_error)
-            })
-        }));
-    }
-    with_operations!(global, |ops| {
-        let total = updates.len();
-        let outcomes = with_progress(total, "update", async || {
-            settle(ops.update_agents(list(updates), options).await)
-        })
-        .await?;
-        Ok(update_outcomes(outcomes))
-    })
+    bulk_command!(global, updates, "update",
+        validate: validate::update_agents,
+        dry_run: |r, chunk| r.update_agents(chunk, options.continue_on_error),
+        call: |ops, updates| ops.update_agents(updates, options),
+        report: update_outcomes,
+    )
 }
 
 pub async fn offboard_agent(
@@ -169,28 +148,18 @@ pub async fn offboard_agents(
     deprovision_supervised_inbox: bool,
 ) -> Result<u8, Failure> {
     let items: Vec<model::OffboardItem> = read_batch(file, format, csv_input::offboard)?;
-    checked(validate::offboard_agents(&items))?;
     let options = types::OffboardOptions {
         continue_on_error: flag(continue_on_error),
         deprovision_supervised_inbox: flag(deprovision_supervised_inbox),
     };
-    if global.dry_run {
-        return Ok(dry_run(&customer_id(global)?, |r| {
-            plan(&items, |chunk| {
-                r.offboard_agents(
-                    chunk,
-                    options.continue_on_error,
-                    options.deprovision_supervised_inbox,
-                )
-            })
-        }));
-    }
-    with_operations!(global, |ops| {
-        let total = items.len();
-        let outcomes = with_progress(total, "offboard", async || {
-            settle(ops.offboard_agents(list(items), options).await)
-        })
-        .await?;
-        Ok(item_outcomes(outcomes))
-    })
+    bulk_command!(global, items, "offboard",
+        validate: validate::offboard_agents,
+        dry_run: |r, chunk| r.offboard_agents(
+            chunk,
+            options.continue_on_error,
+            options.deprovision_supervised_inbox,
+        ),
+        call: |ops, items| ops.offboard_agents(items, options),
+        report: item_outcomes,
+    )
 }
