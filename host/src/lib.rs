@@ -60,7 +60,7 @@ pub mod testing {
     pub const MISBEHAVING_COMPONENT: &str = concat!(env!("OUT_DIR"), "/misbehaving.wasm");
 }
 
-/// The README's Rust example compiles (`cargo test --doc`).
+/// The Rust examples of the embedding guide compile (`cargo test --doc`).
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExamples;
+#[doc = include_str!("../../docs/embedding.md")]
+struct EmbeddingGuideExamples;
