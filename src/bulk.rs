@@ -12,6 +12,7 @@ use crate::response::BatchAnswer;
 use crate::transport::Transport;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 impl<T: Transport> Client<T> {
@@ -86,7 +87,11 @@ impl<T: Transport> Client<T> {
         let mut slots: Vec<Option<Outcome<I::Done>>> = vec![None; chunk.len()];
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         while !pending.is_empty() {
-            let sending: Vec<I> = pending.iter().map(|&i| chunk[i].clone()).collect();
+            // The whole chunk on the first pass (no copy); the items left to re-send after.
+            let sending: Cow<[I]> = match pending.len() == chunk.len() {
+                true => Cow::Borrowed(chunk),
+                false => Cow::Owned(pending.iter().map(|&i| chunk[i].clone()).collect()),
+            };
             let answer = self.execute(&(batch.build)(&self.requests, &sending)).await;
             let results = chunk_outcomes(
                 sending.len(),

@@ -127,6 +127,15 @@ impl<T: Transport> Client<T> {
         self.transport.now_unix()
     }
 
+    /// Sends a request that carries no token of this client's (Entra, Graph) with retries.
+    pub(crate) async fn send_with_retries(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<RawResponse, ApiError> {
+        self.with_retries(async || self.transport.send(request).await.map_err(|e| (e, false)))
+            .await
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy is spent. Every
     /// send counts as an attempt, a 429's too: 429 and 503 mean the request was not
     /// processed; 500, 502, 504, timeouts and dropped connections leave it unknown, and
@@ -334,8 +343,8 @@ impl<T: Transport> Client<T> {
     /// Sends a users-API request with retries. Every request is repeated after an unknown
     /// outcome (5xx, timeout, dropped connection): each operation converges on a repeat.
     pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
-        let settings = self.settings()?.clone();
-        self.with_retries(async || self.send_once(&settings, request).await)
+        let settings = self.settings()?;
+        self.with_retries(async || self.send_once(settings, request).await)
             .await
     }
 

@@ -91,10 +91,15 @@ fn step<R>(f: impl AsyncFnOnce(&Api) -> Result<R, ApiError>) -> Result<R, ws::St
 
 #[inline(never)]
 fn step_client() -> Result<Api, ws::StepError> {
-    let config = Config::from_env(|name| std::env::var(name).ok()).map_err(|problems| {
-        ws::StepError::PermanentBadSetting(problems.into_iter().map(input_problem).collect())
-    })?;
-    Ok(Client::new(config, WasiHttp::new()))
+    Ok(Client::new(config_from_env()?, WasiHttp::new()))
+}
+
+fn config_from_env() -> Result<Config, ws::StepError> {
+    Config::from_env(|name| std::env::var(name).ok()).map_err(bad_setting)
+}
+
+fn bad_setting(problems: Vec<crate::error::Problem>) -> ws::StepError {
+    ws::StepError::PermanentBadSetting(problems.into_iter().map(input_problem).collect())
 }
 
 #[inline(never)]
@@ -288,17 +293,9 @@ impl we::Guest for Component {
         mapping: we::RosterMapping,
         extras: Vec<we::RosterExtra>,
     ) -> Result<we::GroupRoster, ws::StepError> {
-        let config = Config::from_env(|name| std::env::var(name).ok());
-        let graph = config
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|c| c.graph.settings())
-            .map_err(|problems| {
-                ws::StepError::PermanentBadSetting(
-                    problems.into_iter().map(input_problem).collect(),
-                )
-            })?;
-        let client = step_client()?;
+        let config = config_from_env()?;
+        let graph = config.graph.settings().map_err(bad_setting)?;
+        let client = Client::new(config, WasiHttp::new());
         let extras: Vec<crate::entra::Extra> = list_of(extras);
         block_on(client.read_group(&graph, &tenant_id, &group_id, &mapping.into(), &extras))
             .map(Into::into)

@@ -285,20 +285,6 @@ fn selector_lookups(selector: &Selector) -> Vec<Lookup> {
         .collect()
 }
 
-/// Whether `agent` answers `lookup`, as a list request filtered by it would say.
-pub fn answers(agent: &Agent, (kind, value): &Lookup) -> bool {
-    let field = match kind {
-        IdentifierKind::UserObjectId => &agent.user_object_id,
-        IdentifierKind::ConsistencyId => &agent.consistency_id,
-        IdentifierKind::Upn => &agent.upn,
-        IdentifierKind::TenantId => &agent.tenant_id,
-        IdentifierKind::PhoneNumber => {
-            return agent.phone_number.iter().any(|p| &p.value == value);
-        }
-    };
-    field.as_deref() == Some(value.as_str())
-}
-
 /// The fields of `existing` that differ from what `wanted` onboards; empty when it matches.
 pub fn onboarded_differences(existing: &Agent, wanted: &NewAgent) -> Vec<&'static str> {
     let mut differences = Vec::new();
@@ -346,23 +332,28 @@ pub fn onboarded_differences(existing: &Agent, wanted: &NewAgent) -> Vec<&'stati
 /// The fields of `existing` that do not show `changes` applied; empty when they all do.
 pub fn change_differences(existing: &Agent, changes: &AgentChanges) -> Vec<&'static str> {
     let mut differences = Vec::new();
-    let mut text = |name: &'static str, want: &Option<String>, have: &Option<String>| {
+    let mut text = |name: &'static str, want: Option<&str>, have: Option<&str>| {
         if want.is_some() && want != have {
             differences.push(name);
         }
     };
     text(
         "user_object_id",
-        &changes.user_object_id,
-        &existing.user_object_id,
+        changes.user_object_id.as_deref(),
+        existing.user_object_id.as_deref(),
     );
-    text("tenant_id", &changes.tenant_id, &existing.tenant_id);
-    text("name", &changes.name, &existing.name);
+    text(
+        "tenant_id",
+        changes.tenant_id.as_deref(),
+        existing.tenant_id.as_deref(),
+    );
+    text("name", changes.name.as_deref(), existing.name.as_deref());
     for &field in ProfileField::ALL {
-        let (want, have) = (changes.profile(field), existing.profile(field));
-        if want.is_some() && want != have {
-            differences.push(field.name());
-        }
+        text(
+            field.name(),
+            changes.profile(field),
+            existing.profile(field),
+        );
     }
     if let Some(roles) = &changes.roles
         && (roles.assign.iter().any(|r| !existing.roles.contains(r))

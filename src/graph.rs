@@ -157,7 +157,9 @@ pub fn members_page(
     let mut skipped = 0;
     for member in members {
         match member {
-            Value::Object(user) if user.get("@odata.type") == Some(&Value::from(USER_TYPE)) => {
+            Value::Object(user)
+                if user.get("@odata.type").and_then(Value::as_str) == Some(USER_TYPE) =>
+            {
                 // Without User.Read.All, Graph lists users with their id alone.
                 if !user.contains_key("userPrincipalName") {
                     return Err(ApiError::Unauthorized(format!(
@@ -258,14 +260,7 @@ impl<T: Transport> Client<T> {
         };
         // A 429 or 5xx left after the retries is an error here; a refusal (400, 401) is an
         // answer, which says why.
-        let raw = self
-            .with_retries(async || {
-                self.transport()
-                    .send(&request)
-                    .await
-                    .map_err(|e| (e, false))
-            })
-            .await?;
+        let raw = self.send_with_retries(&request).await?;
         token_of(&raw, graph, self.now())
     }
 
@@ -282,13 +277,7 @@ impl<T: Transport> Client<T> {
             timeout_ms: settings.timeout_ms,
             max_response_bytes: settings.max_response_bytes,
         };
-        self.with_retries(async || {
-            self.transport()
-                .send(&request)
-                .await
-                .map_err(|e| (e, false))
-        })
-        .await
+        self.send_with_retries(&request).await
     }
 }
 

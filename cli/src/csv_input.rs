@@ -1,11 +1,10 @@
-//! CSV files for `agents onboard` and `agents offboard-many`, as an HR export would have them.
+//! CSV files for `onboard-agents`, `offboard-agents` and `sync`, as an HR export would have them.
 //! The header row names the columns; a cell that does not fit is reported by line and column.
 
 use smartcomm::entra::Extra;
-use smartcomm::model::ProfileField;
 use smartcomm::model::{
-    EnabledServices, IdentifierKind, NewAgent, NumberProvisioning, NumberType, OffboardItem, Role,
-    Selector,
+    EnabledServices, IdentifierKind, NewAgent, NumberProvisioning, NumberType, OffboardItem,
+    ProfileField, Role, Selector,
 };
 use smartcomm::sync::DesiredAgent;
 use std::cell::RefCell;

@@ -106,13 +106,9 @@ fn form(body: &[u8]) -> HashMap<String, String> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
+            (crate::percent_decode(name), crate::percent_decode(value))
         })
         .collect()
-}
-
-fn decode(text: &str) -> String {
-    crate::percent_decode(&text.replace('+', " "))
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Answer {
@@ -298,7 +294,7 @@ impl Page {
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let (name, value) = (decode(name), decode(value));
+            let (name, value) = (crate::percent_decode(name), crate::percent_decode(value));
             match name.as_str() {
                 "$select" => {
                     let properties: Vec<String> = value.split(',').map(str::to_string).collect();

@@ -121,7 +121,7 @@ operations! {
             desired: Vec<DesiredAgent>,
             options: PlanOptions,
         ) -> impl Future<Output = Result<SyncPlan, Self::Error>> + Send {
-            self.run("sync-plan", move |face| {
+            self.run("sync_plan", move |face| {
                 let (bindings, store) = face.instance();
                 Box::pin(async move {
                     Ok(Answer::Step(
@@ -141,7 +141,7 @@ operations! {
             plan: SyncPlan,
             options: ApplyOptions,
         ) -> impl Future<Output = Result<ApplyReport, Self::Error>> + Send {
-            self.run("sync-apply", move |face| {
+            self.run("sync_apply", move |face| {
                 let (bindings, store) = face.instance();
                 Box::pin(async move {
                     Ok(Answer::Step(
@@ -163,7 +163,7 @@ operations! {
             mapping: entra::RosterMapping,
             extras: Vec<entra::RosterExtra>,
         ) -> impl Future<Output = Result<entra::GroupRoster, Self::Error>> + Send {
-            self.run("read-group", move |face| {
+            self.run("read_group", move |face| {
                 let (bindings, store) = face.instance();
                 Box::pin(async move {
                     Ok(Answer::Step(

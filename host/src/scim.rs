@@ -69,7 +69,6 @@ pub struct ScimServer {
     idle: Mutex<Vec<Instance>>,
     busy: Semaphore,
     instances_made: AtomicU64,
-    requests_served: AtomicU64,
     largest_memory: AtomicUsize,
 }
 
@@ -103,7 +102,6 @@ impl ScimServer {
             timeout_ms,
             idle: Mutex::new(Vec::new()),
             instances_made: AtomicU64::new(0),
-            requests_served: AtomicU64::new(0),
             largest_memory: AtomicUsize::new(0),
         }))
     }
@@ -115,10 +113,6 @@ impl ScimServer {
     /// Instances made so far: one per request served at once, at most.
     pub fn instances_made(&self) -> u64 {
         self.instances_made.load(Ordering::Relaxed)
-    }
-
-    pub fn requests_served(&self) -> u64 {
-        self.requests_served.load(Ordering::Relaxed)
     }
 
     /// The largest linear memory any instance has grown to, in bytes.
@@ -156,7 +150,6 @@ impl ScimServer {
                 )
             }
         };
-        self.requests_served.fetch_add(1, Ordering::Relaxed);
         // The path only: the query may hold a filter on a user's name.
         tracing::info!(
             %method,

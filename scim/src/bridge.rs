@@ -2,12 +2,12 @@
 //! which endpoint answers a request. `users` and `groups` hold the endpoints.
 
 use crate::discovery;
-use crate::error::{ScimError, problems_text};
+use crate::error::ScimError;
 use crate::exchange::{ScimRequest, ScimResponse, same_secret};
 use crate::group::Inboxes;
 use smartcomm::client::Client;
 use smartcomm::config::Config;
-use smartcomm::error::{ApiError, Problem};
+use smartcomm::error::Problem;
 use smartcomm::model::{Agent, AgentFilter, IdentifierKind};
 use smartcomm::transport::Transport;
 use std::cell::RefCell;
@@ -111,10 +111,6 @@ impl<T: Transport> Bridge<T> {
         }
     }
 
-    pub fn client(&self) -> &Client<T> {
-        &self.client
-    }
-
     pub async fn handle(&self, request: &ScimRequest) -> ScimResponse {
         let expected = format!("Bearer {}", self.settings.token);
         let authorized = request
@@ -203,13 +199,6 @@ impl<T: Transport> Bridge<T> {
     /// A write changes what the tenant's list shows.
     pub(crate) fn forget_tenant_list(&self) {
         *self.tenant_list.borrow_mut() = None;
-    }
-
-    pub(crate) fn api_error(&self, error: ApiError) -> ScimError {
-        match error {
-            ApiError::InvalidInput(problems) => ScimError::invalid_value(problems_text(&problems)),
-            other => ScimError::from_api(other),
-        }
     }
 }
 

@@ -60,6 +60,14 @@ impl ScimRequest {
     }
 
     /// `startIndex` (1-based) and `count`, within the page size.
+    /// The `attributes` and `excludedAttributes` the answer is cut to.
+    pub fn projection(&self) -> crate::projection::Projection {
+        crate::projection::Projection::new(
+            self.param("attributes"),
+            self.param("excludedAttributes"),
+        )
+    }
+
     pub fn page(&self, max: usize) -> Result<(usize, usize), ScimError> {
         let number = |name: &str, default: usize| -> Result<usize, ScimError> {
             match self.param(name) {

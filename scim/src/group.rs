@@ -140,6 +140,17 @@ pub struct MemberChanges {
     pub remove: Vec<String>,
 }
 
+/// Whether `change` removes every member: a remove with no value (or an empty one) and no
+/// filter, which needs the current members to know whom to remove.
+pub fn removes_every_member(change: &Change) -> bool {
+    change.op == Op::Remove
+        && change.path.value_filter.is_none()
+        && change
+            .value
+            .as_ref()
+            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
+}
+
 pub fn member_changes(
     operations: &[Change],
     current: &[String],

@@ -9,7 +9,6 @@ use crate::error::ScimError;
 use crate::exchange::{ScimRequest, ScimResponse};
 use crate::group::{self, Group};
 use crate::patch::{self, Change, Op};
-use crate::projection::Projection;
 use serde_json::Value;
 use smartcomm::batch::Outcome;
 use smartcomm::model::*;
@@ -72,10 +71,7 @@ impl<T: Transport> Bridge<T> {
         request: &ScimRequest,
         base: &str,
     ) -> Result<Vec<Value>, ScimError> {
-        let projection = Projection::new(
-            request.param("attributes"),
-            request.param("excludedAttributes"),
-        );
+        let projection = request.projection();
         let agents = match projection.excludes("members") || groups.is_empty() {
             true => None,
             false => Some(self.tenant_agents().await?),
@@ -173,10 +169,9 @@ impl<T: Transport> Bridge<T> {
     /// Applies a PATCH's member changes as assignments. The current members are read only
     /// when an operation needs them (a replace, or a remove of every member).
     async fn change_members(&self, group: &Group, operations: &[Change]) -> Result<(), ScimError> {
-        let needs_current = operations.iter().any(|c| {
-            c.op == Op::Replace
-                || (c.op == Op::Remove && c.value.is_none() && c.path.value_filter.is_none())
-        });
+        let needs_current = operations
+            .iter()
+            .any(|c| c.op == Op::Replace || group::removes_every_member(c));
         let current: Vec<String> = match needs_current {
             true => group::members(&self.tenant_agents().await?, &group.number)
                 .iter()
@@ -210,7 +205,7 @@ impl<T: Transport> Bridge<T> {
                     .client
                     .create_inboxes(&[inbox], None)
                     .await
-                    .map_err(|e| self.api_error(e))?;
+                    .map_err(ScimError::from_api)?;
                 self.forget_tenant_list();
                 settled(outcomes)
             }
@@ -243,7 +238,7 @@ impl<T: Transport> Bridge<T> {
             .client
             .assign_inboxes(&[assignment])
             .await
-            .map_err(|e| self.api_error(e))?;
+            .map_err(ScimError::from_api)?;
         self.forget_tenant_list();
         settled(outcomes)
     }

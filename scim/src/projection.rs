@@ -89,7 +89,14 @@ impl Projection {
 
     fn extension(&self, urn: &str, ext: Map<String, Value>) -> Option<Map<String, Value>> {
         let in_urn = |p: &&AttrPath| p.urn.as_deref() == Some(urn);
-        let whole = |p: &AttrPath| p.urn.is_none() && p.name == urn;
+        // `urn:…:2.0:User` alone reads as the URN `urn:…:2.0` and the name `user`.
+        let whole = |p: &AttrPath| {
+            p.sub.is_none()
+                && p.urn.as_deref().is_some_and(|u| {
+                    urn.strip_prefix(u).and_then(|rest| rest.strip_prefix(':'))
+                        == Some(p.name.as_str())
+                })
+        };
         if self.without.iter().any(whole) {
             return None;
         }
@@ -174,6 +181,10 @@ mod tests {
         );
         let shown = Projection::new(Some("urn:x:2.0:User:department"), None).apply(user());
         assert_eq!(shown["urn:x:2.0:User"], json!({"department": "Ops"}));
+        let without = Projection::new(None, Some("urn:x:2.0:User")).apply(user());
+        assert!(without.get("urn:x:2.0:User").is_none(), "{without}");
+        let only = Projection::new(Some("urn:x:2.0:User"), None).apply(user());
+        assert_eq!(only["urn:x:2.0:User"]["employeeNumber"], "7");
         assert!(shown.get("userName").is_none());
     }
 

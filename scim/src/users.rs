@@ -47,7 +47,7 @@ impl<T: Transport> Bridge<T> {
             Ok(agent) if agent.tenant_id.as_deref() == Some(&self.settings.tenant_id) => Ok(agent),
             Ok(_) | Err(smartcomm::error::ApiError::NotFound(_)) => Err(not_found()),
             Err(smartcomm::error::ApiError::InvalidInput(_)) => Err(not_found()),
-            Err(e) => Err(self.api_error(e)),
+            Err(e) => Err(ScimError::from_api(e)),
         }
     }
 
@@ -56,12 +56,12 @@ impl<T: Transport> Bridge<T> {
     }
 
     fn shown(&self, agent: &Agent, request: &ScimRequest, base: &str) -> serde_json::Value {
-        let id = agent.user_object_id.clone().unwrap_or_default();
-        let projection = Projection::new(
-            request.param("attributes"),
-            request.param("excludedAttributes"),
-        );
-        projection.apply(user::resource(agent, &Self::location(base, &id)))
+        Self::projected(agent, &request.projection(), base)
+    }
+
+    fn projected(agent: &Agent, projection: &Projection, base: &str) -> serde_json::Value {
+        let id = agent.user_object_id.as_deref().unwrap_or_default();
+        projection.apply(user::resource(agent, &Self::location(base, id)))
     }
 
     async fn list_users(
@@ -70,24 +70,33 @@ impl<T: Transport> Bridge<T> {
         base: &str,
     ) -> Result<ScimResponse, ScimError> {
         let (start, count) = request.page(MAX_RESULTS)?;
-        let mut agents: Vec<Agent> = match request.filter()? {
-            None => self.tenant_agents().await?.as_ref().clone(),
-            Some(conditions) => match self.user_filter(&conditions)? {
-                Some(filter) => self
-                    .client
-                    .list_agents(&filter)
-                    .await
-                    .map_err(|e| self.api_error(e))?,
-                None => Vec::new(),
-            },
+        // Pages are cut from references: the tenant's cached list is not copied per page.
+        let (tenant, found);
+        let mut agents: Vec<&Agent> = match request.filter()? {
+            None => {
+                tenant = self.tenant_agents().await?;
+                tenant.iter().collect()
+            }
+            Some(conditions) => {
+                found = match self.user_filter(&conditions)? {
+                    Some(filter) => self
+                        .client
+                        .list_agents(&filter)
+                        .await
+                        .map_err(ScimError::from_api)?,
+                    None => Vec::new(),
+                };
+                found.iter().collect()
+            }
         };
         // The API lists in no promised order: pages hold still only if the bridge sorts.
         agents.sort_by(|a, b| a.user_object_id.cmp(&b.user_object_id));
+        let projection = request.projection();
         let page = agents
             .iter()
             .skip(start - 1)
             .take(count)
-            .map(|a| self.shown(a, request, base))
+            .map(|a| Self::projected(a, &projection, base))
             .collect();
         Ok(ScimResponse::json(
             200,
@@ -107,12 +116,7 @@ impl<T: Transport> Bridge<T> {
             let path = &condition.path;
             let work_email = path.name == "emails"
                 && path.sub.as_deref().is_none_or(|s| s == "value")
-                && path.value_filter.as_ref().is_none_or(|f| {
-                    f.path.name == "type"
-                        && f.value
-                            .as_text()
-                            .is_some_and(|t| t.eq_ignore_ascii_case("work"))
-                });
+                && user::is_work(path);
             let slot = match (path.urn.as_deref(), path.name.as_str(), path.sub.as_deref()) {
                 (None, "username", None) => &mut filter.upn,
                 (None, "externalid" | "id", None) => &mut filter.user_object_id,
@@ -147,7 +151,7 @@ impl<T: Transport> Bridge<T> {
             .client
             .onboard_agents(std::slice::from_ref(&agent), OnboardOptions::default())
             .await
-            .map_err(|e| self.api_error(e))?;
+            .map_err(ScimError::from_api)?;
         self.forget_tenant_list();
         let exists = |detail: String| {
             ScimError::uniqueness(format!(
@@ -171,7 +175,7 @@ impl<T: Transport> Bridge<T> {
                     messages.join("; ")
                 )));
             }
-            Some(Outcome::Failed(e)) => return Err(self.api_error(e)),
+            Some(Outcome::Failed(e)) => return Err(ScimError::from_api(e)),
             Some(Outcome::NotAttempted) | None => {
                 return Err(ScimError::internal("the onboarding was not attempted"));
             }
@@ -192,7 +196,7 @@ impl<T: Transport> Bridge<T> {
             .client
             .update_agent(id, None, changes)
             .await
-            .map_err(|e| self.api_error(e))?;
+            .map_err(ScimError::from_api)?;
         self.forget_tenant_list();
         Ok(updated)
     }
@@ -205,7 +209,11 @@ impl<T: Transport> Bridge<T> {
     ) -> Result<ScimResponse, ScimError> {
         let operations = patch::read(&request.json()?)?;
         // What no agent could take is refused before anything is read.
-        user::patched(&Agent::default(), &operations)?;
+        let any_agent_with_this_id = Agent {
+            user_object_id: Some(id.to_string()),
+            ..Agent::default()
+        };
+        user::patched(&any_agent_with_this_id, &operations)?;
         let current = self.agent(id).await?;
         let changes = user::patched(&current, &operations)?;
         let updated = match changes == AgentChanges::default() {
@@ -243,7 +251,7 @@ impl<T: Transport> Bridge<T> {
                 smartcomm::error::ApiError::InvalidInput(_) => {
                     ScimError::not_found(format!("no user with id {id}"))
                 }
-                e => self.api_error(e),
+                e => ScimError::from_api(e),
             })?;
         self.forget_tenant_list();
         if message.starts_with("already offboarded") {

@@ -74,7 +74,11 @@ struct Wave {
 }
 
 impl ApplyOrder {
-    fn new(plan: &Plan, live: &[Agent], outcomes: &[Option<Outcome<Note>>]) -> ApplyOrder {
+    fn new(
+        plan: &Plan,
+        by_uoid: &HashMap<&str, &Agent>,
+        outcomes: &[Option<Outcome<Note>>],
+    ) -> ApplyOrder {
         let pending = |action: ChangeAction| -> Vec<usize> {
             plan.changes
                 .iter()
@@ -97,10 +101,6 @@ impl ApplyOrder {
             onboarded.chain(updated).collect()
         };
         let claimed: HashSet<&str> = (0..plan.changes.len()).flat_map(claims).collect();
-        let by_uoid: HashMap<&str, &Agent> = live
-            .iter()
-            .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
-            .collect();
         // Who holds each number now: a change that takes one waits for the change freeing it.
         let holders: HashMap<&str, &str> = by_uoid
             .iter()
@@ -263,7 +263,7 @@ impl<T: Transport> Client<T> {
             .filter_map(|a| a.user_object_id.as_deref().map(|id| (id, a)))
             .collect();
         let outcomes = self.standings(plan, &by_uoid).await?;
-        let order = ApplyOrder::new(plan, &live, &outcomes);
+        let order = ApplyOrder::new(plan, &by_uoid, &outcomes);
         let mut applying = Applying {
             outcomes,
             continue_on_error: options.continue_on_error.unwrap_or(true),

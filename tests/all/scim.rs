@@ -165,18 +165,10 @@ pub fn entra_user(object_id: &str, upn: &str) -> Value {
 }
 
 fn filter(query: &str) -> String {
-    format!("/Users?filter={}", urlencode(query))
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    format!(
+        "/Users?filter={}",
+        smartcomm::request::percent_encode(query)
+    )
 }
 
 fn agent(bridge: &Bridge, id: &str) -> Option<smartcomm_emulator::AgentRecord> {
@@ -380,7 +372,7 @@ async fn group_members_are_added_and_removed_both_ways_as_inbox_assignments() {
     bridge.emulator.clear_requests();
     let query = format!(
         "/Groups?filter={}&excludedAttributes=members",
-        urlencode(&format!(r#"displayName eq "{INBOX}""#))
+        smartcomm::request::percent_encode(&format!(r#"displayName eq "{INBOX}""#))
     );
     let found = bridge.send("GET", &query, None).await;
     assert_eq!(found.body["totalResults"], 1);

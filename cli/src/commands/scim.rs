@@ -3,6 +3,7 @@
 
 use crate::cli::{Global, ScimCommand};
 use crate::connection::{EXIT_FAILED, Failure, config, invalid};
+use smartcomm::config::{Config, GraphConfig};
 use smartcomm_host::{ComponentSource, RuntimeOptions, ScimOptions, ScimServer};
 use smartcomm_scim::bridge::var;
 use smartcomm_scim::group::Inboxes;
@@ -57,7 +58,12 @@ async fn serve(
     instances: u16,
 ) -> Result<u8, Failure> {
     let env = scim_env(tenant_id, inboxes)?;
-    let config = config(global)?;
+    // The SCIM component never reads a group: it gets neither the Graph secret nor the
+    // Graph and login hosts on its allow-list.
+    let config = Config {
+        graph: GraphConfig::default(),
+        ..config(global)?
+    };
     let mut options = ScimOptions {
         instances: instances.into(),
         ..ScimOptions::default()
@@ -69,6 +75,7 @@ async fn serve(
         };
     }
     let server = ScimServer::new(options, &config, env)?;
+    tracing::debug!(compilation = ?server.compilation(), "SCIM component loaded");
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| Failure(format!("cannot listen on {listen}: {e}"), EXIT_FAILED))?;

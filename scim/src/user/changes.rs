@@ -1,7 +1,7 @@
 //! The changes a PUT (`replaced`) or a PATCH (`patched`) makes to an agent.
 
 use super::read::{Values, boolean, display_name, roles, text, work_address};
-use super::{Home, Slot, describe, home};
+use super::{Home, NamePart, Slot, describe, home};
 use crate::error::ScimError;
 use crate::filter::AttrPath;
 use crate::patch::{self, Change, Op};
@@ -51,6 +51,15 @@ pub fn replaced(current: &Agent, values: &Values) -> Result<AgentChanges, ScimEr
     Ok(changes)
 }
 
+/// Whether a PATCH's name attributes say the whole name: `displayName`, `name.formatted`, or
+/// both the given and the family name. One part alone cannot rebuild the agent's one name.
+fn names_whole(parts: &Values) -> bool {
+    let has = |slot: Slot| parts.get(&slot).is_some_and(Option::is_some);
+    has(Slot::Name)
+        || has(Slot::NamePart(NamePart::Formatted))
+        || (has(Slot::NamePart(NamePart::Given)) && has(Slot::NamePart(NamePart::Family)))
+}
+
 fn cannot_clear(slot: Slot) -> ScimError {
     ScimError::mutability(format!(
         "{} cannot be cleared: the SmartCommunicator API has no way to empty a field",
@@ -84,7 +93,7 @@ pub fn patched(current: &Agent, operations: &[Change]) -> Result<AgentChanges, S
             )?,
         }
     }
-    if !name_parts.is_empty()
+    if names_whole(&name_parts)
         && let Some(name) = display_name(&name_parts)?
         && current.name.as_deref() != Some(&name)
     {

@@ -224,9 +224,13 @@ pub fn slot(path: &AttrPath) -> Result<Slot, ScimError> {
 }
 
 fn core_slot(path: &AttrPath, sub: Option<&str>) -> Option<Slot> {
+    if sub.is_none()
+        && let Some(field) = field_at(&path.name, core)
+    {
+        return Some(Slot::Text(field));
+    }
     match (path.name.as_str(), sub) {
         ("id" | "externalid", None) => Some(Slot::UserObjectId),
-        (name, None) if field_at(name, core).is_some() => field_at(name, core).map(Slot::Text),
         ("displayname", None) => Some(Slot::Name),
         ("name", Some("formatted")) => Some(Slot::NamePart(NamePart::Formatted)),
         ("name", Some("givenname")) => Some(Slot::NamePart(NamePart::Given)),
@@ -243,7 +247,7 @@ fn core_slot(path: &AttrPath, sub: Option<&str>) -> Option<Slot> {
 }
 
 /// A path into `addresses` that selects the work address (or names no type).
-fn is_work(path: &AttrPath) -> bool {
+pub(crate) fn is_work(path: &AttrPath) -> bool {
     path.value_filter.as_ref().is_none_or(|f| {
         f.path.name == "type"
             && f.value
@@ -312,5 +316,26 @@ mod tests {
             let parsed = crate::filter::parse_path(&path).unwrap();
             assert_eq!(super::slot(&parsed).unwrap(), slot, "{path}");
         }
+    }
+
+    #[test]
+    fn a_patch_of_one_name_part_keeps_the_name_and_both_parts_make_it() {
+        let current = Agent {
+            user_object_id: Some("u1".into()),
+            name: Some("Ann Lee".into()),
+            ..Agent::default()
+        };
+        let patch = |ops: serde_json::Value| {
+            let operations = crate::patch::read(&serde_json::json!({ "Operations": ops })).unwrap();
+            patched(&current, &operations).unwrap().name
+        };
+        let given =
+            serde_json::json!([{"op": "replace", "path": "name.givenName", "value": "Anne"}]);
+        assert_eq!(patch(given), None);
+        let both = serde_json::json!([
+            {"op": "replace", "path": "name.givenName", "value": "Anne"},
+            {"op": "replace", "path": "name.familyName", "value": "Lee"},
+        ]);
+        assert_eq!(patch(both).as_deref(), Some("Anne Lee"));
     }
 }

@@ -2,7 +2,7 @@
 //! scope's field matches.
 
 use super::Live;
-use crate::model::{Agent, NewAgent};
+use crate::model::{Agent, ProfileField};
 use crate::sync::{DesiredAgent, ScopeMatch};
 use std::collections::HashMap;
 
@@ -15,16 +15,11 @@ pub(super) struct Scope<'a> {
     matches: &'a [ScopeMatch],
 }
 
-fn matches_new(agent: &NewAgent, matches: &[ScopeMatch]) -> bool {
+/// Whether an agent whose profile field reads as `profile` says meets every match.
+fn meets<'p>(profile: impl Fn(ProfileField) -> Option<&'p str>, matches: &[ScopeMatch]) -> bool {
     matches
         .iter()
-        .all(|m| agent.profile(m.field.profile_field()) == Some(m.value.as_str()))
-}
-
-fn matches_live(agent: &Agent, matches: &[ScopeMatch]) -> bool {
-    matches
-        .iter()
-        .all(|m| agent.profile(m.field.profile_field()) == Some(m.value.as_str()))
+        .all(|m| profile(m.field.profile_field()) == Some(m.value.as_str()))
 }
 
 impl<'a> Scope<'a> {
@@ -44,11 +39,11 @@ impl<'a> Scope<'a> {
             .agents
             .iter()
             .filter(|a| {
-                matches_live(a, matches)
+                meets(|f| a.profile(f), matches)
                     || a.user_object_id
                         .as_deref()
                         .and_then(|id| roster.get(id))
-                        .is_some_and(|d| matches_new(&d.agent, matches))
+                        .is_some_and(|d| meets(|f| d.agent.profile(f), matches))
             })
             .collect();
         Scope {
@@ -61,10 +56,10 @@ impl<'a> Scope<'a> {
 
     /// Whether the plan looks at this roster agent.
     pub fn includes(&self, want: &DesiredAgent) -> bool {
-        matches_new(&want.agent, self.matches)
+        meets(|f| want.agent.profile(f), self.matches)
             || self
                 .by_uoid
                 .get(want.agent.user_object_id.as_str())
-                .is_some_and(|a| matches_live(a, self.matches))
+                .is_some_and(|a| meets(|f| a.profile(f), self.matches))
     }
 }
