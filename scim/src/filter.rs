@@ -40,15 +40,15 @@ impl fmt::Display for AttrPath {
 }
 
 /// A literal compared against.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Literal {
     Text(String),
     Bool(bool),
-    Number(f64),
+    /// A bare number, kept as written: every attribute the bridge filters on holds text, and
+    /// an employee number `00123` must still match `00123`, not `123`.
+    Number(String),
     Null,
 }
-
-impl Eq for Literal {}
 
 impl Literal {
     /// The value as text, the way an attribute holding it would show it.
@@ -56,7 +56,7 @@ impl Literal {
         match self {
             Literal::Text(s) => Some(s.clone()),
             Literal::Bool(b) => Some(b.to_string()),
-            Literal::Number(n) => Some(n.to_string()),
+            Literal::Number(n) => Some(n.clone()),
             Literal::Null => None,
         }
     }
@@ -67,7 +67,7 @@ impl fmt::Display for Literal {
         match self {
             Literal::Text(s) => write!(f, "{s:?}"),
             Literal::Bool(b) => write!(f, "{b}"),
-            Literal::Number(n) => write!(f, "{n}"),
+            Literal::Number(n) => f.write_str(n),
             Literal::Null => f.write_str("null"),
         }
     }
@@ -357,12 +357,12 @@ impl<'a> Lexer<'a> {
                 "true" => Literal::Bool(true),
                 "false" => Literal::Bool(false),
                 "null" => Literal::Null,
-                _ => match word.parse::<f64>() {
-                    Ok(n) if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
-                        Literal::Number(n)
-                    }
-                    _ => Literal::Text(word),
-                },
+                _ if word.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                    && word.parse::<f64>().is_ok() =>
+                {
+                    Literal::Number(word)
+                }
+                _ => Literal::Text(word),
             },
             Some(other) => {
                 return refused(format!("expected a value after `{path} eq`, not {other}"));
@@ -514,8 +514,19 @@ mod tests {
         let values: Vec<&Literal> = parsed.iter().map(|c| &c.value).collect();
         assert_eq!(
             values,
-            [&Literal::Bool(true), &Literal::Null, &Literal::Number(3.0)]
+            [
+                &Literal::Bool(true),
+                &Literal::Null,
+                &Literal::Number("3".into())
+            ]
         );
+    }
+
+    #[test]
+    fn a_bare_number_matches_as_written() {
+        let parsed = parse_filter("externalId eq 00123 and userName eq 1.50").unwrap();
+        let values: Vec<Option<String>> = parsed.iter().map(|c| c.value.as_text()).collect();
+        assert_eq!(values, [Some("00123".into()), Some("1.50".into())]);
     }
 
     #[test]
