@@ -140,18 +140,34 @@ pub struct MemberChanges {
     pub remove: Vec<String>,
 }
 
-/// Whether `change` removes every member: a remove with no value (or an empty one) and no
-/// filter, which needs the current members to know whom to remove.
-pub fn removes_every_member(change: &Change) -> bool {
-    change.op == Op::Remove
+/// Whether `change` needs the current members to know whom it removes: a replace of the
+/// members, or a remove of them with no value (or an empty one) and no filter.
+pub fn needs_current_members(change: &Change) -> bool {
+    let removes_every_member = change.op == Op::Remove
         && change.path.value_filter.is_none()
         && change
             .value
             .as_ref()
-            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
+            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty));
+    change.path.name == "members" && (change.op == Op::Replace || removes_every_member)
+}
+
+/// Whether `value` is the group's own displayName (letter case aside).
+pub fn names(group: &Group, value: Option<&Value>) -> bool {
+    value
+        .and_then(Value::as_str)
+        .is_some_and(|name| name.eq_ignore_ascii_case(&group.name))
+}
+
+/// A displayName other than the group's own: the inbox map, not SCIM, names the inbox.
+pub fn renamed() -> ScimError {
+    ScimError::mutability(
+        "a group's displayName names its shared inbox in the inbox map: it cannot change here",
+    )
 }
 
 pub fn member_changes(
+    group: &Group,
     operations: &[Change],
     current: &[String],
 ) -> Result<MemberChanges, ScimError> {
@@ -184,11 +200,10 @@ pub fn member_changes(
                     }
                 }
             }
-            ("displayname", _) => {
-                return Err(ScimError::mutability(
-                    "a group's displayName names its shared inbox in the inbox map: it cannot change here",
-                ));
-            }
+            // Entra re-sends a group's displayName with its member changes: the same name is
+            // no change.
+            ("displayname", Op::Add | Op::Replace) if names(group, change.value.as_ref()) => {}
+            ("displayname", _) => return Err(renamed()),
             ("externalid", _) => {}
             _ => {
                 return Err(ScimError::invalid_path(format!(
@@ -203,4 +218,67 @@ pub fn member_changes(
     changes.remove.dedup();
     changes.remove.retain(|r| !changes.add.contains(r));
     Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Group {
+        Group {
+            name: "Store 1234 Team".into(),
+            number: "+15550100050".into(),
+        }
+    }
+
+    fn changes(operations: Value) -> Vec<Change> {
+        crate::patch::read(&json!({ "Operations": operations })).unwrap()
+    }
+
+    #[test]
+    fn the_groups_own_display_name_resent_with_members_is_no_change() {
+        let operations = changes(json!([
+            {"op": "Replace", "path": "displayName", "value": "store 1234 TEAM"},
+            {"op": "Add", "value": {"displayName": "Store 1234 Team"}},
+            {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+        ]));
+        let wanted = member_changes(&store(), &operations, &[]).unwrap();
+        assert_eq!(wanted.add, ["u1"]);
+        assert!(wanted.remove.is_empty());
+    }
+
+    #[test]
+    fn another_display_name_is_refused_as_immutable() {
+        for operation in [
+            json!({"op": "replace", "path": "displayName", "value": "Store 99"}),
+            json!({"op": "replace", "value": {"displayName": "Store 99"}}),
+            json!({"op": "remove", "path": "displayName"}),
+        ] {
+            let refused = member_changes(&store(), &changes(json!([operation])), &[]).unwrap_err();
+            assert_eq!(refused.scim_type, Some("mutability"), "{operation}");
+        }
+    }
+
+    #[test]
+    fn only_a_replace_or_a_whole_remove_of_members_reads_the_current_ones() {
+        let reads = |operation: Value| {
+            changes(json!([operation]))
+                .iter()
+                .any(needs_current_members)
+        };
+        assert!(reads(
+            json!({"op": "replace", "path": "members", "value": []})
+        ));
+        assert!(reads(json!({"op": "remove", "path": "members"})));
+        assert!(!reads(
+            json!({"op": "remove", "path": "members[value eq \"u1\"]"})
+        ));
+        assert!(!reads(
+            json!({"op": "remove", "path": "members", "value": [{"value": "u1"}]})
+        ));
+        assert!(!reads(
+            json!({"op": "replace", "path": "displayName", "value": "Store 1234 Team"})
+        ));
+        assert!(!reads(json!({"op": "remove", "path": "displayName"})));
+    }
 }

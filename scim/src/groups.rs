@@ -146,12 +146,10 @@ impl<T: Transport> Bridge<T> {
     ) -> Result<ScimResponse, ScimError> {
         let group = self.group(id)?;
         let body = request.json()?;
-        if let Some(name) = body.get("displayName").and_then(Value::as_str)
-            && !name.eq_ignore_ascii_case(&group.name)
+        if let Some(name) = body.get("displayName")
+            && !group::names(&group, Some(name))
         {
-            return Err(ScimError::mutability(
-                "a group's displayName names its shared inbox in the inbox map: it cannot change here",
-            ));
+            return Err(group::renamed());
         }
         let replace = Change {
             op: Op::Replace,
@@ -169,9 +167,7 @@ impl<T: Transport> Bridge<T> {
     /// Applies a PATCH's member changes as assignments. The current members are read only
     /// when an operation needs them (a replace, or a remove of every member).
     async fn change_members(&self, group: &Group, operations: &[Change]) -> Result<(), ScimError> {
-        let needs_current = operations
-            .iter()
-            .any(|c| c.op == Op::Replace || group::removes_every_member(c));
+        let needs_current = operations.iter().any(group::needs_current_members);
         let current: Vec<String> = match needs_current {
             true => group::members(&self.tenant_agents().await?, &group.number)
                 .iter()
@@ -179,7 +175,7 @@ impl<T: Transport> Bridge<T> {
                 .collect(),
             false => Vec::new(),
         };
-        let changes = group::member_changes(operations, &current)?;
+        let changes = group::member_changes(group, operations, &current)?;
         self.add_members(group, &changes.add).await?;
         self.assign(group, &changes.remove, Operation::Remove)
             .await?;
