@@ -111,6 +111,14 @@ pub fn resource(group: &Group, members: Option<&[&Agent]>, base: &str) -> Value 
     resource
 }
 
+/// A group resource's body, which must be a JSON object.
+pub fn object(body: Value) -> Result<serde_json::Map<String, Value>, ScimError> {
+    match body {
+        Value::Object(object) => Ok(object),
+        _ => Err(ScimError::invalid_syntax("a group is a JSON object")),
+    }
+}
+
 /// The user ids of a `members` value: `[{"value": id}, …]`, or one such object.
 pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
     let list = match value {
@@ -124,7 +132,8 @@ pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
     };
     list.iter()
         .map(|m| {
-            m.get("value")
+            m.as_object()
+                .and_then(|m| crate::patch::field(m, "value"))
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .ok_or_else(|| ScimError::invalid_value(format!("a member without a value: {m}")))
@@ -245,6 +254,14 @@ mod tests {
         let wanted = member_changes(&store(), &operations, &[]).unwrap();
         assert_eq!(wanted.add, ["u1"]);
         assert!(wanted.remove.is_empty());
+    }
+
+    #[test]
+    fn member_values_are_read_whatever_the_letter_case_of_their_name() {
+        let ids = member_ids(&json!([{"value": "u1"}, {"Value": "u2", "display": "Pat"}]));
+        assert_eq!(ids.unwrap(), ["u1", "u2"]);
+        let refused = member_ids(&json!([{"display": "Pat"}])).unwrap_err();
+        assert!(refused.detail.contains("without a value"), "{refused:?}");
     }
 
     #[test]

@@ -119,13 +119,12 @@ impl<T: Transport> Bridge<T> {
         request: &ScimRequest,
         base: &str,
     ) -> Result<ScimResponse, ScimError> {
-        let body = request.json()?;
-        let name = body
-            .get("displayName")
+        let body = group::object(request.json()?)?;
+        let name = patch::field(&body, "displayName")
             .and_then(Value::as_str)
             .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
         let group = self.settings.inboxes.mapped(name)?;
-        let members = match body.get("members") {
+        let members = match patch::field(&body, "members") {
             Some(value) if !value.is_null() => group::member_ids(value)?,
             _ => Vec::new(),
         };
@@ -145,16 +144,17 @@ impl<T: Transport> Bridge<T> {
         base: &str,
     ) -> Result<ScimResponse, ScimError> {
         let group = self.group(id)?;
-        let body = request.json()?;
-        if let Some(name) = body.get("displayName")
+        let body = group::object(request.json()?)?;
+        if let Some(name) = patch::field(&body, "displayName")
             && !group::names(&group, Some(name))
         {
             return Err(group::renamed());
         }
+        let members = patch::field(&body, "members").cloned();
         let replace = Change {
             op: Op::Replace,
             path: crate::filter::parse_path("members").expect("a valid path"),
-            value: Some(body.get("members").cloned().unwrap_or(Value::Array(vec![]))),
+            value: Some(members.unwrap_or(Value::Array(vec![]))),
         };
         self.change_members(&group, &[replace]).await?;
         let shown = self.shown_groups(vec![group], request, base).await?;

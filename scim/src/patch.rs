@@ -60,7 +60,8 @@ pub fn read(body: &Value) -> Result<Vec<Change>, ScimError> {
     Ok(changes)
 }
 
-fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+/// A JSON object's member named `name` in any letter case, as SCIM's attribute names are.
+pub fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))

@@ -385,14 +385,15 @@ async fn group_members_are_added_and_removed_both_ways_as_inbox_assignments() {
         .as_str()
         .unwrap()
         .to_string();
-    let add = json!({"Operations": [{"op": "Add", "path": "members", "value": [{"value": "g1"}, {"value": "g2"}, {"value": "g3"}]}]});
-    assert_eq!(
-        bridge
-            .send("PATCH", &format!("/Groups/{id}"), Some(add))
-            .await
-            .status,
-        204
-    );
+    // Entra re-sends the group's own displayName beside its member changes.
+    let add = json!({"Operations": [
+        {"op": "Replace", "path": "displayName", "value": INBOX.to_uppercase()},
+        {"op": "Add", "path": "members", "value": [{"value": "g1"}, {"Value": "g2"}, {"value": "g3"}]},
+    ]});
+    let added = bridge
+        .send("PATCH", &format!("/Groups/{id}"), Some(add))
+        .await;
+    assert_eq!(added.status, 204, "{:#}", added.body);
     let members = |answer: &Answer| -> Vec<String> {
         let mut ids: Vec<String> = answer.body["members"]
             .as_array()
