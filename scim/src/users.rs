@@ -1,6 +1,7 @@
 //! `/Users`: each SCIM request as the fewest API requests that answer it. A read by id or by
 //! filter is one request; a create is one (and a read only when the API says the agent
-//! exists); a PATCH or PUT is one read and one write; a DELETE is one.
+//! exists); a PATCH, PUT or DELETE is one read (which keeps it to the bridge's tenant) and one
+//! write.
 
 use crate::bridge::Bridge;
 use crate::discovery::{self, MAX_RESULTS};
@@ -243,6 +244,8 @@ impl<T: Transport> Bridge<T> {
     /// Offboards the agent (its supervised inbox stays, as the API's default keeps it). An
     /// agent that is not there is a 404, once a read confirms it.
     async fn delete_user(&self, id: &str) -> Result<ScimResponse, ScimError> {
+        // The offboard alone would reach an agent of any tenant of the account.
+        self.agent(id).await?;
         let message = self
             .client
             .offboard_agent(id, None, None)

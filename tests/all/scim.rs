@@ -327,7 +327,7 @@ async fn a_soft_delete_deactivates_reads_back_disabled_and_reactivates() {
 }
 
 #[tokio::test]
-async fn a_hard_delete_offboards_with_one_request_then_the_user_is_gone() {
+async fn a_hard_delete_reads_then_offboards_then_the_user_is_gone() {
     let bridge = bridge().await;
     let id = "u-hard";
     bridge
@@ -336,7 +336,10 @@ async fn a_hard_delete_offboards_with_one_request_then_the_user_is_gone() {
     bridge.emulator.clear_requests();
     let deleted = bridge.send("DELETE", &format!("/Users/{id}"), None).await;
     assert_eq!(deleted.status, 204);
-    assert_eq!(bridge.api_routes(), ["DELETE /agents/{id}"]);
+    assert_eq!(
+        bridge.api_routes(),
+        ["GET /agents/{id}", "DELETE /agents/{id}"]
+    );
     assert!(agent(&bridge, id).is_none());
     let read = bridge.send("GET", &format!("/Users/{id}"), None).await;
     assert_eq!(read.status, 404);
@@ -351,6 +354,28 @@ async fn a_hard_delete_offboards_with_one_request_then_the_user_is_gone() {
             .status,
         404
     );
+}
+
+#[tokio::test]
+async fn an_agent_of_another_tenant_is_not_found_and_a_delete_leaves_it() {
+    let bridge = bridge().await;
+    let other = "other-tenant-agent";
+    let mut session = runtime().session(config(&bridge.emulator, CUSTOMER));
+    session
+        .onboard_agents(vec![new_agent(other)], onboard_options(None))
+        .await
+        .unwrap();
+    assert_ne!(agent(&bridge, other).unwrap().tenant_id, TENANT);
+    bridge.emulator.clear_requests();
+    for method in ["GET", "DELETE"] {
+        let answer = bridge.send(method, &format!("/Users/{other}"), None).await;
+        assert_eq!(answer.status, 404, "{method}: {:#}", answer.body);
+    }
+    assert_eq!(
+        bridge.api_routes(),
+        ["GET /agents/{id}", "GET /agents/{id}"]
+    );
+    assert!(agent(&bridge, other).is_some(), "still onboarded");
 }
 
 #[tokio::test]

@@ -214,7 +214,7 @@ async fn requests_per_operation(bench: &mut Bench) -> anyhow::Result<()> {
         smartcomm: counted.join(", "),
         baseline: "".into(),
         ratio: "".into(),
-        target: "GET 1, POST 1, PATCH 2, DELETE 1",
+        target: "GET 1, POST 1, PATCH 2, DELETE 2 (its read keeps it to the tenant)",
     });
     Ok(())
 }
