@@ -11,6 +11,19 @@ pub struct Projection {
     without: Vec<AttrPath>,
 }
 
+/// `urn:ietf:params:scim:schemas:core:2.0:User:userName` names `userName` (RFC 7644 §3.10).
+fn without_core_urn(mut path: AttrPath) -> AttrPath {
+    let core = [crate::user::USER_SCHEMA, crate::group::GROUP_SCHEMA];
+    if path
+        .urn
+        .as_deref()
+        .is_some_and(|urn| core.iter().any(|c| c.eq_ignore_ascii_case(urn)))
+    {
+        path.urn = None;
+    }
+    path
+}
+
 impl Projection {
     /// From the two comma-separated lists; names that do not parse are skipped, as attributes
     /// a resource does not have would be.
@@ -21,6 +34,7 @@ impl Projection {
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .filter_map(|n| parse_path(n).ok())
+                .map(without_core_urn)
                 .collect()
         };
         Projection {
@@ -170,6 +184,20 @@ mod tests {
             "meta": {"resourceType": "User"},
             "urn:x:2.0:User": {"department": "Ops", "employeeNumber": "7"},
         })
+    }
+
+    #[test]
+    fn a_core_attribute_named_with_its_schema_urn_is_that_attribute() {
+        let urn = "urn:ietf:params:scim:schemas:core:2.0:User";
+        let shown = Projection::new(Some(&format!("{urn}:userName,{urn}:name.givenName")), None)
+            .apply(user());
+        assert_eq!(
+            shown,
+            json!({"schemas": ["s"], "id": "u1", "userName": "ann", "name": {"givenName": "A"}})
+        );
+        let without = Projection::new(None, Some(&format!("{urn}:displayName"))).apply(user());
+        assert!(without.get("displayName").is_none(), "{without}");
+        assert_eq!(without["userName"], "ann");
     }
 
     #[test]

@@ -118,10 +118,15 @@ impl<T: Transport> Bridge<T> {
             let work_email = path.name == "emails"
                 && path.sub.as_deref().is_none_or(|s| s == "value")
                 && user::is_work(path);
-            let slot = match (path.urn.as_deref(), path.name.as_str(), path.sub.as_deref()) {
-                (None, "username", None) => &mut filter.upn,
-                (None, "externalid" | "id", None) => &mut filter.user_object_id,
-                (None, "emails", _) if work_email => &mut filter.upn,
+            // `urn:…:core:2.0:User:userName` is `userName` (RFC 7644 §3.10).
+            let core = path
+                .urn
+                .as_deref()
+                .is_none_or(|urn| urn.eq_ignore_ascii_case(user::USER_SCHEMA));
+            let slot = match (path.name.as_str(), path.sub.as_deref()) {
+                ("username", None) if core => &mut filter.upn,
+                ("externalid" | "id", None) if core => &mut filter.user_object_id,
+                ("emails", _) if core && work_email => &mut filter.upn,
                 _ => {
                     return Err(ScimError::invalid_filter(format!(
                         "filtering by {path} is not supported: userName, externalId, id and \

@@ -232,6 +232,8 @@ async fn entra_matches_then_creates_a_user_that_becomes_an_agent_of_the_tenant()
         format!(r#"ID eq "{object_id}""#),
         r#"emails[type eq "work"].value eq "ann@contoso.example""#.to_string(),
         format!(r#"externalId eq "{object_id}" and userName eq "ann@contoso.example""#),
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "ann@contoso.example""#
+            .to_string(),
     ] {
         let found = bridge.send("GET", &filter(&query), None).await;
         assert_eq!(found.body["totalResults"], 1, "{query}: {}", found.body);
