@@ -100,7 +100,14 @@ impl<T: Transport> Client<T> {
                 self.now(),
                 batch.succeeded,
             );
-            let found = batch.readback.find(judged(&sending, &results)).await;
+            let mut found = batch.readback.find(judged(&sending, &results)).await;
+            if contradicted(&sending, &results, &found)
+                && let Some(afresh) = batch.readback.find_afresh(judged(&sending, &results)).await
+            {
+                // The call's read is older than this answer: this request's own earlier
+                // attempt (its answer lost) was applied after it. Read again, once per answer.
+                found = afresh;
+            }
             let resend = settle(&sending, results, &found, &pending, &mut slots);
             if resend.len() >= pending.len() {
                 break;
@@ -144,6 +151,15 @@ fn judged<I: Convergent>(
         .filter(|(_, result)| I::JUDGED_BEFORE_SENDING && matches!(result, Outcome::NotAttempted))
         .map(|(item, _)| (item, false));
     lookups_of(refused.into_iter().map(|item| (item, true)).chain(skipped))
+}
+
+/// Whether the state read says an item refused as a repeat is not done: the API's refusal
+/// says it is, so the read predates it.
+fn contradicted<I: Convergent>(sent: &[I], results: &[Outcome<I::Done>], found: &Found) -> bool {
+    sent.iter().zip(results).any(|(item, result)| {
+        matches!(result, Outcome::Rejected(m) if item.repeat_refusal(m))
+            && matches!(item.verdict(found, true), Verdict::NotDone)
+    })
 }
 
 /// Records a request's outcomes in `slots` and returns the items to send again: those the

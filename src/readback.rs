@@ -94,6 +94,14 @@ impl<'c, T: Transport> ReadBack<'c, T> {
         snapshot
     }
 
+    /// As `find`, from a new snapshot, when the one taken earlier in the call is known stale;
+    /// `None` when each item is read on its own, which is as fresh as a read gets.
+    pub(crate) async fn find_afresh(&self, wanted: Vec<(Lookup, bool)>) -> Option<Found> {
+        self.snapshot_filters.as_ref()?;
+        *self.snapshot.lock().await = None;
+        Some(self.find(wanted).await)
+    }
+
     /// What each lookup finds. `must_know` lookups judge a refused item: a snapshot that
     /// lacks the agent (it may have been taken before the agent was made, or in another
     /// tenant) is checked by a read of its own. The others only decide whether an item not

@@ -508,3 +508,55 @@ async fn repeating_60_offboards_that_are_done_sends_one_write_per_request_of_ten
     }
     assert_eq!(writes_and_reads(&emulator), (6, 1));
 }
+
+#[tokio::test]
+async fn an_offboard_applied_after_the_calls_read_is_judged_by_a_fresh_read_not_the_old_one() {
+    let emulator = emulator_with(None, 0).await;
+    // One request at a time, so that the faults meet the first and second requests of ten.
+    let mut session = session(&emulator, 1);
+    let batch = agents("late", 20);
+    assert!(succeeded(
+        &session
+            .onboard_agents(batch.clone(), onboard_options(None))
+            .await
+            .unwrap()
+    ));
+    let selectors: Vec<_> = batch
+        .iter()
+        .map(|a| selector(types::IdentifierKind::UserObjectId, &[&a.user_object_id]))
+        .collect();
+    let options = types::OffboardOptions {
+        continue_on_error: None,
+        deprovision_supervised_inbox: None,
+    };
+    let first_ten = session
+        .offboard_agents(selectors[..10].to_vec(), options)
+        .await
+        .unwrap();
+    assert!(succeeded(&first_ten));
+    // The first request, all done, is refused, and the call reads the account, where the last
+    // ten still are. The second request is applied but its answer lost; its resend is
+    // refused as a repeat, which the earlier read contradicts.
+    for action in [
+        FaultAction::Delay { ms: 0 },
+        FaultAction::LostResponse { status: None },
+    ] {
+        emulator.add_fault(FaultRule {
+            route: "POST /agents/offboard".into(),
+            times: 1,
+            action,
+        });
+    }
+    emulator.clear_requests();
+    let all = session.offboard_agents(selectors, options).await.unwrap();
+    assert!(onboarded(&emulator).is_empty());
+    for (i, outcome) in all.iter().enumerate() {
+        assert!(
+            matches!(outcome, types::ItemOutcome::AlreadyDone(_)),
+            "item {i}: {outcome:?}"
+        );
+    }
+    // Three offboard requests (the first, the lost one, its resend), the account read, and a
+    // fresh read of only the agent the account read contradicted.
+    assert_eq!(writes_and_reads(&emulator), (3, 2));
+}
