@@ -100,14 +100,12 @@ impl<T: Transport> Client<T> {
                 self.now(),
                 batch.succeeded,
             );
-            let mut found = batch.readback.find(judged(&sending, &results)).await;
-            if contradicted(&sending, &results, &found)
-                && let Some(afresh) = batch.readback.find_afresh(judged(&sending, &results)).await
-            {
-                // The call's read is older than this answer: this request's own earlier
-                // attempt (its answer lost) was applied after it. Read again, once per answer.
-                found = afresh;
-            }
+            let found = batch
+                .readback
+                .find_unless_stale(judged(&sending, &results), |found| {
+                    contradicted(&sending, &results, found)
+                })
+                .await;
             let resend = settle(&sending, results, &found, &pending, &mut slots);
             if resend.len() >= pending.len() {
                 break;
@@ -139,7 +137,7 @@ fn judged<I: Convergent>(
     let refused: Vec<&I> = sent
         .iter()
         .zip(results)
-        .filter(|(item, result)| matches!(result, Outcome::Rejected(m) if item.repeat_refusal(m)))
+        .filter(|(item, result)| refused_as_repeat(*item, result))
         .map(|(item, _)| item)
         .collect();
     if refused.is_empty() {
@@ -157,9 +155,13 @@ fn judged<I: Convergent>(
 /// says it is, so the read predates it.
 fn contradicted<I: Convergent>(sent: &[I], results: &[Outcome<I::Done>], found: &Found) -> bool {
     sent.iter().zip(results).any(|(item, result)| {
-        matches!(result, Outcome::Rejected(m) if item.repeat_refusal(m))
-            && matches!(item.verdict(found, true), Verdict::NotDone)
+        refused_as_repeat(item, result) && matches!(item.verdict(found, true), Verdict::NotDone)
     })
+}
+
+/// Whether the API refused `item` with the words a repeat meets ("already exists", …).
+fn refused_as_repeat<I: Convergent>(item: &I, result: &Outcome<I::Done>) -> bool {
+    matches!(result, Outcome::Rejected(m) if item.repeat_refusal(m))
 }
 
 /// Records a request's outcomes in `slots` and returns the items to send again: those the

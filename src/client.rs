@@ -70,7 +70,7 @@ fn invalid(result: Result<(), Vec<Problem>>) -> Result<(), ApiError> {
 }
 
 /// One attempt's result; `Err((error, true))` ends the retries at once.
-pub(crate) type Attempt = Result<RawResponse, (ApiError, bool)>;
+type Attempt = Result<RawResponse, (ApiError, bool)>;
 
 impl<T: Transport> Client<T> {
     pub fn new(config: Config, transport: T) -> Self {
@@ -141,7 +141,7 @@ impl<T: Transport> Client<T> {
     /// processed; 500, 502, 504, timeouts and dropped connections leave it unknown, and
     /// every operation converges on a repeat: all retried, never at once. An error status
     /// left at the end becomes its `ApiError`, counting the attempts.
-    pub(crate) async fn with_retries(
+    async fn with_retries(
         &self,
         mut attempt: impl AsyncFnMut() -> Attempt,
     ) -> Result<RawResponse, ApiError> {

@@ -306,6 +306,19 @@ mod tests {
         roster(&users, "tenant-1", &mapping.resolve()?, extras)
     }
 
+    #[test]
+    fn the_default_mapping_names_every_profile_field_and_nothing_else() {
+        let mut mapped: Vec<&str> = DEFAULT_MAPPING
+            .iter()
+            .map(|(field, _)| *field)
+            .filter(|f| !["user_object_id", "name"].contains(f))
+            .collect();
+        let mut profile: Vec<&str> = ProfileField::ALL.iter().map(|f| f.name()).collect();
+        mapped.sort_unstable();
+        profile.sort_unstable();
+        assert_eq!(mapped, profile);
+    }
+
     fn problems(list: Vec<Problem>) -> Vec<String> {
         list.iter()
             .map(|p| format!("{:?} {}: {}", p.index, p.field, p.message))

@@ -246,18 +246,8 @@ impl<T: Transport> Client<T> {
         tenant_id: &str,
     ) -> Result<GraphToken, ApiError> {
         let (url, form) = token_request(graph, tenant_id);
-        let settings = self.settings()?;
-        let request = HttpRequest {
-            method: Method::Post,
-            url,
-            headers: vec![
-                ("accept", "application/json".into()),
-                ("content-type", "application/x-www-form-urlencoded".into()),
-            ],
-            body: Some(form),
-            timeout_ms: settings.timeout_ms,
-            max_response_bytes: settings.max_response_bytes,
-        };
+        let content_type = ("content-type", "application/x-www-form-urlencoded".into());
+        let request = self.graph_request(Method::Post, url, content_type, Some(form))?;
         // A 429 or 5xx left after the retries is an error here; a refusal (400, 401) is an
         // answer, which says why.
         let raw = self.send_with_retries(&request).await?;
@@ -265,19 +255,28 @@ impl<T: Transport> Client<T> {
     }
 
     async fn graph_get(&self, url: &str, bearer: String) -> Result<RawResponse, ApiError> {
+        let authorization = ("authorization", bearer);
+        let request = self.graph_request(Method::Get, url.to_string(), authorization, None)?;
+        self.send_with_retries(&request).await
+    }
+
+    /// A JSON-answered request to Entra or Graph, within the client's timeout and size limit.
+    fn graph_request(
+        &self,
+        method: Method,
+        url: String,
+        header: (&'static str, String),
+        body: Option<String>,
+    ) -> Result<HttpRequest, ApiError> {
         let settings = self.settings()?;
-        let request = HttpRequest {
-            method: Method::Get,
-            url: url.to_string(),
-            headers: vec![
-                ("accept", "application/json".into()),
-                ("authorization", bearer),
-            ],
-            body: None,
+        Ok(HttpRequest {
+            method,
+            url,
+            headers: vec![("accept", "application/json".into()), header],
+            body,
             timeout_ms: settings.timeout_ms,
             max_response_bytes: settings.max_response_bytes,
-        };
-        self.send_with_retries(&request).await
+        })
     }
 }
 

@@ -4,10 +4,12 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The agent's profile: the text fields that an onboard item, a live agent and an update all
-/// carry, named as the API names them. This list is the only place they are spelt: the three
-/// records below, their WIT conversions, [`ProfileField`], and through it the CSV columns,
-/// the sync's diff and scope, convergence checks and the Entra and SCIM mappings, are derived
-/// from it. Calls `$callback!` with `$args` and then the list, `[upn consistency_id …]`.
+/// carry, named as the API names them. The three records below, their WIT conversions,
+/// [`ProfileField`], and through it the CSV columns, the sync's diff and scope, convergence
+/// checks and the SCIM mapping, are derived from this list. Two tables pair each name with
+/// something else and spell it again: the Entra mapping's defaults (a Graph property each,
+/// checked against this list by a test) and the WIT `agent-field` enum's names. Calls
+/// `$callback!` with `$args` and then the list, `[upn consistency_id …]`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! profile_fields {

@@ -94,12 +94,26 @@ impl<'c, T: Transport> ReadBack<'c, T> {
         snapshot
     }
 
-    /// As `find`, from a new snapshot, when the one taken earlier in the call is known stale;
-    /// `None` when each item is read on its own, which is as fresh as a read gets.
-    pub(crate) async fn find_afresh(&self, wanted: Vec<(Lookup, bool)>) -> Option<Found> {
-        self.snapshot_filters.as_ref()?;
-        *self.snapshot.lock().await = None;
-        Some(self.find(wanted).await)
+    /// What each lookup finds (see `find`); when `stale` says the snapshot that answered predates what the API just
+    /// said (a request's earlier attempt, its answer lost, was applied after it), that
+    /// snapshot is taken again, unless another request already did, and the lookups found
+    /// again. Items read on their own are as fresh as a read gets.
+    pub(crate) async fn find_unless_stale(
+        &self,
+        wanted: Vec<(Lookup, bool)>,
+        stale: impl Fn(&Found) -> bool,
+    ) -> Found {
+        let (found, answered_by) = self.find(wanted.clone()).await;
+        let Some(used) = answered_by.filter(|_| stale(&found)) else {
+            return found;
+        };
+        {
+            let mut taken = self.snapshot.lock().await;
+            if matches!(taken.as_ref(), Some(Some(current)) if Rc::ptr_eq(current, &used)) {
+                *taken = None;
+            }
+        }
+        self.find(wanted).await.0
     }
 
     /// What each lookup finds. `must_know` lookups judge a refused item: a snapshot that
@@ -107,9 +121,10 @@ impl<'c, T: Transport> ReadBack<'c, T> {
     /// tenant) is checked by a read of its own. The others only decide whether an item not
     /// yet sent needs sending, and a snapshot's word is enough. A lookup whose read failed is
     /// left out: nothing is concluded from it.
-    pub(crate) async fn find(&self, wanted: Vec<(Lookup, bool)>) -> Found {
+    /// With what was found, the snapshot that answered, if one did.
+    async fn find(&self, wanted: Vec<(Lookup, bool)>) -> (Found, Option<Rc<Snapshot>>) {
         if wanted.is_empty() {
-            return Found::new();
+            return (Found::new(), None);
         }
         let snapshot = self.snapshot().await;
         let mut found = Found::new();
@@ -135,7 +150,7 @@ impl<'c, T: Transport> ReadBack<'c, T> {
                 found.insert(lookup, agents);
             }
         }
-        found
+        (found, snapshot)
     }
 }
 

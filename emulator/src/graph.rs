@@ -5,6 +5,7 @@
 //! nothing with the client.
 
 use crate::state::Answer;
+use crate::wire::Query;
 use http::Method;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -99,16 +100,9 @@ pub fn route_of(method: &Method, segments: &[String]) -> Option<String> {
     }
 }
 
-/// `application/x-www-form-urlencoded`, decoded.
-fn form(body: &[u8]) -> HashMap<String, String> {
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (crate::percent_decode(name), crate::percent_decode(value))
-        })
-        .collect()
+/// `application/x-www-form-urlencoded`, decoded as a query string is.
+fn form(body: &[u8]) -> Query {
+    Query::parse(&String::from_utf8_lossy(body))
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Answer {
@@ -187,7 +181,7 @@ impl Directory {
             );
         }
         let form = form(body);
-        let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+        let field = |name: &str| form.get(name).unwrap_or("");
         if field("grant_type") != "client_credentials" {
             return oauth_error(
                 400,
@@ -369,7 +363,7 @@ impl Page {
 
 /// Redacts the client secret of a token request's form, for the request log.
 pub fn redacted_form(body: &[u8]) -> Value {
-    let mut form = form(body);
+    let mut form = form(body).into_map();
     if let Some(secret) = form.get_mut("client_secret") {
         *secret = "<redacted>".into();
     }

@@ -75,12 +75,17 @@ pub struct ScimServer {
 impl ScimServer {
     /// Loads the component. Every instance's whole environment is `config`'s variables and
     /// `scim_env` (`SMARTCOMM_SCIM_TENANT_ID`, `SMARTCOMM_SCIM_TOKEN`, …); its requests may
-    /// reach the origins of the API and authenticate URLs, nothing else.
+    /// reach the origins of the API and authenticate URLs, nothing else. The SCIM component
+    /// never reads a group: `config`'s Graph settings (its secret, its hosts) are left out.
     pub fn new(
         options: ScimOptions,
         config: &Config,
         scim_env: Vec<(String, String)>,
     ) -> anyhow::Result<Arc<ScimServer>> {
+        let config = &Config {
+            graph: Default::default(),
+            ..config.clone()
+        };
         let mut env = config.to_env();
         env.extend(scim_env);
         let (allowed, timeout_ms) = (configured_origins(config), config.timeout_ms);

@@ -59,7 +59,6 @@ impl ScimRequest {
         Ok(value)
     }
 
-    /// `startIndex` (1-based) and `count`, within the page size.
     /// The `attributes` and `excludedAttributes` the answer is cut to.
     pub fn projection(&self) -> crate::projection::Projection {
         crate::projection::Projection::new(
@@ -68,6 +67,7 @@ impl ScimRequest {
         )
     }
 
+    /// `startIndex` (1-based) and `count`, within the page size.
     pub fn page(&self, max: usize) -> Result<(usize, usize), ScimError> {
         let number = |name: &str, default: usize| -> Result<usize, ScimError> {
             match self.param(name) {

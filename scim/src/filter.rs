@@ -23,6 +23,16 @@ pub struct AttrPath {
     pub sub: Option<String>,
 }
 
+impl AttrPath {
+    /// Whether the path names an attribute of `schema`: with no URN, or with that schema's
+    /// (RFC 7644 §3.10: `urn:…:core:2.0:User:userName` is `userName`).
+    pub fn in_schema(&self, schema: &str) -> bool {
+        self.urn
+            .as_deref()
+            .is_none_or(|urn| urn.eq_ignore_ascii_case(schema))
+    }
+}
+
 impl fmt::Display for AttrPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(urn) = &self.urn {

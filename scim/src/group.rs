@@ -287,6 +287,12 @@ mod tests {
             json!({"op": "replace", "path": "members", "value": []})
         ));
         assert!(reads(json!({"op": "remove", "path": "members"})));
+        assert!(reads(
+            json!({"op": "remove", "path": "members", "value": []})
+        ));
+        assert!(reads(
+            json!({"op": "remove", "path": "members", "value": null})
+        ));
         assert!(!reads(
             json!({"op": "remove", "path": "members[value eq \"u1\"]"})
         ));

@@ -27,10 +27,9 @@ impl<T: Transport> Bridge<T> {
             ("POST", []) => self.create_group(request, base).await,
             ("GET", [id]) => {
                 let group = self.group(id)?;
-                let shown = self.shown_groups(vec![group], request, base).await?;
                 Ok(ScimResponse::json(
                     200,
-                    shown.into_iter().next().unwrap_or_default(),
+                    self.shown_group(group, request, base).await?,
                 ))
             }
             ("PATCH", [id]) => {
@@ -42,11 +41,7 @@ impl<T: Transport> Bridge<T> {
             ("PUT", [id]) => self.replace_group(id, request, base).await,
             ("DELETE", [id]) => {
                 let group = self.group(id)?;
-                let remove_all = Change {
-                    op: Op::Remove,
-                    path: crate::filter::parse_path("members").expect("a valid path"),
-                    value: None,
-                };
+                let remove_all = members_change(Op::Remove, None);
                 self.change_members(&group, &[remove_all]).await?;
                 Ok(ScimResponse::empty(204))
             }
@@ -83,6 +78,16 @@ impl<T: Transport> Bridge<T> {
                 projection.apply(group::resource(g, members.as_deref(), base))
             })
             .collect())
+    }
+
+    async fn shown_group(
+        &self,
+        group: Group,
+        request: &ScimRequest,
+        base: &str,
+    ) -> Result<Value, ScimError> {
+        let shown = self.shown_groups(vec![group], request, base).await?;
+        Ok(shown.into_iter().next().unwrap_or_default())
     }
 
     async fn list_groups(
@@ -130,9 +135,8 @@ impl<T: Transport> Bridge<T> {
         };
         self.add_members(&group, &members).await?;
         let location = format!("{base}/Groups/{}", group.id());
-        let shown = self.shown_groups(vec![group], request, base).await?;
         Ok(ScimResponse::created(
-            shown.into_iter().next().unwrap_or_default(),
+            self.shown_group(group, request, base).await?,
             location,
         ))
     }
@@ -151,16 +155,11 @@ impl<T: Transport> Bridge<T> {
             return Err(group::renamed());
         }
         let members = patch::field(&body, "members").cloned();
-        let replace = Change {
-            op: Op::Replace,
-            path: crate::filter::parse_path("members").expect("a valid path"),
-            value: Some(members.unwrap_or(Value::Array(vec![]))),
-        };
+        let replace = members_change(Op::Replace, Some(members.unwrap_or(Value::Array(vec![]))));
         self.change_members(&group, &[replace]).await?;
-        let shown = self.shown_groups(vec![group], request, base).await?;
         Ok(ScimResponse::json(
             200,
-            shown.into_iter().next().unwrap_or_default(),
+            self.shown_group(group, request, base).await?,
         ))
     }
 
@@ -237,6 +236,15 @@ impl<T: Transport> Bridge<T> {
             .map_err(ScimError::from_api)?;
         self.forget_tenant_list();
         settled(outcomes)
+    }
+}
+
+/// A change of the whole `members` attribute.
+fn members_change(op: Op, value: Option<Value>) -> Change {
+    Change {
+        op,
+        path: crate::filter::parse_path("members").expect("a valid path"),
+        value,
     }
 }
 

@@ -13,11 +13,9 @@ pub struct Projection {
 
 /// `urn:ietf:params:scim:schemas:core:2.0:User:userName` names `userName` (RFC 7644 §3.10).
 fn without_core_urn(mut path: AttrPath) -> AttrPath {
-    let core = [crate::user::USER_SCHEMA, crate::group::GROUP_SCHEMA];
-    if path
-        .urn
-        .as_deref()
-        .is_some_and(|urn| core.iter().any(|c| c.eq_ignore_ascii_case(urn)))
+    if [crate::user::USER_SCHEMA, crate::group::GROUP_SCHEMA]
+        .iter()
+        .any(|core| path.in_schema(core))
     {
         path.urn = None;
     }

@@ -43,7 +43,7 @@ impl<T: Transport> Bridge<T> {
 
     /// The agent whose user_object_id is `id`, in this bridge's tenant.
     async fn agent(&self, id: &str) -> Result<Agent, ScimError> {
-        let not_found = || ScimError::not_found(format!("no user with id {id}"));
+        let not_found = || no_user(id);
         match self.client.get_agent(id, None, None).await {
             Ok(agent) if agent.tenant_id.as_deref() == Some(&self.settings.tenant_id) => Ok(agent),
             Ok(_) | Err(smartcomm::error::ApiError::NotFound(_)) => Err(not_found()),
@@ -118,11 +118,7 @@ impl<T: Transport> Bridge<T> {
             let work_email = path.name == "emails"
                 && path.sub.as_deref().is_none_or(|s| s == "value")
                 && user::is_work(path);
-            // `urn:…:core:2.0:User:userName` is `userName` (RFC 7644 §3.10).
-            let core = path
-                .urn
-                .as_deref()
-                .is_none_or(|urn| urn.eq_ignore_ascii_case(user::USER_SCHEMA));
+            let core = path.in_schema(user::USER_SCHEMA);
             let slot = match (path.name.as_str(), path.sub.as_deref()) {
                 ("username", None) if core => &mut filter.upn,
                 ("externalid" | "id", None) if core => &mut filter.user_object_id,
@@ -255,18 +251,17 @@ impl<T: Transport> Bridge<T> {
             .client
             .offboard_agent(id, None, None)
             .await
-            .map_err(|e| match e {
-                smartcomm::error::ApiError::InvalidInput(_) => {
-                    ScimError::not_found(format!("no user with id {id}"))
-                }
-                e => ScimError::from_api(e),
-            })?;
+            .map_err(ScimError::from_api)?;
         self.forget_tenant_list();
         if message.starts_with("already offboarded") {
-            return Err(ScimError::not_found(format!("no user with id {id}")));
+            return Err(no_user(id));
         }
         Ok(ScimResponse::empty(204))
     }
+}
+
+fn no_user(id: &str) -> ScimError {
+    ScimError::not_found(format!("no user with id {id}"))
 }
 
 fn deactivate() -> AgentChanges {

@@ -277,6 +277,7 @@ async fn bulk_update_of_25_sends_3_requests_and_returns_each_updated_agent() {
     // Several are in flight, so they may arrive in any order.
     sizes.sort_unstable();
     assert_eq!(sizes, [5, 10, 10]);
+    assert_eq!(outcomes.len(), 25);
     for (i, outcome) in outcomes.iter().enumerate() {
         match outcome {
             types::UpdateOutcome::Updated(Some(agent)) => {

@@ -125,12 +125,14 @@ pub fn seeded_number(i: usize) -> String {
     smartcomm_emulator::seed_numbers(i + 1).pop().unwrap()
 }
 
-/// Requests the emulator received on users-API routes (authenticate excluded).
+/// Requests the emulator received on users-API routes (authenticate, Entra and Graph
+/// excluded).
 pub fn api_requests(emulator: &Emulator) -> Vec<smartcomm_emulator::LoggedRequest> {
     emulator
         .requests()
         .into_iter()
         .filter(|r| !r.route.ends_with("/authenticate"))
+        .filter(|r| !r.route.ends_with("/oauth2/v2.0/token") && !r.route.contains(" /v1.0/"))
         .collect()
 }
 

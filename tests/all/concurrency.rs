@@ -39,6 +39,19 @@ fn authenticates(emulator: &Emulator) -> usize {
         .count()
 }
 
+/// One selector per agent, by user_object_id, and offboard options left to the API's defaults.
+fn offboarding(batch: &[types::NewAgent]) -> (Vec<types::AgentSelector>, types::OffboardOptions) {
+    let selectors = batch
+        .iter()
+        .map(|a| selector(types::IdentifierKind::UserObjectId, &[&a.user_object_id]))
+        .collect();
+    let options = types::OffboardOptions {
+        continue_on_error: None,
+        deprovision_supervised_inbox: None,
+    };
+    (selectors, options)
+}
+
 fn onboarded(emulator: &Emulator) -> Vec<String> {
     emulator
         .account(CUSTOMER)
@@ -485,14 +498,7 @@ async fn repeating_60_offboards_that_are_done_sends_one_write_per_request_of_ten
         .await
         .unwrap();
     assert!(succeeded(&onboarded_now));
-    let selectors: Vec<_> = batch
-        .iter()
-        .map(|a| selector(types::IdentifierKind::UserObjectId, &[&a.user_object_id]))
-        .collect();
-    let options = types::OffboardOptions {
-        continue_on_error: None,
-        deprovision_supervised_inbox: None,
-    };
+    let (selectors, options) = offboarding(&batch);
     let first = session
         .offboard_agents(selectors.clone(), options)
         .await
@@ -521,14 +527,7 @@ async fn an_offboard_applied_after_the_calls_read_is_judged_by_a_fresh_read_not_
             .await
             .unwrap()
     ));
-    let selectors: Vec<_> = batch
-        .iter()
-        .map(|a| selector(types::IdentifierKind::UserObjectId, &[&a.user_object_id]))
-        .collect();
-    let options = types::OffboardOptions {
-        continue_on_error: None,
-        deprovision_supervised_inbox: None,
-    };
+    let (selectors, options) = offboarding(&batch);
     let first_ten = session
         .offboard_agents(selectors[..10].to_vec(), options)
         .await
@@ -550,13 +549,14 @@ async fn an_offboard_applied_after_the_calls_read_is_judged_by_a_fresh_read_not_
     emulator.clear_requests();
     let all = session.offboard_agents(selectors, options).await.unwrap();
     assert!(onboarded(&emulator).is_empty());
+    assert_eq!(all.len(), 20);
     for (i, outcome) in all.iter().enumerate() {
         assert!(
             matches!(outcome, types::ItemOutcome::AlreadyDone(_)),
             "item {i}: {outcome:?}"
         );
     }
-    // Three offboard requests (the first, the lost one, its resend), the account read, and a
-    // fresh read of only the agent the account read contradicted.
+    // Three offboard requests (the first, the lost one, its resend), the account read, and
+    // the account read again once the resend's refusal contradicted the first.
     assert_eq!(writes_and_reads(&emulator), (3, 2));
 }

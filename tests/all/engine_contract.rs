@@ -9,6 +9,7 @@ use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 
 const STEPS: &str = "intelepeer:smartcommunicator/steps@0.3.0";
 const SYNC: &str = "intelepeer:smartcommunicator/sync@0.3.0";
+const ENTRA: &str = "intelepeer:smartcommunicator/entra@0.3.0";
 const RESERVED_SUFFIXES: [&str; 5] = ["-submit", "-await-next", "-schedule", "-stub", "-get"];
 
 /// Where a resource occurs inside `ty`, as a path of field and case names.
@@ -126,6 +127,14 @@ fn both_sync_steps_meet_obelisks_rules_for_activities() {
     let (checked, refused) = checked_functions(SYNC);
     assert!(refused.is_empty(), "{refused:#?}");
     assert_eq!(checked, ["apply", "plan"]);
+}
+
+#[test]
+fn the_graph_reader_meets_obelisks_rules_for_activities() {
+    // The shipped nightly workflow runs it as an activity.
+    let (checked, refused) = checked_functions(ENTRA);
+    assert!(refused.is_empty(), "{refused:#?}");
+    assert_eq!(checked, ["read-group"]);
 }
 
 #[test]

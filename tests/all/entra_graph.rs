@@ -97,6 +97,11 @@ async fn a_group_of_2500_members_reads_in_three_pages_of_users_with_the_mapped_p
     assert_eq!(first.department.as_deref(), Some("Front End"));
     assert_eq!(first.consistency_id.as_deref(), Some("E00000"));
     assert_eq!(first.store.as_deref(), Some("Store 1200"));
+    // The last page was asked for the same properties as the first.
+    let last = &read.agents[2499].agent;
+    assert_eq!(last.consistency_id.as_deref(), Some("E02499"));
+    assert_eq!(last.department.as_deref(), Some("Front End"));
+    assert_eq!(last.store.as_deref(), Some("Store 1249"));
     assert_eq!(read.agents[7].active, Some(false), "the disabled account");
     assert_eq!(read.agents[6].active, Some(true));
     assert_eq!(
@@ -224,29 +229,19 @@ fn graph_env(emulator: &Emulator, secret: &'static str) -> Vec<(&'static str, St
     ]
 }
 
-async fn cli(emulator: &Emulator, secret: &'static str, args: &[&str]) -> crate::cli::Run {
+/// `smartcomm ARGS… --graph-group GROUP --tenant-id TENANT`, with the Graph credentials.
+async fn from_group(emulator: &Emulator, secret: &'static str, args: &[&str]) -> crate::cli::Run {
     let env = graph_env(emulator, secret);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    smartcomm(Some(emulator), args, &env).await
+    let args = [args, &["--graph-group", GROUP, "--tenant-id", TENANT]].concat();
+    smartcomm(Some(emulator), &args, &env).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_apply_from_a_graph_group_then_a_second_plan_has_nothing_to_do() {
     let emulator = emulator().await;
     emulator.set_graph_group(GROUP, group(25));
-    let apply = cli(
-        &emulator,
-        GRAPH_CLIENT_SECRET,
-        &[
-            "sync",
-            "apply",
-            "--graph-group",
-            GROUP,
-            "--tenant-id",
-            TENANT,
-        ],
-    )
-    .await;
+    let apply = from_group(&emulator, GRAPH_CLIENT_SECRET, &["sync", "apply"]).await;
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert!(
         apply
@@ -263,20 +258,7 @@ async fn sync_apply_from_a_graph_group_then_a_second_plan_has_nothing_to_do() {
     let disabled = Some("associate7@contoso-retail.example");
     assert!(live.iter().all(|a| a.upn.as_deref() != disabled));
 
-    let plan = cli(
-        &emulator,
-        GRAPH_CLIENT_SECRET,
-        &[
-            "sync",
-            "plan",
-            "--graph-group",
-            GROUP,
-            "--tenant-id",
-            TENANT,
-            "--json",
-        ],
-    )
-    .await;
+    let plan = from_group(&emulator, GRAPH_CLIENT_SECRET, &["sync", "plan", "--json"]).await;
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let plan = json(&plan.stdout);
     // The 24 agents and the disabled account that is not onboarded are all as wanted.
@@ -289,20 +271,7 @@ async fn a_refused_secret_exits_1_naming_the_credentials_sends_nothing_to_the_ap
  {
     let emulator = emulator().await;
     emulator.set_graph_group(GROUP, group(3));
-    let run = cli(
-        &emulator,
-        "wrong-secret-4711",
-        &[
-            "-vv",
-            "sync",
-            "plan",
-            "--graph-group",
-            GROUP,
-            "--tenant-id",
-            TENANT,
-        ],
-    )
-    .await;
+    let run = from_group(&emulator, "wrong-secret-4711", &["-vv", "sync", "plan"]).await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("SMARTCOMM_GRAPH_CLIENT_SECRET"),

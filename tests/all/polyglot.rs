@@ -133,7 +133,7 @@ fn wasm_tools_validates_the_component_and_shows_its_exports() {
         .unwrap();
     let wit = String::from_utf8_lossy(&wit.stdout);
     for export in [
-        "types", "client", "agents", "inboxes", "numbers", "steps", "sync",
+        "types", "client", "agents", "inboxes", "numbers", "steps", "sync", "entra",
     ] {
         assert!(
             wit.contains(&format!(

@@ -147,10 +147,13 @@ test('a group is a shared inbox whose members are added and removed', async () =
     members: [{ value: 'jco-scim-2' }],
   });
   assert.equal(group.status, 201, JSON.stringify(group.body));
+  const added = await scim('GET', `/Groups/${group.body.id}`);
+  assert.deepEqual(added.body.members.map((m) => m.value), ['jco-scim-2']);
   const removed = await scim('PATCH', `/Groups/${group.body.id}`, patch(
     { op: 'remove', path: 'members[value eq "jco-scim-2"]' }));
   assert.ok([200, 204].includes(removed.status), JSON.stringify(removed.body));
   const read = await scim('GET', `/Groups/${group.body.id}`);
+  assert.equal(read.status, 200, JSON.stringify(read.body));
   assert.deepEqual(read.body.members ?? [], []);
 });
 

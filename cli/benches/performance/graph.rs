@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use smartcomm_emulator::{Emulator, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET};
-use smartcomm_host::{Config, entra};
+use smartcomm_host::{CallError, Config, Runtime, Session, entra};
 use std::time::{Duration, Instant};
 
 const TENANT: &str = "tenant-1";
@@ -110,9 +110,7 @@ pub async fn graph(bench: &mut Bench) -> anyhow::Result<()> {
         emulator.clear_requests();
         let mut session = runtime.session(graph_config(emulator));
         let started = Instant::now();
-        let read = session
-            .read_group(TENANT.into(), GROUP.into(), no_mapping(), Vec::new())
-            .await?;
+        let read = read_the_group(&mut session).await?;
         component.push(started.elapsed());
         anyhow::ensure!(read.agents.len() == size);
         memory = memory.max(session.memory_size().unwrap_or_default());
@@ -139,16 +137,23 @@ pub async fn graph(bench: &mut Bench) -> anyhow::Result<()> {
         ratio: format!("{:.2} (+{})", ratio(c, n), ms(c.saturating_sub(n))),
         target: "",
     });
-    night_with_nothing_to_change(bench, size, n).await
+    night_with_nothing_to_change(bench, &runtime, size, n).await
+}
+
+/// The bench group's members, through the component, with the default mapping.
+async fn read_the_group(session: &mut Session) -> Result<entra::GroupRoster, CallError> {
+    session
+        .read_group(TENANT.into(), GROUP.into(), no_mapping(), Vec::new())
+        .await
 }
 
 async fn night_with_nothing_to_change(
     bench: &mut Bench,
+    runtime: &Runtime,
     size: usize,
     native_pages: Duration,
 ) -> anyhow::Result<()> {
     let emulator = &bench.emulator;
-    let runtime = bench.runtime(true, None)?;
     timed_onboard(
         &mut runtime.session(config_at(emulator, CUSTOMER, 8)),
         size,
@@ -158,9 +163,7 @@ async fn night_with_nothing_to_change(
     emulator.clear_requests();
     let mut session = runtime.session(graph_config(emulator));
     let started = Instant::now();
-    let read = session
-        .read_group(TENANT.into(), GROUP.into(), no_mapping(), Vec::new())
-        .await?;
+    let read = read_the_group(&mut session).await?;
     let plan = session.sync_plan(read.agents, plan_options()).await?;
     let night = started.elapsed();
     anyhow::ensure!(plan.changes.is_empty(), "{} changes", plan.changes.len());

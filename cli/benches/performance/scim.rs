@@ -166,6 +166,8 @@ async fn requests_per_operation(bench: &mut Bench) -> anyhow::Result<()> {
     let mut endpoint = Endpoint::start(bench, "bench-scim-ops").await?;
     endpoint.send("GET", "/Users/nobody", None).await?; // the token, before counting
     let mut counted = Vec::new();
+    let mut other_values = user("ops-1");
+    other_values["displayName"] = json!("Someone Else");
     let operations: [(&str, &str, &str, Option<Value>); 6] = [
         (
             "GET by filter",
@@ -178,7 +180,7 @@ async fn requests_per_operation(bench: &mut Bench) -> anyhow::Result<()> {
             "POST of a user that exists (409)",
             "POST",
             "/Users",
-            Some(user("ops-1")),
+            Some(other_values),
         ),
         (
             "PATCH",
@@ -190,14 +192,6 @@ async fn requests_per_operation(bench: &mut Bench) -> anyhow::Result<()> {
         ("DELETE", "DELETE", "/Users/ops-1", None),
     ];
     for (name, method, path, body) in operations {
-        let body = if name.starts_with("POST of") {
-            body.map(|mut b| {
-                b["displayName"] = json!("Someone Else");
-                b
-            })
-        } else {
-            body
-        };
         bench.emulator.clear_requests();
         let (status, _, _) = endpoint.send(method, path, body).await?;
         let routes: Vec<String> = bench

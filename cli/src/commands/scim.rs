@@ -3,7 +3,6 @@
 
 use crate::cli::{Global, ScimCommand};
 use crate::connection::{EXIT_FAILED, Failure, config, invalid};
-use smartcomm::config::{Config, GraphConfig};
 use smartcomm_host::{ComponentSource, RuntimeOptions, ScimOptions, ScimServer};
 use smartcomm_scim::bridge::var;
 use smartcomm_scim::group::Inboxes;
@@ -58,12 +57,7 @@ async fn serve(
     instances: u16,
 ) -> Result<u8, Failure> {
     let env = scim_env(tenant_id, inboxes)?;
-    // The SCIM component never reads a group: it gets neither the Graph secret nor the
-    // Graph and login hosts on its allow-list.
-    let config = Config {
-        graph: GraphConfig::default(),
-        ..config(global)?
-    };
+    let config = config(global)?;
     let mut options = ScimOptions {
         instances: instances.into(),
         ..ScimOptions::default()

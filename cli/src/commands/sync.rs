@@ -11,7 +11,7 @@ use smartcomm::error::Problem;
 use smartcomm::sync::{
     AbsentAgents, ChangeAction, DesiredAgent, Plan, PlanOptions, ScopeField, ScopeMatch,
 };
-use smartcomm_host::convert::item_outcome_json;
+use smartcomm_host::convert::{OperationError, item_outcome_json};
 use smartcomm_host::{CallError, Operations, steps, types};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,13 +59,11 @@ pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
         } => {
             let plan: Plan = match (plan, desired) {
                 (Some(file), _) => parse_file(&file)?,
-                (None, desired) if desired.is_some() || roster.graph_group.is_some() => {
+                // clap asks for one of PLAN, --desired and --graph-group.
+                (None, desired) => {
                     let plan = make_plan(global, &desired.unwrap_or_default(), &roster).await?;
                     eprint!("{}", readable(&plan));
                     plan
-                }
-                (None, _) => {
-                    return Err(invalid("give a PLAN, --desired or --graph-group".into()));
                 }
             };
             apply(global, plan, stop_on_error).await
@@ -212,52 +210,82 @@ fn roster_problems(problems: &[Problem], labels: &[String]) -> String {
     )
 }
 
-/// The members of an Entra group, read through Graph by the component: nothing is sent to
-/// the users API.
-async fn graph_roster(global: &Global, group: &str, args: &RosterArgs) -> Result<Roster, Failure> {
-    let tenant_id = args
-        .tenant_id
-        .as_deref()
-        .ok_or_else(|| invalid("--graph-group needs --tenant-id".into()))?;
-    let sources =
-        entra_input::Sources::read(tenant_id, args.mapping.as_deref(), args.sidecar.as_deref())?;
-    let mapping = sources.mapping.clone().into();
-    let extras = sources.extras.iter().cloned().map(Into::into).collect();
-    let read = with_operations!(global, |ops| settle(
-        ops.read_group(tenant_id.into(), group.into(), mapping, extras)
-            .await
-    ));
-    let read: smartcomm::graph::GroupRoster = match read {
-        Ok(read) => read.into(),
-        Err(CallError::Api(types::Error::InvalidInput(problems))) => {
-            let problems: Vec<Problem> = problems.into_iter().map(problem_of).collect();
-            return Err(invalid(sources.described(&problems, &[])));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    eprintln!(
-        "Entra group {group}: {} users in {} page{}{}",
-        read.roster.len(),
-        read.pages,
-        if read.pages == 1 { "" } else { "s" },
-        match read.skipped {
-            0 => String::new(),
-            n => format!("; {n} members that are not users left out"),
-        }
-    );
-    let labels = read
-        .roster
-        .iter()
-        .enumerate()
-        .map(|(i, d)| match &d.agent.upn {
-            Some(upn) => format!("member {i} ({upn})"),
-            None => format!("member {i}"),
+/// What reading an Entra group needs, checked before anything connects.
+struct GroupRead<'a> {
+    group: &'a str,
+    tenant_id: &'a str,
+    sources: entra_input::Sources,
+}
+
+impl<'a> GroupRead<'a> {
+    fn new(group: &'a str, args: &'a RosterArgs) -> Result<Self, Failure> {
+        let tenant_id = args
+            .tenant_id
+            .as_deref()
+            .ok_or_else(|| invalid("--graph-group needs --tenant-id".into()))?;
+        let sources = entra_input::Sources::read(
+            tenant_id,
+            args.mapping.as_deref(),
+            args.sidecar.as_deref(),
+        )?;
+        Ok(GroupRead {
+            group,
+            tenant_id,
+            sources,
         })
-        .collect();
-    Ok(Roster {
-        agents: read.roster,
-        labels,
-    })
+    }
+
+    /// The members of the group, read through Graph by the component: nothing is sent to
+    /// the users API.
+    async fn roster<O: Operations>(&self, ops: &mut O) -> Result<Roster, Failure>
+    where
+        O::Error: OperationError,
+    {
+        let mapping = self.sources.mapping.clone().into();
+        let extras = self
+            .sources
+            .extras
+            .iter()
+            .cloned()
+            .map(Into::into)
+            .collect();
+        let read = settle(
+            ops.read_group(self.tenant_id.into(), self.group.into(), mapping, extras)
+                .await,
+        );
+        let read: smartcomm::graph::GroupRoster = match read {
+            Ok(read) => read.into(),
+            Err(CallError::Api(types::Error::InvalidInput(problems))) => {
+                let problems: Vec<Problem> = problems.into_iter().map(problem_of).collect();
+                return Err(invalid(self.sources.described(&problems, &[])));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        eprintln!(
+            "Entra group {}: {} users in {} page{}{}",
+            self.group,
+            read.roster.len(),
+            read.pages,
+            if read.pages == 1 { "" } else { "s" },
+            match read.skipped {
+                0 => String::new(),
+                n => format!("; {n} members that are not users left out"),
+            }
+        );
+        let labels = read
+            .roster
+            .iter()
+            .enumerate()
+            .map(|(i, d)| match &d.agent.upn {
+                Some(upn) => format!("member {i} ({upn})"),
+                None => format!("member {i}"),
+            })
+            .collect();
+        Ok(Roster {
+            agents: read.roster,
+            labels,
+        })
+    }
 }
 
 fn problem_of(p: types::InputProblem) -> Problem {
@@ -268,21 +296,46 @@ fn problem_of(p: types::InputProblem) -> Problem {
     }
 }
 
+/// The plan of the roster the flags name: files, or an Entra group read on the same
+/// connection as the plan (one runtime, one sign-in).
 async fn make_plan(global: &Global, files: &[PathBuf], args: &RosterArgs) -> Result<Plan, Failure> {
-    let roster = match &args.graph_group {
-        Some(group) => graph_roster(global, group, args).await?,
-        None => read_roster(files, args)?,
-    };
-    let options = plan_options(args)?;
-    // Checked here too, so that the problems carry the roster's lines.
-    if let Err(problems) = smartcomm::sync::check_roster(&roster.agents) {
-        return Err(invalid(roster_problems(&problems, &roster.labels)));
+    match &args.graph_group {
+        Some(group) => {
+            let read = GroupRead::new(group, args)?;
+            let options = plan_options(args)?;
+            with_operations!(global, |ops| {
+                let roster = checked(read.roster(&mut *ops).await?)?;
+                plan_on(&mut *ops, roster, options).await
+            })
+        }
+        None => {
+            let roster = read_roster(files, args)?;
+            let options = plan_options(args)?;
+            let roster = checked(roster)?;
+            with_operations!(global, |ops| plan_on(&mut *ops, roster, options).await)
+        }
     }
+}
+
+/// The roster, checked here too (before the component does), so that the problems carry
+/// the roster's lines.
+fn checked(roster: Roster) -> Result<Roster, Failure> {
+    match smartcomm::sync::check_roster(&roster.agents) {
+        Ok(()) => Ok(roster),
+        Err(problems) => Err(invalid(roster_problems(&problems, &roster.labels))),
+    }
+}
+
+async fn plan_on<O: Operations>(
+    ops: &mut O,
+    roster: Roster,
+    options: PlanOptions,
+) -> Result<Plan, Failure>
+where
+    O::Error: OperationError,
+{
     let desired: Vec<types::DesiredAgent> = roster.agents.into_iter().map(Into::into).collect();
-    let planned = with_operations!(global, |ops| settle(
-        ops.sync_plan(desired, options.into()).await
-    ));
-    match planned {
+    match settle(ops.sync_plan(desired, options.into()).await) {
         Ok(plan) => Ok(plan.into()),
         Err(CallError::Api(types::Error::InvalidInput(problems))) => {
             let problems: Vec<Problem> = problems.into_iter().map(problem_of).collect();

@@ -199,8 +199,8 @@ impl Account {
         }
     }
 
-    /// Removes the agent at `index`, keeping the key index: the later agents move down one,
-    /// and a key the agent held that another agent also holds goes to the first of them.
+    /// Removes the agent at `index`, keeping the key index: the later agents move down one.
+    /// No other agent holds its keys (onboard and update refuse a key that is taken).
     /// (Rebuilding the index instead made offboarding 10,000 agents take a minute.)
     pub(crate) fn remove_agent(&mut self, index: usize) -> AgentRecord {
         self.unindex_agent(index);
@@ -208,20 +208,6 @@ impl Account {
         for slot in self.keys.values_mut() {
             if *slot > index {
                 *slot -= 1;
-            }
-        }
-        for kind in INDEXED_KEYS {
-            let Some(value) = agent.field(kind) else {
-                continue;
-            };
-            let key = (kind, value.to_string());
-            if !self.keys.contains_key(&key)
-                && let Some(i) = self
-                    .agents
-                    .iter()
-                    .position(|a| a.field(kind) == Some(value))
-            {
-                self.keys.insert(key, i);
             }
         }
         agent

@@ -48,6 +48,10 @@ impl Query {
         )
     }
 
+    pub fn into_map(self) -> HashMap<String, String> {
+        self.0
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

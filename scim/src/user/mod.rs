@@ -205,10 +205,7 @@ pub fn slot(path: &AttrPath) -> Result<Slot, ScimError> {
         ))
     };
     match path.urn.as_deref() {
-        None => core_slot(path, sub).ok_or_else(unknown),
-        Some(urn) if urn.eq_ignore_ascii_case(USER_SCHEMA) => {
-            core_slot(path, sub).ok_or_else(unknown)
-        }
+        _ if path.in_schema(USER_SCHEMA) => core_slot(path, sub).ok_or_else(unknown),
         Some(urn) if urn.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => {
             match field_at(&path.name, enterprise) {
                 Some(field) => Ok(Slot::Text(field)),
@@ -219,7 +216,7 @@ pub fn slot(path: &AttrPath) -> Result<Slot, ScimError> {
         Some(urn) if urn.eq_ignore_ascii_case(SMARTCOMM_SCHEMA) => {
             extension_slot(path, sub).ok_or_else(unknown)
         }
-        Some(_) => Err(unknown()),
+        _ => Err(unknown()),
     }
 }
 
