@@ -96,15 +96,7 @@ fn read_roster(files: &[PathBuf], args: &RosterArgs) -> Result<Roster, Failure> 
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv")));
     let refused = |e: String| invalid(format!("{}: {e}", file.display()));
     if entra {
-        let tenant_id = args
-            .tenant_id
-            .as_deref()
-            .ok_or_else(|| invalid("--format entra needs --tenant-id".into()))?;
-        let sources = entra_input::Sources::read(
-            tenant_id,
-            args.mapping.as_deref(),
-            args.sidecar.as_deref(),
-        )?;
+        let (_, sources) = entra_sources(args, "--format entra")?;
         let (agents, labels) = sources.export_roster(files)?;
         return Ok(Roster { agents, labels });
     }
@@ -210,6 +202,20 @@ fn roster_problems(problems: &[Problem], labels: &[String]) -> String {
     )
 }
 
+/// The Entra tenant and mapping sources that `flag` needs, read and checked.
+fn entra_sources<'a>(
+    args: &'a RosterArgs,
+    flag: &str,
+) -> Result<(&'a str, entra_input::Sources), Failure> {
+    let tenant_id = args
+        .tenant_id
+        .as_deref()
+        .ok_or_else(|| invalid(format!("{flag} needs --tenant-id")))?;
+    let sources =
+        entra_input::Sources::read(tenant_id, args.mapping.as_deref(), args.sidecar.as_deref())?;
+    Ok((tenant_id, sources))
+}
+
 /// What reading an Entra group needs, checked before anything connects.
 struct GroupRead<'a> {
     group: &'a str,
@@ -219,15 +225,7 @@ struct GroupRead<'a> {
 
 impl<'a> GroupRead<'a> {
     fn new(group: &'a str, args: &'a RosterArgs) -> Result<Self, Failure> {
-        let tenant_id = args
-            .tenant_id
-            .as_deref()
-            .ok_or_else(|| invalid("--graph-group needs --tenant-id".into()))?;
-        let sources = entra_input::Sources::read(
-            tenant_id,
-            args.mapping.as_deref(),
-            args.sidecar.as_deref(),
-        )?;
+        let (tenant_id, sources) = entra_sources(args, "--graph-group")?;
         Ok(GroupRead {
             group,
             tenant_id,
