@@ -45,6 +45,10 @@ pub fn chunk_outcomes<T>(
     };
     let resp = match answer {
         Ok(resp) => resp,
+        // The call's deadline came before the request was sent.
+        Err(ApiError::Deadline { sent: false, .. }) => {
+            return (0..len).map(|_| Outcome::NotAttempted).collect();
+        }
         Err(error) => return whole(error),
     };
     if resp.is_success() {

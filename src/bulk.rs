@@ -6,7 +6,7 @@ use crate::client::Client;
 use crate::converge::{Convergent, Found, Verdict};
 use crate::dispatch::Dispatch;
 use crate::error::ApiError;
-use crate::readback::{ReadBack, lookups_of};
+use crate::readback::{ReadBack, Reads, lookups_of};
 use crate::request::{ApiRequest, Requests};
 use crate::response::BatchAnswer;
 use crate::transport::Transport;
@@ -48,7 +48,9 @@ impl<T: Transport> Client<T> {
         let mut finished: Vec<Option<Vec<Outcome<I::Done>>>> = vec![None; chunks.len()];
         let mut running = FuturesUnordered::new();
         loop {
+            // At the call's deadline nothing more starts; what is in flight ends by itself.
             while running.len() < self.concurrency()
+                && !self.deadline_passed()
                 && let Some(chunk) = dispatch.next_ready()
             {
                 let batch = &batch;
@@ -60,6 +62,9 @@ impl<T: Transport> Client<T> {
             };
             dispatch.finish(chunk, outcomes.iter().all(Outcome::is_success));
             finished[chunk] = Some(outcomes);
+        }
+        if finished.iter().any(Option::is_none) {
+            self.out_of_time();
         }
         Ok(chunks
             .iter()
@@ -100,13 +105,13 @@ impl<T: Transport> Client<T> {
                 self.now(),
                 batch.succeeded,
             );
-            let found = batch
+            let reads = batch
                 .readback
                 .find_unless_stale(judged(&sending, &results), |found| {
                     contradicted(&sending, &results, found)
                 })
                 .await;
-            let resend = settle(&sending, results, &found, &pending, &mut slots);
+            let resend = settle(&sending, results, &reads, &pending, &mut slots);
             if resend.len() >= pending.len() {
                 break;
             }
@@ -166,19 +171,27 @@ fn refused_as_repeat<I: Convergent>(item: &I, result: &Outcome<I::Done>) -> bool
 
 /// Records a request's outcomes in `slots` and returns the items to send again: those the
 /// API skipped after items all done, that the state read back does not show done already.
+/// An item refused as a repeat whose read failed is `failed` with the read's error: neither
+/// done nor refused is known.
 fn settle<I: Convergent>(
     sent: &[I],
     results: Vec<Outcome<I::Done>>,
-    found: &Found,
+    reads: &Reads,
     pending: &[usize],
     slots: &mut [Option<Outcome<I::Done>>],
 ) -> Vec<usize> {
+    let found = &reads.found;
     let mut resend = Vec::new();
     let mut all_done_so_far = true;
     for (k, result) in results.into_iter().enumerate() {
         let item = &sent[k];
         let outcome = match result {
             Outcome::Rejected(messages) if item.repeat_refusal(&messages) => {
+                if let Some(error) = reads.failure(&item.lookups()) {
+                    all_done_so_far = false;
+                    slots[pending[k]] = Some(Outcome::Failed(error));
+                    continue;
+                }
                 match item.verdict(found, true) {
                     Verdict::Done(value) => Outcome::Succeeded(value),
                     Verdict::Conflict(why) => {

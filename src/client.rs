@@ -3,7 +3,10 @@
 //! requests in flight (`bulk`) while they share one token and one limit.
 
 use crate::batch::Outcome;
-use crate::config::{Auth, AuthScheme, Config, RENEW_BEFORE_EXPIRY_SECS, Settings};
+use crate::config::{
+    Auth, AuthScheme, Config, DEFAULT_CALL_DEADLINE_SECS, RENEW_BEFORE_EXPIRY_SECS, RetryPolicy,
+    Settings,
+};
 use crate::converge::{self, Note};
 use crate::dispatch;
 use crate::error::{ApiError, Problem};
@@ -13,8 +16,10 @@ use crate::request::{ApiRequest, Method, Requests};
 use crate::response::{self, RawResponse};
 use crate::transport::{HttpRequest, Transport};
 use crate::validate;
+use futures_util::future::{Either, select};
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::pin::pin;
 
 #[derive(Clone)]
 struct Token {
@@ -38,8 +43,35 @@ pub struct ClientStats {
     pub unknown_outcomes: u64,
     /// The most users-API requests that were in flight at once.
     pub peak_in_flight: usize,
-    /// Every value the limit on requests in flight took.
+    /// The values the limit on requests in flight took, the latest [`crate::limit::PATH_KEPT`].
     pub limit_path: Vec<usize>,
+}
+
+/// The call in progress: its deadline, and a sign-in refused during it. A call is one
+/// operation as a caller sees it (a step, a `sync apply`, a SCIM request); operations that
+/// call others share the outermost one's.
+#[derive(Default)]
+struct Call {
+    /// Calls open; the outermost sets the deadline.
+    depth: Cell<u32>,
+    deadline_at_ms: Cell<u64>,
+    deadline_secs: Cell<u32>,
+    /// A sign-in the API refused during this call: every later need of a token fails with it,
+    /// so a changed password costs one refused sign-in, not one per request.
+    refused_sign_in: RefCell<Option<ApiError>>,
+    /// Whether the deadline cut the call short.
+    cut: Cell<bool>,
+}
+
+/// A call open on a client, until it is dropped (see [`Client::begin_call`]).
+pub struct CallScope<'c> {
+    call: &'c Call,
+}
+
+impl Drop for CallScope<'_> {
+    fn drop(&mut self) {
+        self.call.depth.set(self.call.depth.get() - 1);
+    }
 }
 
 pub struct Client<T> {
@@ -47,9 +79,11 @@ pub struct Client<T> {
     settings: Result<Settings, Vec<Problem>>,
     pub(crate) requests: Requests,
     token: RefCell<Option<Token>>,
+    token_generation: Cell<u64>,
     /// Held while a token is fetched: requests that need one meanwhile wait for it.
     authenticating: futures_util::lock::Mutex<()>,
     limit: Limit,
+    call: Call,
     sent: Cell<u64>,
     authentications: Cell<u64>,
     unknown_outcomes: Cell<u64>,
@@ -72,6 +106,23 @@ fn invalid(result: Result<(), Vec<Problem>>) -> Result<(), ApiError> {
 /// One attempt's result; `Err((error, true))` ends the retries at once.
 type Attempt = Result<RawResponse, (ApiError, bool)>;
 
+/// When a request's first attempt went out: its retry budget counts from there, not from
+/// its wait for a place among the requests in flight.
+type FirstSent = Cell<Option<u64>>;
+
+/// Whether an answer or a failure leaves the request's outcome unknown (the API may have
+/// applied it).
+fn unknown_outcome(result: &Attempt) -> bool {
+    match result {
+        Ok(r) => matches!(r.status, 500 | 502 | 504),
+        Err((e, false)) => matches!(
+            e,
+            ApiError::Timeout { .. } | ApiError::Transport { .. } | ApiError::Deadline { .. }
+        ),
+        Err(_) => false,
+    }
+}
+
 impl<T: Transport> Client<T> {
     pub fn new(config: Config, transport: T) -> Self {
         let settings = config.settings();
@@ -84,8 +135,10 @@ impl<T: Transport> Client<T> {
             customer_id: config.customer_id,
             settings,
             token: RefCell::new(None),
+            token_generation: Cell::new(0),
             authenticating: futures_util::lock::Mutex::new(()),
             limit,
+            call: Call::default(),
             sent: Cell::new(0),
             authentications: Cell::new(0),
             unknown_outcomes: Cell::new(0),
@@ -127,81 +180,218 @@ impl<T: Transport> Client<T> {
         self.transport.now_unix()
     }
 
+    /// Opens a call: its deadline starts now, unless a call is open already (an operation
+    /// that calls others), whose deadline it shares. Every operation opens one; a host that
+    /// makes one call of several operations (a SCIM request) opens it around them.
+    pub fn begin_call(&self) -> CallScope<'_> {
+        let call = &self.call;
+        if call.depth.get() == 0 {
+            let secs = self
+                .settings
+                .as_ref()
+                .map_or(DEFAULT_CALL_DEADLINE_SECS, |s| s.call_deadline_secs);
+            call.deadline_secs.set(secs);
+            call.deadline_at_ms
+                .set(self.transport.now_ms() + u64::from(secs) * 1000);
+            call.refused_sign_in.replace(None);
+            call.cut.set(false);
+        }
+        call.depth.set(call.depth.get() + 1);
+        CallScope { call }
+    }
+
+    /// Whether the last call's deadline cut it short: items it reports `not-attempted` would
+    /// have been sent with more time.
+    pub fn deadline_cut(&self) -> bool {
+        self.call.cut.get()
+    }
+
+    /// Milliseconds left of the open call; none open, no bound.
+    fn remaining_ms(&self) -> u64 {
+        match self.call.depth.get() {
+            0 => u64::MAX,
+            _ => self
+                .call
+                .deadline_at_ms
+                .get()
+                .saturating_sub(self.transport.now_ms()),
+        }
+    }
+
+    pub(crate) fn deadline_passed(&self) -> bool {
+        self.remaining_ms() == 0
+    }
+
+    /// Whether the deadline has passed, so that work left is not started: the call is then
+    /// marked as cut short.
+    pub(crate) fn out_of_time(&self) -> bool {
+        let passed = self.deadline_passed();
+        if passed {
+            self.call.cut.set(true);
+        }
+        passed
+    }
+
+    /// The error of a request the deadline stopped; `sent` when it was in flight.
+    pub(crate) fn deadline_error(&self, sent: bool) -> ApiError {
+        self.call.cut.set(true);
+        ApiError::Deadline {
+            seconds: self.call.deadline_secs.get(),
+            sent,
+            attempts: u32::from(sent),
+        }
+    }
+
+    /// `wait`'s output, or `None` when the call's deadline comes first.
+    pub(crate) async fn before_deadline<F: Future>(&self, wait: F) -> Option<F::Output> {
+        if self.call.depth.get() == 0 {
+            return Some(wait.await);
+        }
+        let deadline = pin!(self.transport.deadline(self.call.deadline_at_ms.get()));
+        match select(pin!(wait), deadline).await {
+            Either::Left((output, _)) => Some(output),
+            Either::Right(_) => None,
+        }
+    }
+
+    /// Sends one request within the call's deadline, recording the first send.
+    async fn send_in_call(
+        &self,
+        request: &HttpRequest,
+        first_sent: &FirstSent,
+    ) -> Result<RawResponse, ApiError> {
+        if self.deadline_passed() {
+            return Err(self.deadline_error(false));
+        }
+        if first_sent.get().is_none() {
+            first_sent.set(Some(self.transport.now_ms()));
+        }
+        self.before_deadline(self.transport.send(request))
+            .await
+            .unwrap_or_else(|| Err(self.deadline_error(true)))
+    }
+
     /// Sends a request that carries no token of this client's (Entra, Graph) with retries.
     pub(crate) async fn send_with_retries(
         &self,
         request: &HttpRequest,
     ) -> Result<RawResponse, ApiError> {
-        self.with_retries(async || self.transport.send(request).await.map_err(|e| (e, false)))
-            .await
+        self.with_retries(false, async |first_sent| {
+            self.send_in_call(request, first_sent)
+                .await
+                .map_err(|e| (e, false))
+        })
+        .await
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retry policy is spent. Every
-    /// send counts as an attempt, a 429's too: 429 and 503 mean the request was not
-    /// processed; 500, 502, 504, timeouts and dropped connections leave it unknown, and
-    /// every operation converges on a repeat: all retried, never at once. An error status
-    /// left at the end becomes its `ApiError`, counting the attempts.
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy or the call's
+    /// deadline is spent. Every send counts as an attempt, a 429's and the one after a new
+    /// token too: 429 and 503 mean the request was not processed; 500, 502, 504, timeouts
+    /// and dropped connections leave it unknown, and every operation converges on a repeat:
+    /// all retried, never at once. With `renews_token`, a 401 is sent again at once, once,
+    /// with a new token (the attempt fetches it). The budget counts from the first send. An
+    /// error status left at the end becomes its `ApiError`, counting the attempts.
     async fn with_retries(
         &self,
-        mut attempt: impl AsyncFnMut() -> Attempt,
+        renews_token: bool,
+        mut attempt: impl AsyncFnMut(&FirstSent) -> Attempt,
     ) -> Result<RawResponse, ApiError> {
         let policy = self.settings()?.retry;
-        let started = self.transport.now_ms();
-        let mut attempts = 0;
+        let first_sent: FirstSent = Cell::new(None);
+        let (mut attempts, mut renewed) = (0, false);
+        let mut last_failure: Option<ApiError> = None;
         loop {
+            let result = attempt(&first_sent).await;
+            if let Err((ApiError::Deadline { sent: false, .. }, _)) = &result {
+                // Not sent again: the request stands as its last answer left it.
+                return Err(last_failure.unwrap_or_else(|| self.deadline_error(false)));
+            }
             attempts += 1;
-            let result = attempt().await;
-            let unknown = match &result {
-                Ok(r) => matches!(r.status, 500 | 502 | 504),
-                Err((e, false)) => {
-                    matches!(e, ApiError::Timeout { .. } | ApiError::Transport { .. })
-                }
-                Err(_) => false,
-            };
-            if unknown {
+            if unknown_outcome(&result) {
                 self.unknown_outcomes.set(self.unknown_outcomes.get() + 1);
             }
-            let (retryable, retry_after) = match &result {
-                Ok(r) if r.status == 429 || r.status == 503 => (
-                    true,
-                    response::retry_after_seconds(r.retry_after.as_deref(), self.now()),
-                ),
-                _ => (unknown, None),
+            let retry_after = match &result {
+                Ok(r) if r.status == 429 || r.status == 503 => {
+                    response::retry_after_seconds(r.retry_after.as_deref(), self.now())
+                }
+                _ => None,
             };
-            if retryable && attempts < policy.max_attempts {
-                let delay = policy.delay_ms(attempts, retry_after, |max| {
-                    self.transport.random_up_to(max)
-                });
-                let elapsed = self.transport.now_ms().saturating_sub(started);
+            let beyond_cap =
+                retry_after.is_some_and(|s| u64::from(s) * 1000 > u64::from(policy.max_delay_ms));
+            let failure = match &result {
                 // A Retry-After beyond the cap is the API's word: report it rather than knock early.
-                let within_cap = retry_after
-                    .is_none_or(|s| u64::from(s) * 1000 <= u64::from(policy.max_delay_ms));
-                if within_cap && elapsed + delay <= u64::from(policy.budget_ms) {
-                    self.transport.sleep_ms(delay).await;
-                    continue;
-                }
-            }
-            return match result {
+                Ok(r) if beyond_cap => Some(ApiError::RateLimited {
+                    retry_after,
+                    attempts,
+                }),
                 Ok(r) if r.status == 429 || r.status >= 500 => {
-                    Err(response::error_for(&r, self.now()).after_attempts(attempts))
+                    Some(response::error_for(r, self.now()).after_attempts(attempts))
                 }
-                Ok(r) => Ok(r),
+                Ok(_) => None,
                 // A final error (getting a token) carries its own count.
-                Err((e, true)) => Err(e),
-                Err((e, false)) => Err(e.after_attempts(attempts)),
+                Err((e, true)) => Some(e.clone()),
+                Err((e, false)) => Some(e.clone().after_attempts(attempts)),
+            };
+            let again = attempts < policy.max_attempts && !self.deadline_passed();
+            let delay = match &result {
+                Ok(r) if r.status == 401 && renews_token && !renewed => {
+                    renewed = true;
+                    again.then_some(0)
+                }
+                Ok(r) if r.status == 429 || r.status == 503 => {
+                    (again && !beyond_cap).then(|| self.backoff(&policy, attempts, retry_after))
+                }
+                _ if unknown_outcome(&result)
+                    && !matches!(result, Err((ApiError::Deadline { .. }, _))) =>
+                {
+                    again.then(|| self.backoff(&policy, attempts, None))
+                }
+                _ => None,
+            };
+            let elapsed = first_sent
+                .get()
+                .map_or(0, |at| self.transport.now_ms().saturating_sub(at));
+            match delay {
+                Some(delay) if elapsed + delay <= u64::from(policy.budget_ms) => {
+                    if delay >= self.remaining_ms() {
+                        // No time left in the call for this wait: the request stands as it is.
+                        self.call.cut.set(true);
+                    } else {
+                        self.transport.sleep_ms(delay).await;
+                        last_failure = failure;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            return match (result, failure) {
+                (_, Some(failure)) => Err(failure),
+                (Ok(r), None) => Ok(r),
+                (Err((e, _)), None) => Err(e),
             };
         }
+    }
+
+    fn backoff(&self, policy: &RetryPolicy, attempts: u32, retry_after: Option<u32>) -> u64 {
+        policy.delay_ms(attempts, retry_after, |max| {
+            self.transport.random_up_to(max)
+        })
     }
 
     /// Authenticates now (credentials), or reads the ready token's expiry (token). Safe to
     /// repeat: it changes nothing. Bad credentials (401) fail at once.
     pub async fn authenticate(&self) -> Result<Option<u64>, ApiError> {
+        let _call = self.begin_call();
         let _only_one = self.authenticating.lock().await;
         self.fetch_token().await
     }
 
-    /// Gets a token and keeps it; the caller holds `authenticating`.
+    /// Gets a token and keeps it; the caller holds `authenticating`. A sign-in refused
+    /// earlier in the call is not tried again.
     async fn fetch_token(&self) -> Result<Option<u64>, ApiError> {
+        if let Some(refused) = self.call.refused_sign_in.borrow().clone() {
+            return Err(refused);
+        }
         let settings = self.settings()?.clone();
         let value = match &settings.auth {
             Auth::Token(value) => value.clone(),
@@ -223,16 +413,28 @@ impl<T: Transport> Client<T> {
                     max_response_bytes: settings.max_response_bytes,
                 };
                 let resp = self
-                    .with_retries(async || {
-                        self.authentications.set(self.authentications.get() + 1);
-                        self.transport.send(&request).await.map_err(|e| (e, false))
+                    .with_retries(false, async |first_sent| {
+                        if !self.deadline_passed() {
+                            self.authentications.set(self.authentications.get() + 1);
+                        }
+                        self.send_in_call(&request, first_sent)
+                            .await
+                            .map_err(|e| (e, false))
                     })
                     .await?;
-                response::token(&resp, self.now())?
+                match response::token(&resp, self.now()) {
+                    Ok(token) => token,
+                    Err(refused @ ApiError::Unauthorized(_)) => {
+                        self.call.refused_sign_in.replace(Some(refused.clone()));
+                        return Err(refused);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         let expires_at = response::jwt_expiry(&value);
-        let generation = self.token.borrow().as_ref().map_or(0, |t| t.generation) + 1;
+        let generation = self.token_generation.get() + 1;
+        self.token_generation.set(generation);
         *self.token.borrow_mut() = Some(Token {
             value,
             expires_at,
@@ -261,7 +463,9 @@ impl<T: Transport> Client<T> {
         if let Some(token) = self.usable_token() {
             return Ok((token.value, token.generation));
         }
-        let _only_one = self.authenticating.lock().await;
+        let Some(_only_one) = self.before_deadline(self.authenticating.lock()).await else {
+            return Err(self.deadline_error(false));
+        };
         if self.usable_token().is_none() {
             self.fetch_token().await?;
         }
@@ -269,15 +473,13 @@ impl<T: Transport> Client<T> {
         Ok((token.value, token.generation))
     }
 
-    /// A token to send after the API refused the token of `refused_generation`: a new one,
-    /// fetched once for every request that met the same refusal.
-    async fn renewed_token(&self, refused_generation: u64) -> Result<String, ApiError> {
-        let _only_one = self.authenticating.lock().await;
-        let current = self.token.borrow().as_ref().map(|t| t.generation);
-        if current == Some(refused_generation) || current.is_none() {
-            self.fetch_token().await?;
+    /// Drops the token of `generation`, which the API refused: the next request fetches a
+    /// new one (once, however many met the same refusal).
+    fn forget_token(&self, generation: u64) {
+        let mut token = self.token.borrow_mut();
+        if token.as_ref().is_some_and(|t| t.generation == generation) {
+            *token = None;
         }
-        Ok(self.token.borrow().as_ref().expect("a token").value.clone())
     }
 
     fn http_request(&self, settings: &Settings, request: &ApiRequest, token: &str) -> HttpRequest {
@@ -303,11 +505,20 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sends a users-API request once it may go under the limit, which learns from the
-    /// answer.
-    async fn send_limited(&self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
-        let permit = self.limit.acquire(&self.transport).await;
+    /// answer. The wait for a place, a `Retry-After` pause included, ends at the deadline.
+    async fn send_limited(
+        &self,
+        request: &HttpRequest,
+        first_sent: &FirstSent,
+    ) -> Result<RawResponse, ApiError> {
+        let Some(permit) = self
+            .before_deadline(self.limit.acquire(&self.transport))
+            .await
+        else {
+            return Err(self.deadline_error(false));
+        };
         self.sent.set(self.sent.get() + 1);
-        let answer = self.transport.send(request).await;
+        let answer = self.send_in_call(request, first_sent).await;
         let signal = match &answer {
             Ok(r) if r.status == 429 || r.status == 503 => Signal::Throttled {
                 retry_after_ms: response::retry_after_seconds(r.retry_after.as_deref(), self.now())
@@ -320,32 +531,38 @@ impl<T: Transport> Client<T> {
         answer
     }
 
-    /// One attempt with a valid token; on a 401, a new token and the request once more, as
-    /// part of the same attempt (a ready token cannot be renewed, so its 401 is final).
-    async fn send_once(&self, settings: &Settings, request: &ApiRequest) -> Attempt {
-        let (token, generation) = self.current_token().await.map_err(|e| (e, true))?;
-        let resp = self
-            .send_limited(&self.http_request(settings, request, &token))
-            .await
-            .map_err(|e| (e, false))?;
-        if resp.status != 401 || !matches!(settings.auth, Auth::Credentials { .. }) {
-            return Ok(resp);
-        }
-        let token = self
-            .renewed_token(generation)
-            .await
-            .map_err(|e| (e, true))?;
-        self.send_limited(&self.http_request(settings, request, &token))
-            .await
-            .map_err(|e| (e, false))
+    /// Sends a users-API request with retries. Every request is repeated after an unknown
+    /// outcome (5xx, timeout, dropped connection): each operation converges on a repeat. A
+    /// 401 drops the token it carried, and the next attempt sends a new one.
+    pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
+        self.execute_within(request, None).await
     }
 
-    /// Sends a users-API request with retries. Every request is repeated after an unknown
-    /// outcome (5xx, timeout, dropped connection): each operation converges on a repeat.
-    pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
+    /// `execute`, with an answer no larger than `max_response_bytes` when given (a read that
+    /// shares the size limit with others).
+    pub(crate) async fn execute_within(
+        &self,
+        request: &ApiRequest,
+        max_response_bytes: Option<u32>,
+    ) -> Result<RawResponse, ApiError> {
         let settings = self.settings()?;
-        self.with_retries(async || self.send_once(settings, request).await)
-            .await
+        let renews = matches!(settings.auth, Auth::Credentials { .. });
+        self.with_retries(renews, async |first_sent| {
+            let (token, generation) = self.current_token().await.map_err(|e| (e, true))?;
+            let mut http = self.http_request(settings, request, &token);
+            if let Some(limit) = max_response_bytes {
+                http.max_response_bytes = limit;
+            }
+            let resp = self
+                .send_limited(&http, first_sent)
+                .await
+                .map_err(|e| (e, false))?;
+            if resp.status == 401 && renews {
+                self.forget_token(generation);
+            }
+            Ok(resp)
+        })
+        .await
     }
 
     /// The agents whose `kind` field is `value` (a filtered list request).
@@ -366,6 +583,24 @@ impl<T: Transport> Client<T> {
         response::agent_list(&resp, self.now())
     }
 
+    /// The agents of every list `filters` name, read one after another under one size limit
+    /// for all their answers together (`max-response-bytes`): several tenants' lists never
+    /// take more memory than one list may. The agents are moved into one list, not copied.
+    pub(crate) async fn lists_within_limit(
+        &self,
+        filters: &[AgentFilter],
+    ) -> Result<Vec<Agent>, ApiError> {
+        let mut left = self.settings()?.max_response_bytes;
+        let mut agents = Vec::new();
+        for filter in filters {
+            let request = self.requests.list_agents(filter);
+            let resp = self.execute_within(&request, Some(left)).await?;
+            left = left.saturating_sub(u32::try_from(resp.body.len()).unwrap_or(u32::MAX));
+            agents.extend(response::agent_list(&resp, self.now())?);
+        }
+        Ok(agents)
+    }
+
     /// The one agent `key` = `id` names, or `None` when there is none (or `key` cannot be
     /// looked up by a list request).
     async fn read_agent(&self, id: &str, key: KeyId) -> Result<Option<Agent>, ApiError> {
@@ -380,12 +615,13 @@ impl<T: Transport> Client<T> {
         agents: &[NewAgent],
         options: OnboardOptions,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::onboard_agents(agents))?;
         self.run_batch(
             agents,
             options.continue_on_error.unwrap_or(false),
-            dispatch::supervisors_first(agents),
+            dispatch::in_caller_order(agents),
             |r, chunk| r.onboard_agents(chunk, options.continue_on_error, options.reassign_inbox),
             |_, _| None,
         )
@@ -398,6 +634,7 @@ impl<T: Transport> Client<T> {
         key_id: Option<KeyId>,
         upn: Option<&str>,
     ) -> Result<Agent, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::get_agent(id, key_id, upn))?;
         let request = self.requests.get_agent(id, key_id, upn);
@@ -406,6 +643,7 @@ impl<T: Transport> Client<T> {
     }
 
     pub async fn list_agents(&self, filter: &AgentFilter) -> Result<Vec<Agent>, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::list_agents(filter))?;
         self.list_agents_unchecked(filter).await
@@ -419,6 +657,7 @@ impl<T: Transport> Client<T> {
         key_id: Option<KeyId>,
         changes: &AgentChanges,
     ) -> Result<Agent, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::update_agent(id, key_id, changes))?;
         let request = self.requests.update_agent(id, key_id, changes);
@@ -427,13 +666,16 @@ impl<T: Transport> Client<T> {
             Ok(resp) => resp,
             Err(ApiError::NotFound(message)) => {
                 let key = key_id.unwrap_or(KeyId::UserObjectId);
-                if let Some(renamed) = converge::renamed_key(key, changes)
-                    && let Ok(Some(agent)) = self.read_agent(renamed, key).await
-                    && converge::change_differences(&agent, changes).is_empty()
-                {
-                    return Ok(agent);
-                }
-                return Err(ApiError::NotFound(message));
+                let Some(renamed) = converge::renamed_key(key, changes) else {
+                    return Err(ApiError::NotFound(message));
+                };
+                // A read that fails leaves the outcome unknown: its error, not a refusal.
+                return match self.read_agent(renamed, key).await? {
+                    Some(agent) if converge::change_differences(&agent, changes).is_empty() => {
+                        Ok(agent)
+                    }
+                    _ => Err(ApiError::NotFound(message)),
+                };
             }
             Err(e) => return Err(e),
         };
@@ -454,12 +696,13 @@ impl<T: Transport> Client<T> {
         updates: &[AgentUpdate],
         continue_on_error: Option<bool>,
     ) -> Result<Vec<Outcome<Option<Agent>>>, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::update_agents(updates))?;
         self.run_batch(
             updates,
             continue_on_error.unwrap_or(false),
-            dispatch::independent(updates.len()),
+            dispatch::in_caller_order(updates),
             |r, chunk| r.update_agents(chunk, continue_on_error),
             |answer, i| {
                 answer
@@ -480,6 +723,7 @@ impl<T: Transport> Client<T> {
         key_id: Option<KeyId>,
         deprovision: Option<bool>,
     ) -> Result<String, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::offboard_agent(id, key_id))?;
         let request = self.requests.offboard_agent(id, key_id, deprovision);
@@ -498,10 +742,14 @@ impl<T: Transport> Client<T> {
             }
             _ => false,
         };
-        if missing && key != KeyId::Id && matches!(self.read_agent(id, key).await, Ok(None)) {
-            return Ok(format!("already offboarded: no agent has {key} {id}"));
+        if !missing || key == KeyId::Id {
+            return outcome;
         }
-        outcome
+        // A read that fails leaves the outcome unknown: its error, not the refusal.
+        match self.read_agent(id, key).await? {
+            None => Ok(format!("already offboarded: no agent has {key} {id}")),
+            Some(_) => outcome,
+        }
     }
 
     pub async fn offboard_agents(
@@ -509,12 +757,13 @@ impl<T: Transport> Client<T> {
         items: &[OffboardItem],
         options: OffboardOptions,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::offboard_agents(items))?;
         self.run_batch(
             items,
             options.continue_on_error.unwrap_or(false),
-            dispatch::independent(items.len()),
+            dispatch::in_caller_order(items),
             |r, chunk| {
                 r.offboard_agents(
                     chunk,
@@ -532,12 +781,13 @@ impl<T: Transport> Client<T> {
         inboxes: &[NewInbox],
         continue_on_error: Option<bool>,
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::create_inboxes(inboxes))?;
         self.run_batch(
             inboxes,
             continue_on_error.unwrap_or(false),
-            dispatch::independent(inboxes.len()),
+            dispatch::in_caller_order(inboxes),
             |r, chunk| r.create_inboxes(chunk, continue_on_error),
             |_, _| None,
         )
@@ -548,12 +798,13 @@ impl<T: Transport> Client<T> {
         &self,
         assignments: &[Assignment],
     ) -> Result<Vec<Outcome<Note>>, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::assign_inboxes(assignments))?;
         self.run_batch(
             assignments,
             false,
-            dispatch::independent(assignments.len()),
+            dispatch::in_caller_order(assignments),
             |r, chunk| r.assign_inboxes(chunk),
             |_, _| None,
         )
@@ -565,6 +816,7 @@ impl<T: Transport> Client<T> {
         status: Option<NumberStatus>,
         matching: Option<&str>,
     ) -> Result<Vec<NumberInfo>, ApiError> {
+        let _call = self.begin_call();
         self.settings()?;
         invalid(validate::list_numbers(matching))?;
         let request = self.requests.list_numbers(status, matching);

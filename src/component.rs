@@ -83,10 +83,19 @@ fn list_of<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
     items.into_iter().map(Into::into).collect()
 }
 
-/// Runs one step: a client configured from the environment, used once.
-fn step<R>(f: impl AsyncFnOnce(&Api) -> Result<R, ApiError>) -> Result<R, ws::StepError> {
+/// Runs one step: a client configured from the environment, used once. `finish` sees the
+/// result and whether the call's deadline cut it short.
+fn step<R>(
+    f: impl AsyncFnOnce(&Api) -> Result<R, ApiError>,
+    finish: impl FnOnce(R, bool) -> Result<R, ws::StepError>,
+) -> Result<R, ws::StepError> {
     let client = step_client()?;
-    block_on(f(&client)).map_err(step_error)
+    let result = block_on(f(&client)).map_err(step_error)?;
+    finish(result, client.deadline_cut())
+}
+
+fn as_is<R>(result: R, _cut: bool) -> Result<R, ws::StepError> {
+    Ok(result)
 }
 
 #[inline(never)]
@@ -118,15 +127,18 @@ fn is_transient(e: &wt::Error) -> bool {
     )
 }
 
-/// A batch with an item that a retry could still get done is `incomplete`.
+/// A batch with an item that a retry could still get done is `incomplete`: one failed for
+/// a transient reason, or one the call's deadline kept from being sent.
 #[inline(never)]
 fn incomplete_if_retryable(
     list: Vec<wt::ItemOutcome>,
+    cut: bool,
 ) -> Result<Vec<wt::ItemOutcome>, ws::StepError> {
-    if list
-        .iter()
-        .any(|o| matches!(o, wt::ItemOutcome::Failed(e) if is_transient(e)))
-    {
+    if list.iter().any(|o| match o {
+        wt::ItemOutcome::Failed(e) => is_transient(e),
+        wt::ItemOutcome::NotAttempted => cut,
+        _ => false,
+    }) {
         Err(ws::StepError::Incomplete(list))
     } else {
         Ok(list)
@@ -148,6 +160,17 @@ impl From<wt::Error> for ws::StepError {
             wt::Error::UnexpectedResponse(u) => S::UnexpectedResponse(u),
         }
     }
+}
+
+/// How a step's result is finished: as it is, or by a function of the result and whether
+/// the deadline cut the call short.
+macro_rules! finish {
+    () => {
+        as_is
+    };
+    ($finish:ident) => {
+        $finish
+    };
 }
 
 /// Each operation once, from one list: the function that converts between WIT and model
@@ -176,7 +199,7 @@ macro_rules! exports {
 
         impl ws::Guest for Component {$($(
             fn $name($($arg: $ty),*) -> Result<$ret, ws::StepError> {
-                step(async |c| $name(c, $($arg),*).await)$(.and_then($finish))?
+                step(async |c| $name(c, $($arg),*).await, finish!($($finish)?))
             }
         )*)*}
     };
@@ -242,11 +265,13 @@ exports! {
 #[inline(never)]
 fn incomplete_updates_if_retryable(
     list: Vec<wt::UpdateOutcome>,
+    cut: bool,
 ) -> Result<Vec<wt::UpdateOutcome>, ws::StepError> {
-    if list
-        .iter()
-        .any(|o| matches!(o, wt::UpdateOutcome::Failed(e) if is_transient(e)))
-    {
+    if list.iter().any(|o| match o {
+        wt::UpdateOutcome::Failed(e) => is_transient(e),
+        wt::UpdateOutcome::NotAttempted => cut,
+        _ => false,
+    }) {
         Err(ws::StepError::IncompleteUpdates(list))
     } else {
         Ok(list)
@@ -272,13 +297,18 @@ impl wsync::Guest for Component {
         let report =
             block_on(client.sync_apply(&plan.into(), options.into())).map_err(sync_error)?;
         let report = apply_report(report);
-        let transient = report
+        let cut = client.deadline_cut();
+        let unfinished = report
             .changes
             .iter()
             .map(|c| &c.outcome)
             .chain(report.assignments.iter().map(|a| &a.outcome))
-            .any(|o| matches!(o, wt::ItemOutcome::Failed(e) if is_transient(e)));
-        if transient {
+            .any(|o| match o {
+                wt::ItemOutcome::Failed(e) => is_transient(e),
+                wt::ItemOutcome::NotAttempted => cut,
+                _ => false,
+            });
+        if unfinished {
             Err(ws::StepError::IncompleteSync(report))
         } else {
             Ok(report)
@@ -431,6 +461,10 @@ impl From<ApiError> for wt::Error {
             e @ ApiError::Denied(_) => wt::Error::Transport(wt::Failure {
                 message: e.to_string(),
                 attempts: 1,
+            }),
+            e @ ApiError::Deadline { attempts, .. } => wt::Error::Timeout(wt::Failure {
+                message: e.to_string(),
+                attempts,
             }),
             ApiError::UnexpectedResponse {
                 status,

@@ -21,6 +21,12 @@ pub const RENEW_BEFORE_EXPIRY_SECS: u64 = 60;
 pub const DEFAULT_CONCURRENCY: u32 = 4;
 /// The most requests of one call in flight at once.
 pub const MAX_CONCURRENCY: u32 = 64;
+/// How long one call may take, in seconds, by default: what a host allowed a call before the
+/// deadline moved into the component. A workflow engine's step sets its own, below the lock
+/// the engine holds on it; a command-line `sync apply` raises it to what its plan needs.
+pub const DEFAULT_CALL_DEADLINE_SECS: u32 = 300;
+/// The longest call deadline accepted: a day.
+pub const MAX_CALL_DEADLINE_SECS: u32 = 86_400;
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
 pub const DEFAULT_LOGIN_URL: &str = "https://login.microsoftonline.com";
 
@@ -173,6 +179,8 @@ pub struct Config {
     pub max_response_bytes: Option<u32>,
     /// Requests of one call in flight at once; `None` is [`DEFAULT_CONCURRENCY`].
     pub concurrency: Option<u32>,
+    /// The longest one call may take, in seconds; `None` is [`DEFAULT_CALL_DEADLINE_SECS`].
+    pub call_deadline: Option<u32>,
     /// For reading an Entra group through Graph; not needed otherwise.
     pub graph: GraphConfig,
 }
@@ -190,8 +198,14 @@ impl Config {
             retry: RetryPolicy::default(),
             max_response_bytes: None,
             concurrency: None,
+            call_deadline: None,
             graph: GraphConfig::default(),
         }
+    }
+
+    /// The call deadline this config gives, the default included.
+    pub fn call_deadline_secs(&self) -> u32 {
+        self.call_deadline.unwrap_or(DEFAULT_CALL_DEADLINE_SECS)
     }
 }
 
@@ -223,6 +237,7 @@ pub(crate) struct Settings {
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_bytes: u32,
     pub(crate) concurrency: usize,
+    pub(crate) call_deadline_secs: u32,
 }
 
 impl Config {
@@ -268,14 +283,19 @@ impl Config {
                 });
             }
         }
-        if let Some(n) = self.concurrency
-            && !(1..=MAX_CONCURRENCY).contains(&n)
-        {
-            problems.push(Problem {
-                index: None,
-                field: "concurrency".into(),
-                message: format!("must be 1 to {MAX_CONCURRENCY}, not {n}"),
-            });
+        for (field, value, most) in [
+            ("concurrency", self.concurrency, MAX_CONCURRENCY),
+            ("call_deadline", self.call_deadline, MAX_CALL_DEADLINE_SECS),
+        ] {
+            if let Some(n) = value
+                && !(1..=most).contains(&n)
+            {
+                problems.push(Problem {
+                    index: None,
+                    field: field.into(),
+                    message: format!("must be 1 to {most}, not {n}"),
+                });
+            }
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -291,6 +311,7 @@ impl Config {
                 .max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY) as usize,
+            call_deadline_secs: self.call_deadline_secs(),
         })
     }
 }
@@ -311,6 +332,7 @@ pub mod var {
     pub const RETRY_BUDGET_MS: &str = "SMARTCOMM_RETRY_BUDGET_MS";
     pub const MAX_RESPONSE_BYTES: &str = "SMARTCOMM_MAX_RESPONSE_BYTES";
     pub const CONCURRENCY: &str = "SMARTCOMM_CONCURRENCY";
+    pub const CALL_DEADLINE: &str = "SMARTCOMM_CALL_DEADLINE";
     pub const GRAPH_CLIENT_ID: &str = "SMARTCOMM_GRAPH_CLIENT_ID";
     pub const GRAPH_CLIENT_SECRET: &str = "SMARTCOMM_GRAPH_CLIENT_SECRET";
     pub const GRAPH_URL: &str = "SMARTCOMM_GRAPH_URL";
@@ -330,7 +352,7 @@ const GRAPH_TEXT: [(&str, TextField); 4] = [
 type NumberField = fn(&mut Config) -> NumberSlot<'_>;
 
 /// The numeric settings: variable, the range of accepted values, and the field.
-const NUMBERS: [(&str, (u32, u32), NumberField); 7] = [
+const NUMBERS: [(&str, (u32, u32), NumberField); 8] = [
     (var::TIMEOUT_MS, (1, u32::MAX), |c| {
         NumberSlot::Optional(&mut c.timeout_ms)
     }),
@@ -351,6 +373,9 @@ const NUMBERS: [(&str, (u32, u32), NumberField); 7] = [
     }),
     (var::CONCURRENCY, (1, MAX_CONCURRENCY), |c| {
         NumberSlot::Optional(&mut c.concurrency)
+    }),
+    (var::CALL_DEADLINE, (1, MAX_CALL_DEADLINE_SECS), |c| {
+        NumberSlot::Optional(&mut c.call_deadline)
     }),
 ];
 
@@ -538,8 +563,16 @@ mod tests {
                 (TIMEOUT_MS, "soon"),
                 (MAX_ATTEMPTS, "0"),
                 (CONCURRENCY, "65"),
+                (CALL_DEADLINE, "0"),
             ])),
-            [API_URL, AUTH_SCHEME, TIMEOUT_MS, MAX_ATTEMPTS, CONCURRENCY]
+            [
+                API_URL,
+                AUTH_SCHEME,
+                TIMEOUT_MS,
+                MAX_ATTEMPTS,
+                CONCURRENCY,
+                CALL_DEADLINE
+            ]
         );
     }
 
@@ -563,6 +596,7 @@ mod tests {
             },
             max_response_bytes: Some(65536),
             concurrency: Some(9),
+            call_deadline: Some(42),
             graph: GraphConfig {
                 client_id: Some("app".into()),
                 client_secret: Some("s3cret".into()),

@@ -52,6 +52,13 @@ pub enum ApiError {
     },
     /// The host refused to send the request (its allow-list): never retried.
     Denied(String),
+    /// The call's deadline (`call-deadline`, in seconds) passed. `sent`: the request was in
+    /// flight, so whether the API applied it is unknown; otherwise nothing was sent.
+    Deadline {
+        seconds: u32,
+        sent: bool,
+        attempts: u32,
+    },
     UnexpectedResponse {
         status: u16,
         content_type: Option<String>,
@@ -94,7 +101,8 @@ impl ApiError {
             ApiError::RateLimited { attempts, .. }
             | ApiError::ServerError { attempts, .. }
             | ApiError::Timeout { attempts, .. }
-            | ApiError::Transport { attempts, .. } => *attempts = n,
+            | ApiError::Transport { attempts, .. }
+            | ApiError::Deadline { attempts, .. } => *attempts = n,
             _ => {}
         }
         self
@@ -165,6 +173,27 @@ impl fmt::Display for ApiError {
                 tries(f, *attempts)
             }
             ApiError::Denied(m) => write!(f, "the host denied the request: {m}"),
+            ApiError::Deadline {
+                seconds,
+                sent: true,
+                attempts,
+            } => {
+                write!(
+                    f,
+                    "the call's deadline of {seconds} s passed while this request was in flight: \
+                     its outcome is unknown, and repeating the call converges"
+                )?;
+                tries(f, *attempts)
+            }
+            ApiError::Deadline {
+                seconds,
+                sent: false,
+                ..
+            } => write!(
+                f,
+                "the call's deadline of {seconds} s passed before this request was sent: \
+                 nothing was sent"
+            ),
             ApiError::UnexpectedResponse {
                 status,
                 content_type,

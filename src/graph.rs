@@ -16,6 +16,7 @@ use crate::response::{self, RawResponse};
 use crate::sync::DesiredAgent;
 use crate::transport::{HttpRequest, Transport};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The application permissions the reader needs, with an administrator's consent.
 pub const PERMISSIONS: &str = "GroupMember.Read.All and User.Read.All";
@@ -23,8 +24,13 @@ pub const PERMISSIONS: &str = "GroupMember.Read.All and User.Read.All";
 pub const SCOPE: &str = "https://graph.microsoft.com/.default";
 /// Graph's largest page of a members list.
 pub const PAGE_SIZE: u32 = 999;
-/// A token is renewed this long before Entra says it expires.
+/// A token is renewed this long before Entra says it expires, or at half its life when that
+/// is shorter.
 const RENEW_BEFORE_SECS: u64 = 120;
+/// The most pages one read follows: 999 members each, about a million members in all. A
+/// group past it, or a next link that leads back to a page already read, is an error, not a
+/// read that never ends.
+pub const MAX_PAGES: usize = 1_000;
 const USER_TYPE: &str = "#microsoft.graph.user";
 
 /// A group's roster, and what reading it took.
@@ -93,7 +99,7 @@ fn token_of(raw: &RawResponse, settings: &GraphSettings, now: u64) -> Result<Gra
         return match value {
             Some(value) => Ok(GraphToken {
                 value: value.to_string(),
-                renew_at: now + expires_in.saturating_sub(RENEW_BEFORE_SECS),
+                renew_at: now + expires_in - RENEW_BEFORE_SECS.min(expires_in / 2),
             }),
             None => Err(unexpected(raw, "a token answer without an access_token")),
         };
@@ -176,6 +182,35 @@ pub fn members_page(
     Ok((users, skipped, next))
 }
 
+/// A next link leads to Graph itself, or nowhere (the bearer token goes nowhere else), to a
+/// page not read yet, and no further than [`MAX_PAGES`].
+fn check_next_page(
+    graph: &GraphSettings,
+    url: &str,
+    read: &HashSet<String>,
+) -> Result<(), ApiError> {
+    let refused = |why: String| ApiError::UnexpectedResponse {
+        status: 200,
+        content_type: None,
+        body_excerpt: why,
+    };
+    if !url.starts_with(&format!("{}/", graph.graph_url)) {
+        return Err(refused(format!("a next page outside {}", graph.graph_url)));
+    }
+    if read.contains(url) {
+        return Err(refused(format!(
+            "a next link back to a page already read, after {} pages",
+            read.len()
+        )));
+    }
+    if read.len() >= MAX_PAGES {
+        return Err(refused(format!(
+            "more than {MAX_PAGES} pages of members: the read stops there"
+        )));
+    }
+    Ok(())
+}
+
 fn check_ids(tenant_id: &str, group_id: &str) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     for (field, value) in [("tenant_id", tenant_id), ("group_id", group_id)] {
@@ -206,31 +241,36 @@ impl<T: Transport> Client<T> {
         mapping: &Mapping,
         extras: &[Extra],
     ) -> Result<GroupRoster, ApiError> {
+        let _call = self.begin_call();
         check_ids(tenant_id, group_id)?;
         let resolved = mapping.resolve().map_err(ApiError::InvalidInput)?;
         let mut token: Option<GraphToken> = None;
         let mut url = Some(members_url(graph, group_id, &resolved.properties()));
-        let (mut users, mut skipped, mut pages) = (Vec::new(), 0, 0);
+        let (mut users, mut skipped) = (Vec::new(), 0);
+        let mut read: HashSet<String> = HashSet::new();
         while let Some(page_url) = url.take() {
-            // A next link leads to Graph itself, or nowhere: the bearer token goes nowhere else.
-            if !page_url.starts_with(&format!("{}/", graph.graph_url)) {
-                return Err(ApiError::UnexpectedResponse {
-                    status: 200,
-                    content_type: None,
-                    body_excerpt: format!("a next page outside {}", graph.graph_url),
-                });
-            }
-            if token.as_ref().is_none_or(|t| self.now() >= t.renew_at) {
-                token = Some(self.graph_token(graph, tenant_id).await?);
-            }
-            let bearer = format!("Bearer {}", token.as_ref().expect("a token").value);
-            let raw = self.graph_get(&page_url, bearer).await?;
+            check_next_page(graph, &page_url, &read)?;
+            // A token refused in mid-read (revoked, or expired early) is fetched again once.
+            let mut renewed = false;
+            let raw = loop {
+                if token.as_ref().is_none_or(|t| self.now() >= t.renew_at) {
+                    token = Some(self.graph_token(graph, tenant_id).await?);
+                }
+                let bearer = format!("Bearer {}", token.as_ref().expect("a token").value);
+                let raw = self.graph_get(&page_url, bearer).await?;
+                if raw.status != 401 || renewed {
+                    break raw;
+                }
+                renewed = true;
+                token = None;
+            };
             let (mut page, not_users, next) = members_page(&raw, group_id, self.now())?;
             users.append(&mut page);
             skipped += not_users;
-            pages += 1;
+            read.insert(page_url);
             url = next;
         }
+        let pages = read.len();
         let roster =
             entra::roster(&users, tenant_id, &resolved, extras).map_err(ApiError::InvalidInput)?;
         Ok(GroupRoster {

@@ -19,6 +19,7 @@
 
 use crate::transport::Transport;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::task::{Poll, Waker};
 
@@ -29,6 +30,9 @@ pub const SLOW_START_FROM: usize = 4;
 const HOLD_BELOW_THROTTLED_MS: u64 = 30_000;
 /// The longest it stays below one (a level throttled again and again).
 const MAX_HOLD_BELOW_THROTTLED_MS: u64 = 300_000;
+/// How many of the limit's latest values are kept for [`Limit::path`]: a client that lives
+/// for days (the SCIM bridge) must not grow with every change.
+pub const PATH_KEPT: usize = 256;
 
 /// What the API said to a request, as far as the limit cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,9 +80,18 @@ struct State {
     slow_start: bool,
     paused_until_ms: Option<u64>,
     ceiling: Option<Ceiling>,
-    /// Every value the limit took, the first included.
-    path: Vec<usize>,
+    /// The values the limit took, the latest [`PATH_KEPT`].
+    path: VecDeque<usize>,
     throttled: u64,
+}
+
+impl State {
+    fn record(&mut self, limit: usize) {
+        if self.path.len() == PATH_KEPT {
+            self.path.pop_front();
+        }
+        self.path.push_back(limit);
+    }
 }
 
 /// The limit of one client, shared by every request it sends.
@@ -110,7 +123,7 @@ impl Limit {
                 slow_start: start < max,
                 paused_until_ms: None,
                 ceiling: None,
-                path: vec![start],
+                path: VecDeque::from([start]),
                 throttled: 0,
             }),
             waiting: RefCell::new(Vec::new()),
@@ -205,7 +218,7 @@ impl Limit {
         let limit = (state.limit / 2).min(level - 1).max(1);
         if limit != state.limit {
             state.limit = limit;
-            state.path.push(limit);
+            state.record(limit);
         }
     }
 
@@ -220,7 +233,7 @@ impl Limit {
             state.limit += 1;
             state.successes = 0;
             let limit = state.limit;
-            state.path.push(limit);
+            state.record(limit);
         }
         if state.limit >= self.max {
             state.slow_start = false;
@@ -257,9 +270,10 @@ impl Limit {
         .await
     }
 
-    /// Every value the limit took, in order, starting where slow start began.
+    /// The values the limit took, in order: from where slow start began, or the latest
+    /// [`PATH_KEPT`] of a long-lived client.
     pub fn path(&self) -> Vec<usize> {
-        self.state.borrow().path.clone()
+        self.state.borrow().path.iter().copied().collect()
     }
 
     /// Answers that were 429 or 503.
@@ -459,6 +473,20 @@ mod tests {
         assert_eq!(limit.admit(1_000), Admission::PausedFor(5_000));
         assert_eq!(limit.admit(5_999), Admission::PausedFor(1));
         assert!(matches!(limit.admit(6_000), Admission::Granted { .. }));
+    }
+
+    #[test]
+    fn a_long_lived_limit_keeps_only_its_latest_values() {
+        let limit = Limit::new(8, 20_000);
+        for round in 0..PATH_KEPT {
+            // Past the longest hold below the throttled level, the limit climbs back to 8.
+            let at = round as u64 * 20 * HOLD_BELOW_THROTTLED_MS;
+            throttle_when_full(&limit, at);
+            answer(&limit, 40, at + 11 * HOLD_BELOW_THROTTLED_MS);
+        }
+        let path = limit.path();
+        assert_eq!(path.len(), PATH_KEPT);
+        assert_eq!(*path.last().unwrap(), 8, "the latest value is kept");
     }
 
     #[test]

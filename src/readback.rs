@@ -84,12 +84,14 @@ impl<'c, T: Transport> ReadBack<'c, T> {
         if let Some(snapshot) = taken.as_ref() {
             return snapshot.clone();
         }
-        let reads = join_all(filters.iter().map(|f| self.client.list_agents_unchecked(f))).await;
-        let agents: Result<Vec<Vec<Agent>>, ApiError> = reads.into_iter().collect();
         let whole_account = filters.iter().any(|f| *f == AgentFilter::default());
-        let snapshot = agents
+        // One size limit for all the snapshot's lists; beyond it, items are read on their own.
+        let snapshot = self
+            .client
+            .lists_within_limit(filters)
+            .await
             .ok()
-            .map(|lists| Rc::new(Snapshot::new(lists.concat(), whole_account)));
+            .map(|agents| Rc::new(Snapshot::new(agents, whole_account)));
         *taken = Some(snapshot.clone());
         snapshot
     }
@@ -102,10 +104,10 @@ impl<'c, T: Transport> ReadBack<'c, T> {
         &self,
         wanted: Vec<(Lookup, bool)>,
         stale: impl Fn(&Found) -> bool,
-    ) -> Found {
-        let (found, answered_by) = self.find(wanted.clone()).await;
-        let Some(used) = answered_by.filter(|_| stale(&found)) else {
-            return found;
+    ) -> Reads {
+        let (reads, answered_by) = self.find(wanted.clone()).await;
+        let Some(used) = answered_by.filter(|_| stale(&reads.found)) else {
+            return reads;
         };
         {
             let mut taken = self.snapshot.lock().await;
@@ -120,14 +122,15 @@ impl<'c, T: Transport> ReadBack<'c, T> {
     /// lacks the agent (it may have been taken before the agent was made, or in another
     /// tenant) is checked by a read of its own. The others only decide whether an item not
     /// yet sent needs sending, and a snapshot's word is enough. A lookup whose read failed is
-    /// left out: nothing is concluded from it.
+    /// among the failures, with its error: nothing is concluded from it.
     /// With what was found, the snapshot that answered, if one did.
-    async fn find(&self, wanted: Vec<(Lookup, bool)>) -> (Found, Option<Rc<Snapshot>>) {
+    async fn find(&self, wanted: Vec<(Lookup, bool)>) -> (Reads, Option<Rc<Snapshot>>) {
+        let mut reads = Reads::default();
         if wanted.is_empty() {
-            return (Found::new(), None);
+            return (reads, None);
         }
         let snapshot = self.snapshot().await;
-        let mut found = Found::new();
+        let found = &mut reads.found;
         let mut to_read = Vec::new();
         for (lookup, must_know) in merged(wanted) {
             if let Some(snapshot) = &snapshot {
@@ -139,18 +142,47 @@ impl<'c, T: Transport> ReadBack<'c, T> {
             }
             to_read.push(lookup);
         }
-        let reads = join_all(
+        let answers = join_all(
             to_read
                 .iter()
                 .map(|(kind, value)| self.client.find_agents(*kind, value)),
         )
         .await;
-        for (lookup, read) in to_read.into_iter().zip(reads) {
-            if let Ok(agents) = read {
-                found.insert(lookup, agents);
+        for (lookup, read) in to_read.into_iter().zip(answers) {
+            match read {
+                Ok(agents) => {
+                    reads.found.insert(lookup, agents);
+                }
+                Err(e) => {
+                    reads.failed.insert(lookup, e);
+                }
             }
         }
-        (found, snapshot)
+        (reads, snapshot)
+    }
+}
+
+/// What the reads of one answer found, and the lookups whose read failed.
+#[derive(Default)]
+pub(crate) struct Reads {
+    pub(crate) found: Found,
+    pub(crate) failed: HashMap<Lookup, ApiError>,
+}
+
+impl Reads {
+    /// The error of a failed read among `lookups`, if one failed: the item it would have
+    /// judged stays unknown. A read the deadline kept from being sent leaves the item, which
+    /// was sent, as unknown as one in flight.
+    pub(crate) fn failure(&self, lookups: &[Lookup]) -> Option<ApiError> {
+        let failed = lookups.iter().find_map(|l| self.failed.get(l))?;
+        Some(match failed {
+            ApiError::Deadline { seconds, .. } => ApiError::Deadline {
+                seconds: *seconds,
+                sent: true,
+                attempts: 1,
+            },
+            other => other.clone(),
+        })
     }
 }
 

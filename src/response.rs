@@ -108,47 +108,20 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// `Retry-After` as seconds: a number of seconds, or an HTTP date measured against `now`.
+/// `Retry-After` as seconds: a number of seconds (a larger one than `u32` holds is the
+/// largest), or an HTTP date (any of HTTP's three forms) measured against `now`; a date past
+/// is 0. Anything else is no `Retry-After`.
 pub fn retry_after_seconds(header: Option<&str>, now_unix: u64) -> Option<u32> {
     let h = header?.trim();
-    if let Ok(s) = h.parse::<u32>() {
-        return Some(s);
+    if !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(h.parse::<u32>().unwrap_or(u32::MAX));
     }
-    let at = parse_http_date(h)?;
-    Some(at.saturating_sub(now_unix).min(u32::MAX as u64) as u32)
-}
-
-/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form servers send.
-fn parse_http_date(s: &str) -> Option<u64> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    let day: u64 = parts[1].parse().ok()?;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == parts[2])? as u64 + 1;
-    let year: u64 = parts[3].parse().ok()?;
-    let hms: Vec<u64> = parts[4]
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    if hms.len() != 3 || year < 1970 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    Some(days * 86400 + hms[0] * 3600 + hms[1] * 60 + hms[2])
+    let at = httpdate::parse_http_date(h)
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(u32::try_from(at.saturating_sub(now_unix)).unwrap_or(u32::MAX))
 }
 
 /// The error for a non-2xx answer.

@@ -39,6 +39,16 @@ pub trait Transport {
     /// Milliseconds on a clock that only moves forward.
     fn now_ms(&self) -> u64;
     fn sleep_ms(&self, ms: u64) -> impl Future<Output = ()>;
+    /// Ends when the clock of `now_ms` reaches `at_ms`: the call's deadline. A transport on a
+    /// simulated clock may end it only when that clock gets there.
+    fn deadline(&self, at_ms: u64) -> impl Future<Output = ()> {
+        async move {
+            let now = self.now_ms();
+            if at_ms > now {
+                self.sleep_ms(at_ms - now).await;
+            }
+        }
+    }
     /// A random number in `0..=max` (backoff jitter).
     fn random_up_to(&self, max: u64) -> u64;
 }

@@ -229,10 +229,44 @@ pub fn onboard_agents(agents: &[NewAgent]) -> Result<(), Vec<Problem>> {
                     supervisors,
                     AGENT_IDENTIFIERS,
                 );
+                for value in &supervisors.values {
+                    if let Some(later) = onboarded_after(agents, i, supervisors.identifier, value) {
+                        p.push(
+                            format!("{field}.supervisors"),
+                            format!(
+                                "names {value}, whom item {later} onboards later in this call: \
+                                 the API takes items in order, so list the supervisor first"
+                            ),
+                        );
+                    }
+                }
             }
         }
     }
     p.finish()
+}
+
+/// The index after `i` of an agent of `agents` that `identifier` = `value` names.
+fn onboarded_after(
+    agents: &[NewAgent],
+    i: usize,
+    identifier: IdentifierKind,
+    value: &str,
+) -> Option<usize> {
+    fn key(agent: &NewAgent, identifier: IdentifierKind) -> Option<&str> {
+        match identifier {
+            IdentifierKind::UserObjectId => Some(agent.user_object_id.as_str()),
+            IdentifierKind::Upn => agent.upn.as_deref(),
+            IdentifierKind::ConsistencyId => agent.consistency_id.as_deref(),
+            IdentifierKind::TenantId | IdentifierKind::PhoneNumber => None,
+        }
+    }
+    agents
+        .iter()
+        .enumerate()
+        .skip(i + 1)
+        .find(|(_, agent)| key(agent, identifier) == Some(value))
+        .map(|(later, _)| later)
 }
 
 pub fn get_agent(id: &str, key_id: Option<KeyId>, upn: Option<&str>) -> Result<(), Vec<Problem>> {

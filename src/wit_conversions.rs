@@ -268,6 +268,7 @@ macro_rules! model_conversions {
                     }),
                     max_response_bytes: config.max_response_bytes,
                     concurrency: config.concurrency,
+                    call_deadline: config.call_deadline,
                 }
             }
         }
@@ -306,6 +307,7 @@ macro_rules! model_conversions {
                     },
                     max_response_bytes: config.max_response_bytes,
                     concurrency: config.concurrency,
+                    call_deadline: config.call_deadline,
                     // The `client` resource reads no Graph group: `entra` takes its settings
                     // from the environment.
                     graph: Default::default(),

@@ -46,11 +46,13 @@ pub struct Global {
     /// Attempts per request, the first included (1 turns retries off; default 3).
     #[arg(long, global = true, value_name = "N")]
     pub max_attempts: Option<u32>,
-    /// The longest one call of the component may take, in seconds (default 300). `sync
-    /// apply` is one call however large its plan: without this flag it allows each of the
-    /// plan's requests its whole retry budget.
-    #[arg(long, global = true, value_name = "SECONDS")]
-    pub call_deadline: Option<u64>,
+    /// The longest one call of the component may take, in seconds, 1 to 86400 (default 300).
+    /// At it the call returns its report: what was answered, what was in flight (outcome
+    /// unknown: run the command again), what was never sent. `sync apply` is one call however
+    /// large its plan: without this flag it allows each of the plan's requests its whole
+    /// retry budget.
+    #[arg(long, env = "SMARTCOMM_CALL_DEADLINE", global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub call_deadline: Option<u32>,
     /// Check the input and print the requests that would be sent (method, path, query, body);
     /// send nothing, not even authenticate.
     #[arg(long, global = true, help_heading = "Running")]

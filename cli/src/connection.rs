@@ -2,7 +2,7 @@
 //! the exit codes of failures.
 
 use crate::cli::{Global, Scheme};
-use smartcomm::config::{GraphConfig, var};
+use smartcomm::config::{DEFAULT_CALL_DEADLINE_SECS, GraphConfig, MAX_CALL_DEADLINE_SECS, var};
 use smartcomm_host::convert::{OperationError, StepAnswer};
 use smartcomm_host::{
     Auth, AuthScheme, CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, Steps,
@@ -47,24 +47,12 @@ pub fn customer_id(global: &Global) -> Result<String, Failure> {
 }
 
 pub fn load_runtime(global: &Global) -> Result<Runtime, Failure> {
-    load_runtime_within(global, None)
-}
-
-/// The runtime, its call deadline `--call-deadline`, else `needed`, else the default.
-fn load_runtime_within(global: &Global, needed: Option<Duration>) -> Result<Runtime, Failure> {
-    let defaults = RuntimeOptions::default();
-    let call_deadline = global
-        .call_deadline
-        .map(Duration::from_secs)
-        .or(needed.map(|d| d.max(defaults.call_deadline)))
-        .unwrap_or(defaults.call_deadline);
     let options = RuntimeOptions {
         component: match &global.component {
             Some(path) => ComponentSource::Path(path.clone()),
             None => ComponentSource::Embedded,
         },
-        call_deadline,
-        ..defaults
+        ..RuntimeOptions::default()
     };
     let runtime = Runtime::new(options)?;
     runtime.observe_requests(crate::batches::progress_observer());
@@ -117,6 +105,7 @@ pub fn config(global: &Global) -> Result<Config, Failure> {
         config.retry.max_attempts = attempts;
     }
     config.concurrency = global.concurrency;
+    config.call_deadline = global.call_deadline;
     let secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     config.graph = GraphConfig {
         client_id: secret(var::GRAPH_CLIENT_ID),
@@ -133,11 +122,16 @@ pub enum Connection {
     Steps(Box<Steps>),
 }
 
-/// The connection the global flags choose; `needed` raises the call deadline for a call that
-/// may take longer than the default.
+/// The connection the global flags choose; `needed` raises the call deadline, unless
+/// `--call-deadline` sets it, for a call that may take longer than the default.
 pub fn connect(global: &Global, needed: Option<Duration>) -> Result<Connection, Failure> {
-    let config = config(global)?;
-    let runtime = load_runtime_within(global, needed)?;
+    let mut config = config(global)?;
+    if let (None, Some(needed)) = (global.call_deadline, needed) {
+        let needed = u32::try_from(needed.as_secs()).unwrap_or(u32::MAX);
+        config.call_deadline =
+            Some(needed.clamp(DEFAULT_CALL_DEADLINE_SECS, MAX_CALL_DEADLINE_SECS));
+    }
+    let runtime = load_runtime(global)?;
     Ok(if global.steps {
         Connection::Steps(Box::new(runtime.steps(&config)))
     } else {

@@ -26,6 +26,12 @@ pub enum FaultAction {
     },
     /// Apply the request, then hold the answer back this long.
     Delay { ms: u64 },
+    /// Hold the request this long, then apply it and answer: a request that lands late. It
+    /// lands even when the client has stopped waiting for it.
+    ApplyLate { ms: u64 },
+    /// Change the account's password to this one and revoke every token issued so far, then
+    /// handle the request (which meets a 401): a password changed while a client works.
+    ChangePassword { password: String },
     /// Close the connection without answering; nothing is applied.
     Drop,
     /// Apply the request, then send half of the answer and close the connection.
@@ -46,12 +52,43 @@ pub enum FaultAction {
     },
 }
 
-/// For the next `times` requests matching `route` (`*` for any), do `action`.
+/// For the next `times` requests matching `route` (`*` for any), and whose body holds
+/// `body_contains` when it is set, after letting `after` of them through, do `action`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct FaultRule {
     pub route: String,
     pub times: u32,
     pub action: FaultAction,
+    #[serde(default)]
+    pub after: u32,
+    #[serde(default)]
+    pub body_contains: Option<String>,
+}
+
+impl FaultRule {
+    /// `action` for the next `times` requests of `route`.
+    pub fn new(route: impl Into<String>, times: u32, action: FaultAction) -> FaultRule {
+        FaultRule {
+            route: route.into(),
+            times,
+            action,
+            after: 0,
+            body_contains: None,
+        }
+    }
+
+    /// Once `n` matching requests have gone through.
+    pub fn after(self, n: u32) -> FaultRule {
+        FaultRule { after: n, ..self }
+    }
+
+    /// Only for requests whose body holds `text`.
+    pub fn body_contains(self, text: impl Into<String>) -> FaultRule {
+        FaultRule {
+            body_contains: Some(text.into()),
+            ..self
+        }
+    }
 }
 
 /// The rules in the order they were added; the first that matches a request is used up.
@@ -67,11 +104,21 @@ impl Faults {
         lock(&self.0).clear();
     }
 
-    pub fn take(&self, route: &str) -> Option<FaultAction> {
+    pub fn take(&self, route: &str, body: &[u8]) -> Option<FaultAction> {
         let mut faults = lock(&self.0);
-        let i = faults
-            .iter()
-            .position(|f| f.times > 0 && (f.route == "*" || f.route == route))?;
+        let holds = |text: &str| {
+            body.windows(text.len().max(1))
+                .any(|w| w == text.as_bytes())
+        };
+        let i = faults.iter().position(|f| {
+            f.times > 0
+                && (f.route == "*" || f.route == route)
+                && f.body_contains.as_deref().is_none_or(holds)
+        })?;
+        if faults[i].after > 0 {
+            faults[i].after -= 1;
+            return None;
+        }
         faults[i].times -= 1;
         let action = faults[i].action.clone();
         if faults[i].times == 0 {
@@ -140,8 +187,10 @@ pub(crate) fn answer_instead(
             )))
             .expect("a valid response"),
         FaultAction::Delay { .. }
+        | FaultAction::ApplyLate { .. }
         | FaultAction::Truncate
         | FaultAction::RevokeTokens
+        | FaultAction::ChangePassword { .. }
         | FaultAction::LostResponse { .. } => return None,
     };
     Some(Ok(response))

@@ -134,6 +134,8 @@ struct Shared {
     random_faults_drawn: AtomicU64,
     /// Entra and Graph: the app registration, its permissions, groups and tokens.
     directory: Mutex<graph::Directory>,
+    /// The password once a `ChangePassword` fault changed it.
+    changed_password: Mutex<Option<String>>,
 }
 
 /// One request counted in its customer's `in_flight` until it is answered.
@@ -190,6 +192,7 @@ impl Emulator {
             )),
             random_faults_drawn: AtomicU64::new(0),
             directory: Mutex::default(),
+            changed_password: Mutex::default(),
             options,
         });
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
@@ -239,6 +242,7 @@ impl Emulator {
         &self.shared.options.username
     }
 
+    /// The password the emulator started with (a `ChangePassword` fault replaces it).
     pub fn password(&self) -> &str {
         &self.shared.options.password
     }
@@ -438,8 +442,10 @@ impl Shared {
             if method != Method::POST {
                 return (405, json!({"message": "Method not allowed"}));
             }
-            let options = &self.options;
-            return auth::authenticate(&self.tokens, &options.username, &options.password, body);
+            let password = lock(&self.changed_password)
+                .clone()
+                .unwrap_or_else(|| self.options.password.clone());
+            return auth::authenticate(&self.tokens, &self.options.username, &password, body);
         }
         if !self.tokens.admits(authorization) {
             return auth::unauthorized();
@@ -548,7 +554,7 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let fault = shared.faults.take(&route).or_else(|| {
+    let fault = shared.faults.take(&route, &body).or_else(|| {
         (_in_flight.is_some())
             .then(|| shared.random_fault())
             .flatten()
@@ -556,14 +562,42 @@ async fn handle(
     if let Some(answer) = fault.as_ref().and_then(faults::answer_instead) {
         return answer;
     }
-    if fault == Some(FaultAction::RevokeTokens) {
-        shared.tokens.revoke();
+    match &fault {
+        Some(FaultAction::RevokeTokens) => shared.tokens.revoke(),
+        Some(FaultAction::ChangePassword { password }) => {
+            *lock(&shared.changed_password) = Some(password.clone());
+            shared.tokens.revoke();
+        }
+        _ => {}
     }
     let authorization = parts
         .headers
         .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let (status, value) = shared.answer(&parts.method, &segments, &query, &body, authorization);
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(FaultAction::ApplyLate { ms }) = fault {
+        // On a task of its own, so that it lands whether or not the client still waits.
+        let late = shared.clone();
+        let landed = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            late.answer(
+                &parts.method,
+                &segments,
+                &query,
+                &body,
+                authorization.as_deref(),
+            )
+        });
+        let (status, value) = landed.await.map_err(std::io::Error::other)?;
+        return Ok(json_response(status, &value));
+    }
+    let (status, value) = shared.answer(
+        &parts.method,
+        &segments,
+        &query,
+        &body,
+        authorization.as_deref(),
+    );
     faults::answer_after(fault, status, value).await
 }
 
@@ -581,7 +615,7 @@ async fn graph_answer(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let fault = shared.faults.take(route);
+    let fault = shared.faults.take(route, body);
     if let Some(answer) = fault.as_ref().and_then(faults::answer_instead) {
         return answer;
     }

@@ -290,6 +290,7 @@ mod tests {
             },
             max_response_bytes: Some(65536),
             concurrency: Some(9),
+            call_deadline: Some(77),
             // The `client` resource reads no Graph group: its record has no Graph settings.
             graph: Default::default(),
         }

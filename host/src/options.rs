@@ -24,8 +24,10 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// The most linear memory one instance may use.
     pub memory_limit: usize,
-    /// The longest one call may run (guest code and its HTTP waits together).
-    pub call_deadline: Duration,
+    /// How long past a call's own deadline (the config's `call_deadline`, which the component
+    /// keeps: at it, the call returns what it has) the host stops the call: the backstop for
+    /// a guest that spins or ignores its deadline, which then returns no outcome at all.
+    pub deadline_margin: Duration,
     /// The longest wait for a response head, and between two body chunks.
     pub response_timeout: Duration,
     /// Reuse keep-alive connections across requests and instances (on by default); off opens
@@ -43,7 +45,7 @@ impl Default for RuntimeOptions {
             component: ComponentSource::Embedded,
             cache_dir: cache::default_cache_dir(),
             memory_limit: 64 << 20,
-            call_deadline: Duration::from_secs(300),
+            deadline_margin: Duration::from_secs(10),
             response_timeout: Duration::from_secs(60),
             reuse_connections: true,
             pooled_instances: None,

@@ -54,9 +54,10 @@ impl Runtime {
         })
     }
 
-    /// The longest one call may run.
-    pub(crate) fn call_deadline(&self) -> Duration {
-        self.sandbox.options.call_deadline
+    /// Where the host stops a call whose own deadline is `call_deadline_secs`: that deadline
+    /// and the margin.
+    pub(crate) fn backstop(&self, call_deadline_secs: u32) -> Duration {
+        Duration::from_secs(call_deadline_secs.into()) + self.sandbox.options.deadline_margin
     }
 
     /// Calls `observer` for every request of every instance made from now on, as its answer
@@ -97,7 +98,10 @@ impl Runtime {
     /// Creates one instance and drops it, as every step call does before it runs: hosts can
     /// call it to warm up, and the benchmarks time it.
     pub async fn instantiate_once(&self) -> anyhow::Result<()> {
-        self.new_instance(&[], Vec::new(), None).await.map(drop)
+        let deadline = self.backstop(smartcomm::config::DEFAULT_CALL_DEADLINE_SECS);
+        self.new_instance(&[], Vec::new(), None, deadline)
+            .await
+            .map(drop)
     }
 
     /// Connections opened by this runtime's pool so far (0 when connections are not reused).
@@ -110,14 +114,15 @@ impl Runtime {
     }
 
     /// A fresh store and component instance, confined by the options, `allowed` and the
-    /// timeout, with `env` as its whole environment.
+    /// timeout, with `env` as its whole environment; its guest code stops at `deadline`.
     pub(crate) async fn new_instance(
         &self,
         env: &[(String, String)],
         allowed: Vec<Origin>,
         timeout_ms: Option<u32>,
+        deadline: Duration,
     ) -> anyhow::Result<(Store<HostState>, Smartcomm)> {
-        let mut store = self.sandbox.store(env, allowed, timeout_ms);
+        let mut store = self.sandbox.store(env, allowed, timeout_ms, deadline);
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok((store, bindings))
     }

@@ -131,6 +131,7 @@ impl Sandbox {
         env: &[(String, String)],
         allowed: Vec<Origin>,
         timeout_ms: Option<u32>,
+        deadline: Duration,
     ) -> Store<HostState> {
         let options = &self.options;
         let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).into());
@@ -163,7 +164,7 @@ impl Sandbox {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(options.call_deadline));
+        store.set_epoch_deadline(deadline_ticks(deadline));
         store
     }
 }

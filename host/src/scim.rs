@@ -129,9 +129,12 @@ impl ScimServer {
         if let Some(instance) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(instance);
         }
-        let mut store = self
-            .sandbox
-            .store(&self.env, self.allowed.clone(), self.timeout_ms);
+        let mut store = self.sandbox.store(
+            &self.env,
+            self.allowed.clone(),
+            self.timeout_ms,
+            self.options.request_deadline,
+        );
         let proxy = self.pre.instantiate_async(&mut store).await?;
         self.instances_made.fetch_add(1, Ordering::Relaxed);
         Ok((store, proxy))

@@ -11,7 +11,7 @@ use smartcomm::config::Config;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
@@ -133,6 +133,7 @@ impl Session {
                 &self.config.to_env(),
                 self.allowed.clone(),
                 self.config.timeout_ms,
+                self.backstop(),
             )
             .await
             .map_err(CallError::Host)?;
@@ -155,11 +156,16 @@ impl Session {
         if self.instance.is_none() {
             self.instance = Some(self.new_instance().await?);
         }
+        let backstop = self.backstop();
         let instance = self.instance.as_mut().expect("just set");
-        instance
-            .store
-            .set_epoch_deadline(deadline_ticks(self.runtime.call_deadline()));
+        instance.store.set_epoch_deadline(deadline_ticks(backstop));
         Ok(instance)
+    }
+
+    /// Where the host stops a call: a little after the call's own deadline, at which the
+    /// component returns what it has.
+    fn backstop(&self) -> Duration {
+        self.runtime.backstop(self.config.call_deadline_secs())
     }
 
     /// Runs one export on the instance (made on first use) within the call deadline.
@@ -168,7 +174,7 @@ impl Session {
         operation: &'static str,
         call: impl for<'a> FnOnce(&'a mut Instance) -> ExportCall<'a, T>,
     ) -> Result<T, CallError> {
-        let (deadline, started) = (self.runtime.call_deadline(), Instant::now());
+        let (deadline, started) = (self.backstop(), Instant::now());
         let instance = self.enter().await?;
         let outcome = within(deadline, call(instance)).await;
         tracing::debug!(

@@ -5,8 +5,9 @@ use crate::policy::Origin;
 use crate::runtime::{Runtime, within};
 use crate::sandbox::configured_origins;
 use crate::steps;
-use smartcomm::config::Config;
+use smartcomm::config::{Config, DEFAULT_CALL_DEADLINE_SECS};
 use std::fmt;
+use std::time::Duration;
 
 /// Why a step call did not return the step's own answer.
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub struct Steps {
     env: Vec<(String, String)>,
     allowed: Vec<Origin>,
     timeout_ms: Option<u32>,
+    /// Where the host stops a step: a little after the step's own deadline.
+    backstop: Duration,
 }
 
 impl fmt::Debug for Steps {
@@ -49,17 +52,20 @@ impl fmt::Debug for Steps {
 }
 
 impl Steps {
+    /// Steps with exactly `env` as their environment; `config` is what it reads as, when it
+    /// reads at all (a step with a bad setting fails before it sends anything).
     pub(crate) fn new(
         runtime: Runtime,
         env: Vec<(String, String)>,
-        allowed: Vec<Origin>,
-        timeout_ms: Option<u32>,
+        config: Option<&Config>,
     ) -> Steps {
+        let call_deadline = config.map_or(DEFAULT_CALL_DEADLINE_SECS, Config::call_deadline_secs);
         Steps {
+            backstop: runtime.backstop(call_deadline),
+            allowed: config.map(configured_origins).unwrap_or_default(),
+            timeout_ms: config.and_then(|c| c.timeout_ms),
             runtime,
             env,
-            allowed,
-            timeout_ms,
         }
     }
 }
@@ -72,10 +78,10 @@ impl Operations for Steps {
         _operation: &'static str,
         call: impl for<'a> FnOnce(Face<'a>) -> Call<'a, T> + Send,
     ) -> Result<T, StepCallError> {
-        let deadline = self.runtime.call_deadline();
+        let deadline = self.backstop;
         let (mut store, bindings) = self
             .runtime
-            .new_instance(&self.env, self.allowed.clone(), self.timeout_ms)
+            .new_instance(&self.env, self.allowed.clone(), self.timeout_ms, deadline)
             .await
             .map_err(StepCallError::Host)?;
         let face = Face::Step {
@@ -94,22 +100,14 @@ impl Operations for Steps {
 impl Runtime {
     /// The step functions, configured by `config` through the guest's environment.
     pub fn steps(&self, config: &Config) -> Steps {
-        Steps::new(
-            self.clone(),
-            config.to_env(),
-            configured_origins(config),
-            config.timeout_ms,
-        )
+        Steps::new(self.clone(), config.to_env(), Some(config))
     }
 
     /// The step functions with exactly these environment variables (and nothing of the host's
     /// own environment); the outbound allow-list follows their URLs.
     pub fn steps_with_env(&self, env: Vec<(String, String)>) -> Steps {
         let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        let (allowed, timeout_ms) = match Config::from_env(lookup) {
-            Ok(config) => (configured_origins(&config), config.timeout_ms),
-            Err(_) => (Vec::new(), None),
-        };
-        Steps::new(self.clone(), env, allowed, timeout_ms)
+        let config = Config::from_env(lookup).ok();
+        Steps::new(self.clone(), env, config.as_ref())
     }
 }

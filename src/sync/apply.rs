@@ -174,15 +174,13 @@ struct Applying {
 }
 
 impl<T: Transport> Client<T> {
-    /// Every agent of `tenants`, one list request each, all in flight together.
+    /// Every agent of `tenants`, one list request each, under one size limit together.
     async fn live_agents(&self, tenants: &[String]) -> Result<Vec<Agent>, ApiError> {
-        let lists = join_all(
-            tenants
-                .iter()
-                .map(|tenant| self.find_agents(IdentifierKind::TenantId, tenant)),
-        )
-        .await;
-        Ok(lists.into_iter().collect::<Result<Vec<_>, _>>()?.concat())
+        let filters: Vec<AgentFilter> = tenants
+            .iter()
+            .map(|tenant| AgentFilter::matching(IdentifierKind::TenantId, tenant))
+            .collect();
+        self.lists_within_limit(&filters).await
     }
 
     /// Plans a sync of `desired`: checks it, reads each tenant's agents and the numbers once.
@@ -191,6 +189,7 @@ impl<T: Transport> Client<T> {
         desired: &[DesiredAgent],
         options: &PlanOptions,
     ) -> Result<Plan, SyncError> {
+        let _call = self.begin_call();
         self.settings()?;
         check_roster(desired)?;
         let protected_problems: Vec<Problem> = options
@@ -233,6 +232,7 @@ impl<T: Transport> Client<T> {
         plan: &Plan,
         options: ApplyOptions,
     ) -> Result<ApplyReport, SyncError> {
+        let _call = self.begin_call();
         self.settings()?;
         if plan_fingerprint(plan) != plan.fingerprint {
             return Err(vec![Problem {
@@ -283,8 +283,9 @@ impl<T: Transport> Client<T> {
             self.apply_step(plan, &mut applying, step).await;
         }
         // Memberships after the onboards and updates they may depend on, before removals.
+        let stopped = applying.stopped || (!plan.assignments.is_empty() && self.out_of_time());
         let assignment_results = self
-            .apply_assignments(plan, &by_uoid, &applying.outcomes, applying.stopped)
+            .apply_assignments(plan, &by_uoid, &applying.outcomes, stopped)
             .await;
         applying.stopped |= !applying.continue_on_error
             && assignment_results.iter().any(|a| !a.outcome.is_success());
@@ -327,7 +328,7 @@ impl<T: Transport> Client<T> {
             .filter(|(_, indices)| !indices.is_empty())
             .collect();
         let results: Vec<Vec<Outcome<Note>>> =
-            if applying.stopped {
+            if applying.stopped || (!step.is_empty() && self.out_of_time()) {
                 step.iter()
                     .map(|(_, indices)| indices.iter().map(|_| Outcome::NotAttempted).collect())
                     .collect()

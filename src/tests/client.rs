@@ -88,6 +88,14 @@ impl Transport for Scripted {
         self.clock_ms.set(self.clock_ms.get() + ms);
     }
 
+    /// On the scripted clock, a deadline passes when sleeps move the clock past it.
+    fn deadline(&self, at_ms: u64) -> impl Future<Output = ()> {
+        std::future::poll_fn(move |_| match self.clock_ms.get() >= at_ms {
+            true => std::task::Poll::Ready(()),
+            false => std::task::Poll::Pending,
+        })
+    }
+
     fn random_up_to(&self, max: u64) -> u64 {
         max
     }
@@ -129,6 +137,7 @@ fn config(auth: Auth) -> Config {
         retry: RetryPolicy::default(),
         max_response_bytes: None,
         concurrency: None,
+        call_deadline: None,
         graph: Default::default(),
     }
 }
@@ -732,4 +741,253 @@ fn a_429_without_retry_after_is_sent_again_after_a_pause_within_max_attempts() {
     assert_eq!(client.stats().throttled, 3);
     // Refused with nothing else in flight: the limit drops to one at once.
     assert_eq!(client.stats().limit_path, vec![4, 1]);
+}
+
+/// The routes a client sent, as `METHOD path`.
+fn sent_routes(client: &Client<Scripted>) -> Vec<String> {
+    client
+        .transport()
+        .sent()
+        .iter()
+        .map(|r| {
+            let path = r.url.trim_start_matches("http://127.0.0.1:9");
+            format!("{} {path}", r.method.as_str())
+        })
+        .collect()
+}
+
+#[test]
+fn max_attempts_counts_the_send_after_a_new_token_too() {
+    let token = token_body(100_000);
+    let mut cfg = config(credentials());
+    cfg.retry.max_attempts = 2;
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![(200, &token), (401, "{}"), (200, &token), (503, "{}")]),
+    );
+    assert!(matches!(
+        run(client.get_agent("u1", None, None)),
+        Err(ApiError::ServerError { attempts: 2, .. })
+    ));
+    assert_eq!(
+        sent_routes(&client),
+        [
+            "POST /rest/v1/authenticate",
+            "GET /cust%201/agents/u1",
+            "POST /rest/v1/authenticate",
+            "GET /cust%201/agents/u1",
+        ]
+    );
+}
+
+#[test]
+fn with_one_attempt_a_refused_token_is_final_and_the_next_call_signs_in_again() {
+    let token = token_body(100_000);
+    let mut cfg = config(credentials());
+    cfg.retry.max_attempts = 1;
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![
+            (200, &token),
+            (401, "{}"),
+            (200, &token),
+            (200, AGENT),
+        ]),
+    );
+    assert!(matches!(
+        run(client.get_agent("u1", None, None)),
+        Err(ApiError::Unauthorized(_))
+    ));
+    assert!(run(client.get_agent("u1", None, None)).is_ok());
+    assert_eq!(
+        sent_routes(&client),
+        [
+            "POST /rest/v1/authenticate",
+            "GET /cust%201/agents/u1",
+            "POST /rest/v1/authenticate",
+            "GET /cust%201/agents/u1",
+        ]
+    );
+}
+
+#[test]
+fn a_sign_in_refused_in_a_call_is_not_tried_again_by_its_other_requests() {
+    let token = token_body(100_000);
+    let refused = r#"{"message":"Invalid username or password"}"#;
+    let mut cfg = config(credentials());
+    cfg.concurrency = Some(1);
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![
+            (200, &token),
+            (200, r#"{"message":"ok"}"#),
+            (401, "{}"),
+            (401, refused),
+        ]),
+    );
+    let options = OnboardOptions {
+        continue_on_error: Some(true),
+        reassign_inbox: None,
+    };
+    let outcomes = run(client.onboard_agents(&agents(50), options)).unwrap();
+    assert!(outcomes[..10].iter().all(Outcome::is_success));
+    assert!(
+        outcomes[10..]
+            .iter()
+            .all(|o| matches!(o, Outcome::Failed(ApiError::Unauthorized(_)))),
+        "{:?}",
+        &outcomes[10..]
+    );
+    assert_eq!(
+        client.stats().authentications,
+        2,
+        "one sign-in, one refused"
+    );
+    assert_eq!(
+        sent_routes(&client).len(),
+        4,
+        "nothing sent after the refusal"
+    );
+    // The next call tries again: the password may have been put right.
+    let retried = Client::new(
+        config(credentials()),
+        Scripted::new(vec![(401, refused), (401, refused)]),
+    );
+    assert!(run(retried.authenticate()).is_err());
+    assert!(run(retried.authenticate()).is_err());
+    assert_eq!(retried.stats().authentications, 2);
+}
+
+#[test]
+fn a_retry_after_beyond_the_cap_is_rate_limited_with_its_value_for_a_503_too() {
+    let token = token_body(100_000);
+    for status in [429, 503] {
+        let client = retrying(
+            Scripted::new(vec![(200, &token), (status, "{}")]).with_retry_after(1, "3600"),
+        );
+        assert_eq!(
+            run(client.list_numbers(None, None)),
+            Err(ApiError::RateLimited {
+                retry_after: Some(3600),
+                attempts: 1
+            }),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn the_retry_budget_counts_from_the_first_send_not_from_the_wait_for_a_pause() {
+    let token = token_body(100_000);
+    let mut cfg = config(credentials());
+    cfg.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay_ms: 100,
+        max_delay_ms: 3_000,
+        budget_ms: 2_000,
+    };
+    // A 429 asks for an hour: reported at once, and every request of the client pauses for
+    // the longest wait (3 s), longer than the budget.
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![(200, &token), (429, "{}"), (503, "{}"), (200, AGENT)])
+            .with_retry_after(1, "3600"),
+    );
+    assert!(matches!(
+        run(client.get_agent("u0", None, None)),
+        Err(ApiError::RateLimited { .. })
+    ));
+    // Its 3 s in the queue are not part of its budget: the 503 is retried.
+    assert!(run(client.get_agent("u1", None, None)).is_ok());
+    assert_eq!(client.transport().sleeps(), vec![3_000, 100]);
+}
+
+#[test]
+fn an_onboard_refused_as_a_repeat_whose_read_fails_is_failed_not_rejected() {
+    let token = token_body(100_000);
+    let exists = r#"{"message":"Onboarding failed","errors":[{"itemIndex":0,"errors":["An agent with the same user_object_id already exists"]}]}"#;
+    let client = retrying(Scripted::new(vec![
+        (200, &token),
+        (502, "{}"),
+        (400, exists),
+        (503, "{}"),
+        (503, "{}"),
+        (503, "{}"),
+    ]));
+    let outcomes = run(client.onboard_agents(&agents(1), OnboardOptions::default())).unwrap();
+    assert!(
+        matches!(
+            &outcomes[..],
+            [Outcome::Failed(ApiError::ServerError {
+                status: 503,
+                attempts: 3,
+                ..
+            })]
+        ),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn an_offboard_refused_as_not_found_whose_read_fails_is_that_failure() {
+    let token = token_body(100_000);
+    let not_found = r#"{"message":"Unsuccessful offboarding","errors":["Agent not found"]}"#;
+    let mut transport = Scripted::new(vec![(200, &token), (400, not_found)]);
+    for _ in 0..3 {
+        transport = transport.then(Err(ApiError::timeout("slow")));
+    }
+    let client = retrying(transport);
+    assert!(matches!(
+        run(client.offboard_agent("u9", None, None)),
+        Err(ApiError::Timeout { attempts: 3, .. })
+    ));
+}
+
+#[test]
+fn the_call_deadline_ends_retries_whose_wait_it_would_not_outlast() {
+    let token = token_body(100_000);
+    let mut cfg = config(credentials());
+    cfg.call_deadline = Some(1);
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![(200, &token), (503, "{}"), (503, "{}"), (200, AGENT)]),
+    );
+    // 500 ms, then 1000 ms: the second wait would end past the deadline of 1 s.
+    assert!(matches!(
+        run(client.get_agent("u1", None, None)),
+        Err(ApiError::ServerError { attempts: 2, .. })
+    ));
+    assert_eq!(client.transport().sleeps(), vec![500]);
+    assert!(client.deadline_cut());
+    // Each call has a deadline of its own.
+    let client = Client::new(
+        Config {
+            call_deadline: Some(1),
+            ..config(credentials())
+        },
+        Scripted::new(vec![(200, &token), (503, "{}"), (200, AGENT), (200, AGENT)]),
+    );
+    assert!(run(client.get_agent("u1", None, None)).is_ok());
+    assert!(run(client.get_agent("u1", None, None)).is_ok());
+    assert!(!client.deadline_cut());
+}
+
+#[test]
+fn a_retry_after_that_outlasts_the_call_is_reported_rate_limited_at_once() {
+    let token = token_body(100_000);
+    let client = Client::new(
+        Config {
+            call_deadline: Some(2),
+            ..config(credentials())
+        },
+        Scripted::new(vec![(200, &token), (429, "{}")]).with_retry_after(1, "5"),
+    );
+    assert_eq!(
+        run(client.list_numbers(None, None)),
+        Err(ApiError::RateLimited {
+            retry_after: Some(5),
+            attempts: 1
+        })
+    );
+    assert!(client.transport().sleeps().is_empty());
 }

@@ -190,3 +190,26 @@ proptest! {
         prop_assert_eq!(String::from_utf8(decoded).unwrap(), id);
     }
 }
+
+proptest! {
+    /// `Retry-After` as servers send it, and as they should not: never a panic, and a date
+    /// written from a time gives back the seconds to it.
+    #[test]
+    fn retry_after_is_read_whatever_it_holds(
+        header in prop_oneof![
+            ".{0,40}",
+            "[0-9]{1,30}",
+            "(Mon|Sun|Xyz), [0-9]{1,3} (Jan|Feb|Nov|Foo) [0-9]{1,5} [0-9]{1,3}:[0-9]{1,3}:[0-9]{1,3} (GMT|UTC)",
+        ],
+        now in any::<u64>(),
+    ) {
+        let _ = crate::response::retry_after_seconds(Some(&header), now);
+    }
+
+    #[test]
+    fn an_http_date_gives_the_seconds_until_it(at in 0u64..253_402_300_799, now in 0u64..253_402_300_799) {
+        let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at));
+        let expected = u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX);
+        prop_assert_eq!(crate::response::retry_after_seconds(Some(&date), now), Some(expected));
+    }
+}

@@ -379,6 +379,32 @@ fn retry_after_reads_seconds_and_http_dates() {
         Some(7)
     );
     assert_eq!(response::retry_after_seconds(Some("soon"), 0), None);
+    // HTTP's two obsolete forms are dates too.
+    for obsolete in ["Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
+        assert_eq!(
+            response::retry_after_seconds(Some(obsolete), 784111770),
+            Some(7)
+        );
+    }
+    // A day of 00 is no date; a date past is now; a number or a date too far ahead is the
+    // longest wait there is.
+    assert_eq!(
+        response::retry_after_seconds(Some("Sun, 00 Nov 1994 08:49:37 GMT"), 0),
+        None
+    );
+    assert_eq!(
+        response::retry_after_seconds(Some("Sun, 06 Nov 1994 08:49:37 GMT"), 2_000_000_000),
+        Some(0)
+    );
+    assert_eq!(
+        response::retry_after_seconds(Some("99999999999999999999"), 0),
+        Some(u32::MAX)
+    );
+    assert_eq!(
+        response::retry_after_seconds(Some("Fri, 31 Dec 9999 23:59:59 GMT"), 0),
+        Some(u32::MAX)
+    );
+    assert_eq!(response::retry_after_seconds(Some("-5"), 0), None);
     let limited = response::error_for(
         &RawResponse {
             status: 429,

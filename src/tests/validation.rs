@@ -120,6 +120,41 @@ fn onboard_supervisors_must_be_agent_identifiers_with_values() {
 }
 
 #[test]
+fn a_supervisor_onboarded_later_in_the_same_call_is_refused_naming_both_items() {
+    let supervised_by = |uoid: &str, identifier, supervisor: &str| {
+        let mut a = agent(uoid);
+        let mut number = provision(NumberType::Supervised, "+12345678901");
+        number.supervisors = Some(Selector {
+            identifier,
+            values: vec![supervisor.into()],
+        });
+        a.number_provisioning = vec![number];
+        a
+    };
+    let mut boss = agent("boss");
+    boss.upn = Some("boss@example.com".into());
+    let mut agents: Vec<NewAgent> = (0..15).map(|i| agent(&format!("a{i}"))).collect();
+    agents[3] = supervised_by("a3", IdentifierKind::Upn, "boss@example.com");
+    agents[14] = boss.clone();
+    let problems = validate::onboard_agents(&agents).unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(
+        (problems[0].index, problems[0].field.as_str()),
+        (Some(3), "number_provisioning[0].supervisors")
+    );
+    assert!(
+        problems[0].message.contains("boss@example.com") && problems[0].message.contains("item 14"),
+        "{}",
+        problems[0].message
+    );
+    // Listed first, the supervisor is onboarded first: accepted.
+    agents.swap(3, 14);
+    agents[3] = boss;
+    agents[14] = supervised_by("a3", IdentifierKind::Upn, "boss@example.com");
+    assert!(validate::onboard_agents(&agents).is_ok());
+}
+
+#[test]
 fn onboard_flags_a_user_object_id_repeated_in_the_same_call() {
     let problems = validate::onboard_agents(&[agent("a"), agent("b"), agent("a")]).unwrap_err();
     assert_eq!(problems.len(), 1);

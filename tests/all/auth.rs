@@ -77,11 +77,7 @@ async fn a_revoked_token_mid_batch_re_authenticates_and_the_batch_continues() {
     let (emulator, mut session) = setup().await;
     // The first request of the batch goes through; the token is revoked before the second.
     for action in [FaultAction::Delay { ms: 0 }, FaultAction::RevokeTokens] {
-        emulator.add_fault(FaultRule {
-            route: "POST /agents".into(),
-            times: 1,
-            action,
-        });
+        emulator.add_fault(FaultRule::new("POST /agents", 1, action));
     }
     let batch: Vec<_> = (0..15).map(|i| new_agent(&format!("u{i}"))).collect();
     let outcomes = session
@@ -160,4 +156,42 @@ async fn a_ready_token_skips_authenticate_and_the_bare_scheme_sends_it_alone() {
         Err(CallError::Api(types::Error::Unauthorized(_)))
     ));
     assert_eq!(emulator.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_password_changed_mid_run_costs_one_refused_sign_in_whatever_the_concurrency() {
+    use smartcomm_emulator::{FaultAction, FaultRule};
+    let emulator = crate::common::emulator().await;
+    let mut config = config(&emulator, CUSTOMER);
+    config.concurrency = Some(8);
+    let mut session = runtime().session(config);
+    // Three requests get through; the fourth finds the password changed and its token revoked.
+    let changed = FaultAction::ChangePassword {
+        password: "changed-by-an-administrator".into(),
+    };
+    emulator.add_fault(FaultRule::new("POST /agents", 1, changed).after(3));
+    let batch: Vec<_> = (0..500).map(|i| new_agent(&format!("p{i:03}"))).collect();
+    let outcomes = session
+        .onboard_agents(batch, onboard_options(Some(true)))
+        .await
+        .unwrap();
+    let refused = outcomes
+        .iter()
+        .filter(|o| matches!(o, types::ItemOutcome::Failed(types::Error::Unauthorized(_))))
+        .count();
+    assert_eq!(
+        refused + 30,
+        500,
+        "every other item is refused: {outcomes:?}"
+    );
+    let routes: Vec<String> = emulator.requests().into_iter().map(|r| r.route).collect();
+    let sign_ins = routes
+        .iter()
+        .filter(|r| r.ends_with("/authenticate"))
+        .count();
+    println!(
+        "{sign_ins} authenticates; {} of the 50 requests sent",
+        routes.len() - sign_ins
+    );
+    assert_eq!(sign_ins, 2, "one sign-in, one refused: {routes:?}");
 }

@@ -124,15 +124,15 @@ async fn a_chunk_waits_for_the_earlier_chunk_that_onboards_its_supervisor() {
     }
     // The first request to arrive, the supervisor's, is turned away once and retried, so the
     // chunks sent beside it are applied before it is.
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action: FaultAction::Status {
+    emulator.add_fault(FaultRule::new(
+        "POST /agents",
+        1,
+        FaultAction::Status {
             status: 503,
             retry_after: None,
             body: None,
         },
-    });
+    ));
     let outcomes = session
         .onboard_agents(batch, onboard_options(None))
         .await
@@ -145,11 +145,7 @@ async fn a_chunk_waits_for_the_earlier_chunk_that_onboards_its_supervisor() {
 async fn a_token_revoked_mid_run_costs_one_authenticate_for_all_the_instances() {
     let emulator = emulator_with(None, 10).await;
     let mut session = session(&emulator, 4);
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action: FaultAction::RevokeTokens,
-    });
+    emulator.add_fault(FaultRule::new("POST /agents", 1, FaultAction::RevokeTokens));
     let outcomes = session
         .onboard_agents(agents("r", 100), onboard_options(None))
         .await
@@ -397,15 +393,15 @@ async fn a_sync_apply_keeps_several_requests_in_flight_and_exactly_one_at_concur
 #[tokio::test]
 async fn a_429_without_retry_after_is_sent_at_most_max_attempts_times_each_after_a_pause() {
     let emulator = emulator_with(None, 0).await;
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1_000,
-        action: FaultAction::Status {
+    emulator.add_fault(FaultRule::new(
+        "POST /agents",
+        1_000,
+        FaultAction::Status {
             status: 429,
             retry_after: None,
             body: None,
         },
-    });
+    ));
     let mut config = config(&emulator, CUSTOMER);
     config.retry.base_delay_ms = 200;
     config.retry.max_attempts = 3;
@@ -540,11 +536,7 @@ async fn an_offboard_applied_after_the_calls_read_is_judged_by_a_fresh_read_not_
         FaultAction::Delay { ms: 0 },
         FaultAction::LostResponse { status: None },
     ] {
-        emulator.add_fault(FaultRule {
-            route: "POST /agents/offboard".into(),
-            times: 1,
-            action,
-        });
+        emulator.add_fault(FaultRule::new("POST /agents/offboard", 1, action));
     }
     emulator.clear_requests();
     let all = session.offboard_agents(selectors, options).await.unwrap();
@@ -559,4 +551,69 @@ async fn an_offboard_applied_after_the_calls_read_is_judged_by_a_fresh_read_not_
     // Three offboard requests (the first, the lost one, its resend), the account read, and
     // the account read again once the resend's refusal contradicted the first.
     assert_eq!(writes_and_reads(&emulator), (3, 2));
+}
+
+fn department_of(uoid: &str, department: &str) -> types::AgentUpdate {
+    types::AgentUpdate {
+        target: types::AgentRef {
+            identifier: types::IdentifierKind::UserObjectId,
+            value: uoid.into(),
+        },
+        updates: types::AgentChanges {
+            department: Some(department.into()),
+            ..empty_changes()
+        },
+    }
+}
+
+#[tokio::test]
+async fn two_items_on_one_agent_land_in_the_callers_order_though_the_first_request_is_slow() {
+    let emulator = emulator().await;
+    let mut config = config(&emulator, CUSTOMER);
+    config.concurrency = Some(4);
+    let mut session = runtime().session(config);
+    let agents: Vec<_> = (0..30).map(|i| new_agent(&format!("o{i:02}"))).collect();
+    let outcomes = session
+        .onboard_agents(agents, onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes));
+    // Item 3 and item 14 both change o03; the request carrying item 3 lands a second late.
+    let mut updates: Vec<_> = (0..30)
+        .map(|i| department_of(&format!("o{i:02}"), "Sales"))
+        .collect();
+    updates[3] = department_of("o03", "First");
+    updates[14] = department_of("o03", "Second");
+    let late = FaultAction::ApplyLate { ms: 1_000 };
+    emulator.add_fault(FaultRule::new("PATCH /agents", 1, late).body_contains("First"));
+    let outcomes = session
+        .update_agents(updates, update_options(None))
+        .await
+        .unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, types::UpdateOutcome::Updated(_)))
+    );
+    let o03 = emulator
+        .account(CUSTOMER)
+        .agents
+        .into_iter()
+        .find(|a| a.user_object_id == "o03")
+        .unwrap();
+    assert_eq!(
+        o03.department.as_deref(),
+        Some("Second"),
+        "the later item stays"
+    );
+    // The request carrying item 14 was sent once the one carrying item 3 was answered.
+    let arrived = |text: &str| {
+        emulator
+            .requests()
+            .iter()
+            .find(|r| r.route == "PATCH /agents" && r.body.to_string().contains(text))
+            .map(|r| r.at_ms)
+            .unwrap()
+    };
+    assert!(arrived("Second") >= arrived("First") + 1_000);
 }

@@ -178,11 +178,7 @@ async fn with_fault(action: FaultAction) -> (Emulator, Result<Vec<types::ItemOut
     config.retry.max_attempts = 1;
     let mut session = runtime().session(config);
     session.authenticate().await.unwrap();
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action,
-    });
+    emulator.add_fault(FaultRule::new("POST /agents", 1, action));
     let result = session
         .onboard_agents(vec![new_agent("a")], onboard_options(None))
         .await;
@@ -270,11 +266,11 @@ async fn a_first_byte_slower_than_the_response_timeout_is_a_timeout() {
     let emulator = crate::common::emulator().await;
     let mut session = runtime.session(config(&emulator, CUSTOMER));
     session.authenticate().await.unwrap();
-    emulator.add_fault(FaultRule {
-        route: "GET /agents/{id}".into(),
-        times: 3,
-        action: FaultAction::Delay { ms: 2000 },
-    });
+    emulator.add_fault(FaultRule::new(
+        "GET /agents/{id}",
+        3,
+        FaultAction::Delay { ms: 2000 },
+    ));
     // A read is safe to repeat: all three attempts time out.
     match session.get_agent("a".into(), None, None).await {
         Err(CallError::Api(types::Error::Timeout(failure))) => assert_eq!(failure.attempts, 3),

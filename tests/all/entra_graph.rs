@@ -120,15 +120,15 @@ async fn a_group_of_2500_members_reads_in_three_pages_of_users_with_the_mapped_p
 async fn a_429_with_retry_after_is_waited_out_and_the_read_finishes() {
     let emulator = emulator().await;
     emulator.set_graph_group(GROUP, group(3));
-    emulator.add_fault(FaultRule {
-        route: MEMBERS_ROUTE.into(),
-        times: 1,
-        action: FaultAction::Status {
+    emulator.add_fault(FaultRule::new(
+        MEMBERS_ROUTE,
+        1,
+        FaultAction::Status {
             status: 429,
             retry_after: Some("1".into()),
             body: None,
         },
-    });
+    ));
     let read = read(&emulator, GRAPH_CLIENT_SECRET, mapping(&[]))
         .await
         .unwrap();

@@ -24,19 +24,21 @@ fn emulator_origin(emulator: &smartcomm_emulator::Emulator) -> Origin {
 }
 
 #[tokio::test]
-async fn a_call_past_its_deadline_is_stopped_and_the_session_recovers() {
-    let runtime = Runtime::new(RuntimeOptions {
-        call_deadline: Duration::from_millis(300),
-        ..Default::default()
-    })
-    .unwrap();
+async fn a_call_that_reaches_its_own_deadline_answers_timeout_and_the_session_goes_on() {
     let emulator = crate::common::emulator().await;
-    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    let mut config = config(&emulator, CUSTOMER);
+    config.call_deadline = Some(1);
+    let mut session = runtime().session(config);
     session.authenticate().await.unwrap();
     emulator.set_latency("GET /numbers", Duration::from_secs(3));
-    // Stopped by the host's deadline, not by an answer arriving late.
+    // The component's own answer, not the host stopping it: the instance lives on.
     match session.list_numbers(None, None).await {
-        Err(CallError::Host(e)) => assert!(format!("{e:#}").contains("deadline"), "{e:#}"),
+        Err(CallError::Api(types::Error::Timeout(failure))) => {
+            assert!(
+                failure.message.contains("deadline of 1 s") && failure.message.contains("unknown"),
+                "{failure:?}"
+            );
+        }
         other => panic!("{other:?}"),
     }
     emulator.set_latency("GET /numbers", Duration::ZERO);
@@ -104,10 +106,12 @@ fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
     );
 }
 
-fn misbehaving(call_deadline: Duration, memory_limit: usize) -> Runtime {
+/// A runtime of the misbehaving guest, which keeps no deadline of its own: the host stops
+/// its calls `deadline_margin` after their deadline.
+fn misbehaving(deadline_margin: Duration, memory_limit: usize) -> Runtime {
     Runtime::new(RuntimeOptions {
         component: ComponentSource::Path(smartcomm_host::testing::MISBEHAVING_COMPONENT.into()),
-        call_deadline,
+        deadline_margin,
         memory_limit,
         ..Default::default()
     })
@@ -115,10 +119,12 @@ fn misbehaving(call_deadline: Duration, memory_limit: usize) -> Runtime {
 }
 
 #[tokio::test]
-async fn a_guest_that_spins_forever_is_stopped_at_the_deadline_and_the_host_goes_on() {
+async fn a_guest_that_spins_past_its_deadline_is_stopped_by_the_host_which_goes_on() {
     let runtime = misbehaving(Duration::from_millis(500), 64 << 20);
     let emulator = crate::common::emulator().await;
-    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    let mut config = config(&emulator, CUSTOMER);
+    config.call_deadline = Some(1);
+    let mut session = runtime.session(config);
     for _ in 0..2 {
         // The epoch deadline interrupts the guest's loop.
         match session.authenticate().await {

@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod connections;
+mod deadline;
 mod emulator;
 mod engine_contract;
 mod entra_graph;

@@ -107,11 +107,7 @@ async fn run(action: FaultAction, op: Op) -> Cell {
         .await
         .unwrap();
     emulator.clear_requests();
-    emulator.add_fault(FaultRule {
-        route: op.route().into(),
-        times: 1,
-        action,
-    });
+    emulator.add_fault(FaultRule::new(op.route(), 1, action));
     let api = |r: Result<_, CallError>| match r {
         Ok(_) => Seen::Done,
         Err(CallError::Api(e)) => Seen::Failed(kind(&e)),
@@ -365,4 +361,51 @@ async fn a_repeated_onboard_of_a_whole_batch_converges_without_duplicates() {
     let posts = routes.iter().filter(|r| *r == "POST /agents").count();
     let reads = routes.iter().filter(|r| *r == "GET /agents").count();
     assert_eq!((posts, reads), (2, 1), "{routes:?}");
+}
+
+#[tokio::test]
+async fn a_lost_answer_whose_read_back_fails_is_failed_then_already_done_on_a_repeat() {
+    let emulator = crate::common::emulator().await;
+    let mut config = config(&emulator, CUSTOMER);
+    config.retry = smartcomm::config::RetryPolicy {
+        max_attempts: 3,
+        base_delay_ms: 10,
+        max_delay_ms: 100,
+        budget_ms: 10_000,
+    };
+    let mut session = runtime().session(config);
+    let unavailable = FaultAction::Status {
+        status: 503,
+        retry_after: None,
+        body: None,
+    };
+    let lost = FaultAction::LostResponse { status: None };
+    let failed_503: fn(&[types::ItemOutcome]) -> bool = |outcomes| matches!(outcomes, [types::ItemOutcome::Failed(types::Error::ServerError(f))] if f.status == 503);
+    let already: fn(&[types::ItemOutcome]) -> bool =
+        |outcomes| matches!(outcomes, [types::ItemOutcome::AlreadyDone(_)]);
+    // Applied, its answer lost; sent again and refused "already exists"; the read that would
+    // confirm it answers 503 every time.
+    emulator.add_fault(FaultRule::new("POST /agents", 1, lost.clone()));
+    emulator.add_fault(FaultRule::new("GET /agents", 3, unavailable.clone()));
+    for expected in [failed_503, already] {
+        let outcomes = session
+            .onboard_agents(vec![new_agent("a")], onboard_options(None))
+            .await
+            .unwrap();
+        assert!(expected(&outcomes), "{outcomes:?}");
+    }
+
+    // The same for an offboard refused "not found".
+    emulator.add_fault(FaultRule::new("POST /agents/offboard", 1, lost));
+    emulator.add_fault(FaultRule::new("GET /agents", 3, unavailable));
+    for expected in [failed_503, already] {
+        let gone = vec![selector(types::IdentifierKind::UserObjectId, &["a"])];
+        let options = types::OffboardOptions {
+            continue_on_error: None,
+            deprovision_supervised_inbox: None,
+        };
+        let outcomes = session.offboard_agents(gone, options).await.unwrap();
+        assert!(expected(&outcomes), "{outcomes:?}");
+    }
+    assert!(emulator.account(CUSTOMER).agents.is_empty());
 }

@@ -486,11 +486,11 @@ async fn group_members_are_added_and_removed_both_ways_as_inbox_assignments() {
 #[tokio::test]
 async fn a_create_whose_answer_was_lost_is_one_agent_and_201() {
     let bridge = bridge().await;
-    bridge.emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action: FaultAction::LostResponse { status: None },
-    });
+    bridge.emulator.add_fault(FaultRule::new(
+        "POST /agents",
+        1,
+        FaultAction::LostResponse { status: None },
+    ));
     let created = bridge
         .send("POST", "/Users", Some(entra_user("u-lost", "l@x.example")))
         .await;
@@ -624,15 +624,15 @@ async fn many_scim_requests_share_one_authenticate() {
 #[tokio::test]
 async fn the_apis_throttling_is_a_429_with_retry_after() {
     let bridge = bridge().await;
-    bridge.emulator.add_fault(FaultRule {
-        route: "GET /agents".into(),
-        times: 10,
-        action: FaultAction::Status {
+    bridge.emulator.add_fault(FaultRule::new(
+        "GET /agents",
+        10,
+        FaultAction::Status {
             status: 429,
             retry_after: Some("120".into()),
             body: None,
         },
-    });
+    ));
     let answer = bridge.send("GET", "/Users", None).await;
     assert_eq!(answer.status, 429, "{}", answer.body);
     assert_eq!(answer.headers["retry-after"], "120");

@@ -160,15 +160,15 @@ async fn error_cases_say_whether_a_retry_can_help() {
     ));
 
     // A batch whose request keeps failing is incomplete (transient), with every outcome.
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 3,
-        action: FaultAction::Status {
+    emulator.add_fault(FaultRule::new(
+        "POST /agents",
+        3,
+        FaultAction::Status {
             status: 503,
             retry_after: None,
             body: None,
         },
-    });
+    ));
     match steps
         .onboard_agents(vec![new_agent("a"), new_agent("b")], onboard_options(None))
         .await

@@ -420,16 +420,12 @@ async fn after_a_lost_answer_and_a_dropped_chunk_a_new_plan_shows_the_rest_and_a
         .unwrap();
     assert_eq!(plan.summary.onboard, 25);
     // The first chunk is applied but its answer lost; the second is dropped unapplied.
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action: FaultAction::LostResponse { status: None },
-    });
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action: FaultAction::Drop,
-    });
+    emulator.add_fault(FaultRule::new(
+        "POST /agents",
+        1,
+        FaultAction::LostResponse { status: None },
+    ));
+    emulator.add_fault(FaultRule::new("POST /agents", 1, FaultAction::Drop));
     let report = match session.sync_apply(plan, apply_options()).await {
         Err(CallError::Step(steps::StepError::IncompleteSync(report))) => report,
         other => panic!("expected an incomplete apply, got {other:?}"),
@@ -470,11 +466,11 @@ async fn applying_the_same_plan_again_after_a_fault_finishes_it_and_does_nothing
         .map(|i| desired(new_agent(&format!("b{i:02}"))))
         .collect();
     let plan = session.sync_plan(roster, plan_options()).await.unwrap();
-    emulator.add_fault(FaultRule {
-        route: "POST /agents".into(),
-        times: 1,
-        action: FaultAction::LostResponse { status: None },
-    });
+    emulator.add_fault(FaultRule::new(
+        "POST /agents",
+        1,
+        FaultAction::LostResponse { status: None },
+    ));
     assert!(matches!(
         session.sync_apply(plan.clone(), apply_options()).await,
         Err(CallError::Step(steps::StepError::IncompleteSync(_)))
@@ -660,15 +656,15 @@ async fn a_plan_whose_assignments_ran_while_its_update_failed_is_finished_by_app
     roster[15].shared_inboxes = Some(vec![inbox.clone()]);
     let plan = session.sync_plan(roster, plan_options()).await.unwrap();
     assert_eq!((plan.summary.update, plan.summary.assignments), (1, 1));
-    emulator.add_fault(FaultRule {
-        route: "PATCH /agents".into(),
-        times: 1,
-        action: FaultAction::Status {
+    emulator.add_fault(FaultRule::new(
+        "PATCH /agents",
+        1,
+        FaultAction::Status {
             status: 503,
             retry_after: None,
             body: None,
         },
-    });
+    ));
     let report = match session.sync_apply(plan.clone(), apply_options()).await {
         Err(CallError::Step(steps::StepError::IncompleteSync(report))) => report,
         other => panic!("expected an incomplete apply, got {other:?}"),

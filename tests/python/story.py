@@ -78,6 +78,7 @@ def main(binary, wasm):
             retry=None,
             max_response_bytes=None,
             concurrency=None,
+            call_deadline=None,
         )
         client = sc.call("client", "[constructor]client", config)
 
