@@ -991,3 +991,115 @@ fn a_retry_after_that_outlasts_the_call_is_reported_rate_limited_at_once() {
     );
     assert!(client.transport().sleeps().is_empty());
 }
+
+mod graph_reads {
+    use super::*;
+    use crate::config::GraphSettings;
+    use crate::entra::Mapping;
+    use crate::graph::MAX_PAGES;
+
+    fn graph() -> GraphSettings {
+        GraphSettings {
+            client_id: "app".into(),
+            client_secret: "s3cret".into(),
+            graph_url: "http://graph.test".into(),
+            login_url: "http://login.test".into(),
+        }
+    }
+
+    fn token(expires_in: u64) -> String {
+        format!(r#"{{"access_token":"t","expires_in":{expires_in}}}"#)
+    }
+
+    /// A page of one user, and a next link to `next` when given.
+    fn page(user: &str, next: Option<&str>) -> String {
+        let link = next.map_or(String::new(), |n| {
+            format!(r#""@odata.nextLink": "http://graph.test/v1.0/{n}","#)
+        });
+        format!(
+            r##"{{{link} "value": [{{"@odata.type": "#microsoft.graph.user", "id": "{user}",
+                "userPrincipalName": "{user}@example.com", "displayName": "{user}",
+                "accountEnabled": true}}]}}"##
+        )
+    }
+
+    fn read(client: &Client<Scripted>) -> Result<crate::graph::GroupRoster, ApiError> {
+        run(client.read_group(&graph(), "tenant", "group", &Mapping::default(), &[]))
+    }
+
+    fn sent_to_login(client: &Client<Scripted>) -> usize {
+        client
+            .transport()
+            .sent()
+            .iter()
+            .filter(|r| r.url.starts_with("http://login.test"))
+            .count()
+    }
+
+    #[test]
+    fn a_next_link_back_to_a_page_already_read_ends_the_read() {
+        let client = retrying(Scripted::new(vec![
+            (200, &token(3600)),
+            (200, &page("u1", Some("p2"))),
+            (200, &page("u2", Some("p2"))),
+        ]));
+        match read(&client) {
+            Err(ApiError::UnexpectedResponse { body_excerpt, .. }) => {
+                assert!(body_excerpt.contains("already read"), "{body_excerpt}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(client.transport().sent().len(), 3);
+    }
+
+    #[test]
+    fn a_read_stops_after_the_most_pages_it_follows() {
+        let mut answers = vec![(200, token(3600))];
+        answers.extend(
+            (0..=MAX_PAGES).map(|i| (200, page(&format!("u{i}"), Some(&format!("p{}", i + 1))))),
+        );
+        let answers: Vec<(u16, &str)> = answers.iter().map(|(s, b)| (*s, b.as_str())).collect();
+        let client = retrying(Scripted::new(answers));
+        assert!(matches!(
+            read(&client),
+            Err(ApiError::UnexpectedResponse { .. })
+        ));
+        assert_eq!(client.transport().sent().len(), 1 + MAX_PAGES);
+    }
+
+    #[test]
+    fn a_token_refused_in_mid_read_is_fetched_again_once() {
+        let refused = r#"{"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}"#;
+        let client = retrying(Scripted::new(vec![
+            (200, &token(3600)),
+            (200, &page("u1", Some("p2"))),
+            (401, refused),
+            (200, &token(3600)),
+            (200, &page("u2", None)),
+        ]));
+        let roster = read(&client).unwrap();
+        assert_eq!((roster.roster.len(), roster.pages), (2, 2));
+        assert_eq!(sent_to_login(&client), 2);
+        // Refused again with the new token: the permissions, not the token, are wrong.
+        let client = retrying(Scripted::new(vec![
+            (200, &token(3600)),
+            (401, refused),
+            (200, &token(3600)),
+            (401, refused),
+        ]));
+        assert!(matches!(read(&client), Err(ApiError::Unauthorized(_))));
+        assert_eq!(sent_to_login(&client), 2);
+    }
+
+    #[test]
+    fn a_token_that_lives_under_two_minutes_is_used_for_its_life() {
+        let client = retrying(Scripted::new(vec![
+            (200, &token(90)),
+            (200, &page("u1", Some("p2"))),
+            (200, &page("u2", Some("p3"))),
+            (200, &page("u3", None)),
+        ]));
+        assert_eq!(read(&client).unwrap().pages, 3);
+        assert_eq!(sent_to_login(&client), 1);
+    }
+}
