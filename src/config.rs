@@ -339,6 +339,137 @@ pub mod var {
     pub const LOGIN_URL: &str = "SMARTCOMM_LOGIN_URL";
 }
 
+/// One setting of a client's config: its variable, its command-line flag, and its line in the
+/// docs. Every variable of [`var`] is here once (a test checks it).
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub variable: &'static str,
+    /// The flag that overrides the variable; `None` for a secret, which is never a flag
+    /// (a process's arguments are visible to every user of the machine).
+    pub flag: Option<&'static str>,
+    pub value_name: &'static str,
+    /// What it is, with its default, as the docs and `--help` say it.
+    pub meaning: &'static str,
+}
+
+/// Every setting of the config, in the order the docs list them.
+pub const SETTINGS: [Setting; 19] = [
+    Setting {
+        variable: var::CUSTOMER_ID,
+        flag: Some("customer-id"),
+        value_name: "ID",
+        meaning: "your account id, the first path segment of every users-API request; required",
+    },
+    Setting {
+        variable: var::USERNAME,
+        flag: Some("username"),
+        value_name: "NAME",
+        meaning: "a username with API access; required unless SMARTCOMM_TOKEN is set",
+    },
+    Setting {
+        variable: var::PASSWORD,
+        flag: None,
+        value_name: "PASSWORD",
+        meaning: "its password; the command prompts for it on a terminal",
+    },
+    Setting {
+        variable: var::TOKEN,
+        flag: None,
+        value_name: "TOKEN",
+        meaning: "a ready token instead of a username and password: never renewed",
+    },
+    Setting {
+        variable: var::API_URL,
+        flag: Some("api-url"),
+        value_name: "URL",
+        meaning: "the users API; default https://smartcommunicator-api-users.intelepeer.com",
+    },
+    Setting {
+        variable: var::AUTH_URL,
+        flag: Some("auth-url"),
+        value_name: "URL",
+        meaning: "the authenticate endpoint; default https://atmosphere-api.intelepeer.com/rest/v1/authenticate",
+    },
+    Setting {
+        variable: var::AUTH_SCHEME,
+        flag: Some("auth-scheme"),
+        value_name: "bearer|bare",
+        meaning: "how the token is sent: `Authorization: Bearer <token>` (bearer, the default) or `Authorization: <token>`",
+    },
+    Setting {
+        variable: var::TIMEOUT_MS,
+        flag: Some("timeout-ms"),
+        value_name: "MS",
+        meaning: "connect timeout of each request, and the longest wait for its answer's head and between its chunks; default 30000",
+    },
+    Setting {
+        variable: var::MAX_ATTEMPTS,
+        flag: Some("max-attempts"),
+        value_name: "N",
+        meaning: "sends of one request in all, the first included (1 turns retries off); default 3",
+    },
+    Setting {
+        variable: var::RETRY_BASE_DELAY_MS,
+        flag: Some("retry-base-delay-ms"),
+        value_name: "MS",
+        meaning: "the first backoff step; default 500",
+    },
+    Setting {
+        variable: var::RETRY_MAX_DELAY_MS,
+        flag: Some("retry-max-delay-ms"),
+        value_name: "MS",
+        meaning: "the longest single wait, Retry-After included (a longer Retry-After is reported as rate-limited); default 20000",
+    },
+    Setting {
+        variable: var::RETRY_BUDGET_MS,
+        flag: Some("retry-budget-ms"),
+        value_name: "MS",
+        meaning: "the longest one request may take with its retries, from its first send; default 60000",
+    },
+    Setting {
+        variable: var::MAX_RESPONSE_BYTES,
+        flag: Some("max-response-bytes"),
+        value_name: "BYTES",
+        meaning: "the largest answer read; default 8388608 (a list of about 13,500 agents)",
+    },
+    Setting {
+        variable: var::CONCURRENCY,
+        flag: Some("concurrency"),
+        value_name: "N",
+        meaning: "requests of one call in flight at once, 1 to 64; default 4",
+    },
+    Setting {
+        variable: var::CALL_DEADLINE,
+        flag: Some("call-deadline"),
+        value_name: "SECONDS",
+        meaning: "the longest one call may take, 1 to 86400; at it the call reports what it did; default 300",
+    },
+    Setting {
+        variable: var::GRAPH_CLIENT_ID,
+        flag: Some("graph-client-id"),
+        value_name: "ID",
+        meaning: "the Entra app registration that reads a group through Microsoft Graph",
+    },
+    Setting {
+        variable: var::GRAPH_CLIENT_SECRET,
+        flag: None,
+        value_name: "SECRET",
+        meaning: "its client secret",
+    },
+    Setting {
+        variable: var::GRAPH_URL,
+        flag: Some("graph-url"),
+        value_name: "URL",
+        meaning: "Microsoft Graph; default https://graph.microsoft.com",
+    },
+    Setting {
+        variable: var::LOGIN_URL,
+        flag: Some("login-url"),
+        value_name: "URL",
+        meaning: "Microsoft Entra's login endpoint, for the Graph token; default https://login.microsoftonline.com",
+    },
+];
+
 /// The Graph settings' variables, and their fields; all text.
 type TextField = fn(&mut GraphConfig) -> &mut Option<String>;
 const GRAPH_TEXT: [(&str, TextField); 4] = [
@@ -633,6 +764,35 @@ mod tests {
             Config::from_env(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
                 .unwrap();
         assert_eq!(back, token);
+    }
+
+    #[test]
+    fn every_variable_a_config_is_written_to_is_a_setting_listed_once() {
+        let listed: Vec<&str> = SETTINGS.iter().map(|s| s.variable).collect();
+        let mut unique = listed.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), listed.len(), "a setting listed twice");
+        let config = config_with_every_field_set();
+        let token = Config {
+            auth: Auth::Token("t".into()),
+            ..config.clone()
+        };
+        for (variable, _) in config.to_env().into_iter().chain(token.to_env()) {
+            assert!(
+                listed.contains(&variable.as_str()),
+                "{variable} is not listed"
+            );
+        }
+        let secrets = [PASSWORD, TOKEN, GRAPH_CLIENT_SECRET];
+        for setting in SETTINGS {
+            assert_eq!(
+                setting.flag.is_none(),
+                secrets.contains(&setting.variable),
+                "{}: only secrets have no flag",
+                setting.variable
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The command line: every command, flag and argument, with its help.
 
+use crate::settings::SettingFlags;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use smartcomm_host::types;
 use std::path::PathBuf;
@@ -21,38 +22,11 @@ pub struct Cli {
 }
 
 #[derive(Args)]
-#[command(next_help_heading = "Connection")]
 pub struct Global {
-    /// Base URL of the users API.
-    #[arg(long, env = "SMARTCOMM_API_URL", global = true, default_value = smartcomm::config::DEFAULT_API_URL)]
-    pub api_url: String,
-    /// The authenticate endpoint.
-    #[arg(long, env = "SMARTCOMM_AUTH_URL", global = true, default_value = smartcomm::config::DEFAULT_AUTH_URL)]
-    pub auth_url: String,
-    /// Your account id: the first path segment of every users-API request.
-    #[arg(long, env = "SMARTCOMM_CUSTOMER_ID", global = true)]
-    pub customer_id: Option<String>,
-    /// Username with API access; the password comes from SMARTCOMM_PASSWORD or a prompt, and
-    /// SMARTCOMM_TOKEN (a ready token) replaces both.
-    #[arg(long, env = "SMARTCOMM_USERNAME", global = true)]
-    pub username: Option<String>,
-    /// How the token is sent in the Authorization header.
-    #[arg(long, value_enum, global = true, default_value = "bearer")]
-    pub auth_scheme: Scheme,
-    /// Connect timeout of each request, and the longest wait for its answer, in seconds
-    /// (default 30).
-    #[arg(long, global = true, value_name = "SECONDS")]
-    pub timeout: Option<u32>,
-    /// Attempts per request, the first included (1 turns retries off; default 3).
-    #[arg(long, global = true, value_name = "N")]
-    pub max_attempts: Option<u32>,
-    /// The longest one call of the component may take, in seconds, 1 to 86400 (default 300).
-    /// At it the call returns its report: what was answered, what was in flight (outcome
-    /// unknown: run the command again), what was never sent. `sync apply` is one call however
-    /// large its plan: without this flag it allows each of the plan's requests its whole
-    /// retry budget.
-    #[arg(long, env = "SMARTCOMM_CALL_DEADLINE", global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=86_400))]
-    pub call_deadline: Option<u32>,
+    /// Every setting of the component: `--customer-id`, `--username`, `--api-url`, … (each
+    /// flag overrides its `SMARTCOMM_*` variable; the password and tokens are variables only).
+    #[command(flatten)]
+    pub settings: SettingFlags,
     /// Check the input and print the requests that would be sent (method, path, query, body);
     /// send nothing, not even authenticate.
     #[arg(long, global = true, help_heading = "Running")]
@@ -61,26 +35,12 @@ pub struct Global {
     /// instance, configured only through its environment, as a workflow engine runs it.
     #[arg(long, global = true, help_heading = "Running")]
     pub steps: bool,
-    /// Requests of one call the component keeps in flight at most, 1 to 64 (default 4): a
-    /// batch's requests of ten, the reads that judge a repeat, a sync's steps; with --steps
-    /// too. The component starts lower and finds the API's limit: it halves the number when
-    /// the API answers 429 or 503, waits out Retry-After, and raises it by one after a run
-    /// of answers.
-    #[arg(long, env = "SMARTCOMM_CONCURRENCY", global = true, value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Running")]
-    pub concurrency: Option<u32>,
     /// Run this component (.wasm) instead of the embedded one.
     #[arg(long, global = true, value_name = "PATH", help_heading = "Running")]
     pub component: Option<PathBuf>,
     /// Log each request and response line (-vv for more); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Running")]
     pub verbose: u8,
-    /// Microsoft Graph, for `sync --graph-group`. The app's client id and secret come from
-    /// SMARTCOMM_GRAPH_CLIENT_ID and SMARTCOMM_GRAPH_CLIENT_SECRET only.
-    #[arg(long, env = "SMARTCOMM_GRAPH_URL", global = true, default_value = smartcomm::config::DEFAULT_GRAPH_URL, help_heading = "Entra ID")]
-    pub graph_url: String,
-    /// Microsoft Entra's login endpoint, for the Graph token.
-    #[arg(long, env = "SMARTCOMM_LOGIN_URL", global = true, default_value = smartcomm::config::DEFAULT_LOGIN_URL, help_heading = "Entra ID")]
-    pub login_url: String,
 }
 
 /// How `smartcomm emulator` serves.
@@ -105,14 +65,6 @@ pub struct EmulatorArgs {
     /// Leave Retry-After out of those 429s.
     #[arg(long, requires = "max_in_flight")]
     pub no_retry_after: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Scheme {
-    /// `Authorization: Bearer <token>`.
-    Bearer,
-    /// `Authorization: <token>`.
-    Bare,
 }
 
 #[derive(Subcommand)]

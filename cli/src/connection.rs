@@ -1,12 +1,12 @@
 //! From the global flags to a session or the steps: the config, the loaded component, and
 //! the exit codes of failures.
 
-use crate::cli::{Global, Scheme};
-use smartcomm::config::{DEFAULT_CALL_DEADLINE_SECS, GraphConfig, MAX_CALL_DEADLINE_SECS, var};
+use crate::cli::Global;
+use crate::settings;
+use smartcomm::config::{DEFAULT_CALL_DEADLINE_SECS, MAX_CALL_DEADLINE_SECS, var};
 use smartcomm_host::convert::{OperationError, StepAnswer};
 use smartcomm_host::{
-    Auth, AuthScheme, CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, Steps,
-    types,
+    CallError, ComponentSource, Config, Runtime, RuntimeOptions, Session, Steps, types,
 };
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -41,9 +41,9 @@ pub fn invalid(message: String) -> Failure {
 
 pub fn customer_id(global: &Global) -> Result<String, Failure> {
     global
-        .customer_id
-        .clone()
-        .ok_or_else(|| invalid("--customer-id (or SMARTCOMM_CUSTOMER_ID) is required".into()))
+        .settings
+        .get(var::CUSTOMER_ID)
+        .ok_or_else(|| invalid(format!("{} is required", settings::named(var::CUSTOMER_ID))))
 }
 
 pub fn load_runtime(global: &Global) -> Result<Runtime, Failure> {
@@ -61,59 +61,36 @@ pub fn load_runtime(global: &Global) -> Result<Runtime, Failure> {
 }
 
 fn password(username: &str) -> Result<String, Failure> {
-    match std::env::var("SMARTCOMM_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
-    {
-        Some(p) => Ok(p),
-        None if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password(format!("Password for {username}: "))
-                .map_err(|e| invalid(format!("could not read the password: {e}")))
-        }
-        None => Err(invalid(
-            "set SMARTCOMM_PASSWORD (the password is never taken as a flag)".into(),
-        )),
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for {username}: "))
+            .map_err(|e| invalid(format!("could not read the password: {e}")))
+    } else {
+        Err(invalid(format!(
+            "set {} (the password is never taken as a flag)",
+            var::PASSWORD
+        )))
     }
 }
 
+/// The component's config from the flags and variables, read as the component reads its
+/// environment; each problem names its flag and variable. Without a password or a token, the
+/// password is asked for on a terminal.
 pub fn config(global: &Global) -> Result<Config, Failure> {
-    let customer_id = customer_id(global)?;
-    let auth = match std::env::var("SMARTCOMM_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
+    let mut values = global.settings.clone();
+    customer_id(global)?;
+    if values.get(var::TOKEN).is_none()
+        && values.get(var::PASSWORD).is_none()
+        && let Some(username) = values.get(var::USERNAME)
     {
-        Some(token) => Auth::Token(token),
-        None => {
-            let username = global.username.clone().ok_or_else(|| {
-                invalid(
-                    "--username (or SMARTCOMM_USERNAME) is required, or set SMARTCOMM_TOKEN".into(),
-                )
-            })?;
-            let password = password(&username)?;
-            Auth::Credentials { username, password }
-        }
-    };
-    let mut config = Config::new(customer_id, auth);
-    config.api_url = Some(global.api_url.clone());
-    config.auth_url = Some(global.auth_url.clone());
-    config.auth_scheme = match global.auth_scheme {
-        Scheme::Bearer => AuthScheme::Bearer,
-        Scheme::Bare => AuthScheme::Bare,
-    };
-    config.timeout_ms = global.timeout.map(|s| s.saturating_mul(1000));
-    if let Some(attempts) = global.max_attempts {
-        config.retry.max_attempts = attempts;
+        values.set(var::PASSWORD, password(&username)?);
     }
-    config.concurrency = global.concurrency;
-    config.call_deadline = global.call_deadline;
-    let secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    config.graph = GraphConfig {
-        client_id: secret(var::GRAPH_CLIENT_ID),
-        client_secret: secret(var::GRAPH_CLIENT_SECRET),
-        graph_url: Some(global.graph_url.clone()),
-        login_url: Some(global.login_url.clone()),
-    };
-    Ok(config)
+    Config::from_env(|name| values.get(name)).map_err(|problems| {
+        let named: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", settings::named(&p.field), p.message))
+            .collect();
+        invalid(named.join("; "))
+    })
 }
 
 /// A client resource in one instance, or the step functions (`--steps`).
@@ -126,7 +103,7 @@ pub enum Connection {
 /// `--call-deadline` sets it, for a call that may take longer than the default.
 pub fn connect(global: &Global, needed: Option<Duration>) -> Result<Connection, Failure> {
     let mut config = config(global)?;
-    if let (None, Some(needed)) = (global.call_deadline, needed) {
+    if let (None, Some(needed)) = (global.settings.get(var::CALL_DEADLINE), needed) {
         let needed = u32::try_from(needed.as_secs()).unwrap_or(u32::MAX);
         config.call_deadline =
             Some(needed.clamp(DEFAULT_CALL_DEADLINE_SECS, MAX_CALL_DEADLINE_SECS));

@@ -10,6 +10,7 @@ mod demo;
 mod entra_input;
 mod input;
 mod output;
+mod settings;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};

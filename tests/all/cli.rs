@@ -723,3 +723,46 @@ async fn an_entra_export_of_two_graph_pages_onboards_its_enabled_accounts_with_a
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--tenant-id"), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_setting_is_read_from_its_variable_and_its_flag_wins() {
+    use smartcomm_emulator::{FaultAction, FaultRule};
+    let emulator = emulator().await;
+    let unavailable = |times| {
+        let answer = FaultAction::Status {
+            status: 503,
+            retry_after: None,
+            body: None,
+        };
+        emulator.add_fault(FaultRule::new("GET /numbers", times, answer));
+    };
+    let quick = [
+        ("SMARTCOMM_RETRY_BASE_DELAY_MS", "1"),
+        ("SMARTCOMM_MAX_ATTEMPTS", "1"),
+    ];
+    // The variable alone: one attempt, and the 503 is the answer.
+    unavailable(1);
+    let run = smartcomm(Some(&emulator), &["list-numbers"], &quick).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("503"), "{}", run.stderr);
+    // The flag overrides it: three attempts ride out two 503s.
+    unavailable(2);
+    let args = ["list-numbers", "--max-attempts", "3"];
+    let run = smartcomm(Some(&emulator), &args, &quick).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // A malformed value is named by its flag and variable, and nothing is sent.
+    emulator.clear_requests();
+    let run = smartcomm(
+        Some(&emulator),
+        &["list-numbers"],
+        &[("SMARTCOMM_CONCURRENCY", "0")],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--concurrency (SMARTCOMM_CONCURRENCY)"),
+        "{}",
+        run.stderr
+    );
+    assert!(emulator.requests().is_empty());
+}
