@@ -97,7 +97,7 @@ const COMMAND_SETTINGS: [(&str, &str, &str); 3] = [
     (
         "`-v`, `-vv`",
         "`SMARTCOMM_LOG` (a tracing filter, instead)",
-        "what is logged, on stderr: warnings only by default (`scim serve`: a line per request)",
+        "what is logged, on stderr: warnings only by default (`scim serve`: a line per request); `-v` adds each request's method, origin and first two path segments and its answer's status; `-vv` adds whole URLs, which may hold a UPN (personal data). Passwords, tokens and bodies are never logged",
     ),
 ];
 

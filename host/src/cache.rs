@@ -36,16 +36,28 @@ pub(crate) fn load(
     let Some(dir) = cache_dir else {
         return Ok((Component::new(engine, wasm)?, Compilation::Compiled));
     };
+    if let Err(why) = private_dir(dir) {
+        tracing::warn!(dir = %dir.display(), %why, "not using the compiled-code cache");
+        return Ok((Component::new(engine, wasm)?, Compilation::Compiled));
+    }
     let path = dir.join(format!("{}.cwasm", cache_key(engine, wasm_sha256)));
-    if path.exists() {
-        // SAFETY: the file is one this function wrote: wasmtime's own serialization of this
-        // component, named after the component's hash, wasmtime's version and the engine's
-        // compatibility hash. A file that does not match is rejected by wasmtime's header check.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok((component, Compilation::Cached)),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable compiled-code cache")
+    match read_private_file(&path) {
+        Ok(Some(bytes)) => {
+            // SAFETY: the file is one this function wrote, in a folder only this user can
+            // write, read without following links from a file only this user can write:
+            // wasmtime's own serialization of this component, named after the component's
+            // hash, wasmtime's version and the engine's compatibility hash. A file that does
+            // not match is rejected by wasmtime's header check.
+            match unsafe { Component::deserialize(engine, &bytes) } {
+                Ok(component) => return Ok((component, Compilation::Cached)),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable compiled-code cache")
+                }
             }
+        }
+        Ok(None) => {}
+        Err(why) => {
+            tracing::warn!(path = %path.display(), %why, "ignoring the compiled-code cache file")
         }
     }
     let compiled = engine.precompile_component(wasm)?;
@@ -55,6 +67,82 @@ pub(crate) fn load(
     // SAFETY: `compiled` was produced by this engine just now.
     let component = unsafe { Component::deserialize(engine, &compiled)? };
     Ok((component, Compilation::Compiled))
+}
+
+/// Compiled code from the cache runs as native code in a process that holds the password
+/// and tokens, so the cache is trusted only where no one else can have written: the folder
+/// (made `0700` when missing) and each file are this user's own, writable by no one else,
+/// and not links.
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    if std::fs::symlink_metadata(dir).is_err() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create it: {e}"))?;
+    }
+    let metadata = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    if !metadata.is_dir() {
+        return Err("it is not a folder (a link is not followed)".into());
+    }
+    private(&metadata)
+}
+
+#[cfg(unix)]
+fn private(metadata: &std::fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if metadata.uid() != me {
+        return Err(format!(
+            "it belongs to user {}, not to this one",
+            metadata.uid()
+        ));
+    }
+    if metadata.mode() & 0o022 != 0 {
+        return Err(format!(
+            "others can write it (mode {:o})",
+            metadata.mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
+/// The file's bytes, read without following a link, if it is there and private.
+#[cfg(unix)]
+fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open it without following a link: {e}")),
+    };
+    // The file opened, not the name: nothing can be swapped in between.
+    let metadata = file.metadata().map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("it is not a file".into());
+    }
+    private(&metadata)?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(Some(bytes))
+}
+
+#[cfg(not(unix))]
+fn private_dir(_: &Path) -> Result<(), String> {
+    Err("the cache is only kept where file owners and modes can be checked".into())
+}
+
+#[cfg(not(unix))]
+fn read_private_file(_: &Path) -> Result<Option<Vec<u8>>, String> {
+    Ok(None)
 }
 
 fn cache_key(engine: &Engine, wasm_sha256: &str) -> String {
@@ -78,10 +166,16 @@ fn wasmtime_version() -> &'static str {
     env!("SMARTCOMM_WASMTIME_VERSION")
 }
 
+/// Writes the file under a name of its own, readable and writable by this user only, then
+/// renames it into place (a link at `path` is replaced, never followed).
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    use std::io::Write;
     let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), unique()));
-    std::fs::write(&tmp, bytes)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(&tmp)?.write_all(bytes)?;
     std::fs::rename(&tmp, path)
 }
 

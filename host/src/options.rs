@@ -30,6 +30,9 @@ pub struct RuntimeOptions {
     pub deadline_margin: Duration,
     /// The longest wait for a response head, and between two body chunks.
     pub response_timeout: Duration,
+    /// The most HTTP requests one instance may have waiting for their answers' heads at once;
+    /// more wait for a place, whatever the guest's own concurrency.
+    pub max_requests_in_flight: usize,
     /// Reuse keep-alive connections across requests and instances (on by default); off opens
     /// a new connection for every request, as wasmtime-wasi-http's default sender does.
     pub reuse_connections: bool,
@@ -47,6 +50,7 @@ impl Default for RuntimeOptions {
             memory_limit: 64 << 20,
             deadline_margin: Duration::from_secs(10),
             response_timeout: Duration::from_secs(60),
+            max_requests_in_flight: smartcomm::config::MAX_CONCURRENCY as usize,
             reuse_connections: true,
             pooled_instances: None,
         }

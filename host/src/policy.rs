@@ -6,6 +6,7 @@ use http::uri::Scheme;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// A scheme, host and port the guest may reach.
@@ -52,6 +53,9 @@ pub struct OutboundPolicy {
     pub pool: Option<Arc<ConnectionPool>>,
     /// Told of every request the policy let through, once its answer's head has arrived.
     pub observer: Option<RequestObserver>,
+    /// The places for one store's requests in flight (until each answer's head): the host's
+    /// own bound, whatever the guest asks for.
+    pub in_flight: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for OutboundPolicy {
@@ -62,6 +66,7 @@ impl std::fmt::Debug for OutboundPolicy {
             .field("response_timeout", &self.response_timeout)
             .field("pool", &self.pool)
             .field("observed", &self.observer.is_some())
+            .field("in_flight_places", &self.in_flight.available_permits())
             .finish()
     }
 }
@@ -85,6 +90,7 @@ impl OutboundPolicy {
         connect_timeout: Duration,
         response_timeout: Duration,
         pool: Option<Arc<ConnectionPool>>,
+        max_in_flight: usize,
     ) -> OutboundPolicy {
         OutboundPolicy {
             allowed,
@@ -92,6 +98,7 @@ impl OutboundPolicy {
             response_timeout,
             pool,
             observer: None,
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
         }
     }
 
@@ -141,7 +148,6 @@ async fn transmit(
     }
     use http_body_util::BodyExt;
     let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-    tracing::debug!(status = response.status().as_u16(), "response");
     Ok((
         response.map(BodyExt::boxed_unsync),
         Box::new(io) as IoFuture,
@@ -161,8 +167,9 @@ impl WasiHttpHooks for OutboundPolicy {
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>
     {
         _ = fut;
+        let target = without_personal_data(request.uri());
         if let Some(reason) = self.refusal(request.uri()) {
-            tracing::warn!(method = %request.method(), uri = %request.uri(), %reason, "outbound request denied");
+            tracing::warn!(method = %request.method(), %target, %reason, "outbound request denied");
             // Take the body the guest is writing before refusing: refusing at once would
             // close its body stream, and the guest would see a closed stream, not the denial.
             return Box::new(async move {
@@ -173,24 +180,49 @@ impl WasiHttpHooks for OutboundPolicy {
                 Err(HttpError::HttpRequestDenied)
             });
         }
-        tracing::debug!(method = %request.method(), uri = %request.uri(), "outbound request");
+        tracing::debug!(method = %request.method(), %target, "outbound request");
+        tracing::trace!(method = %request.method(), uri = %request.uri(), "outbound request");
         let options = self.capped(options);
         let pool = self.pool.clone();
-        let Some(observer) = self.observer.clone() else {
-            return Box::new(transmit(pool, request, options));
-        };
+        let places = self.in_flight.clone();
+        let observer = self.observer.clone();
         let (method, path) = (
             request.method().to_string(),
             request.uri().path().to_string(),
         );
         Box::new(async move {
+            let _place = places
+                .acquire_owned()
+                .await
+                .map_err(|_| HttpError::InternalError(None))?;
             let sent = transmit(pool, request, options).await;
-            observer(&ObservedRequest {
-                method,
-                path,
-                status: sent.as_ref().ok().map(|(r, _)| r.status().as_u16()),
-            });
+            let status = sent.as_ref().ok().map(|(r, _)| r.status().as_u16());
+            tracing::debug!(%method, %target, ?status, "answer");
+            if let Some(observer) = observer {
+                observer(&ObservedRequest {
+                    method,
+                    path,
+                    status,
+                });
+            }
             sent
         })
     }
+}
+
+/// A request's origin and the first two segments of its path (the customer, the resource):
+/// what the logs below the most verbose level show, since later segments and the query may
+/// hold a user's name or address.
+pub(crate) fn without_personal_data(uri: &http::Uri) -> String {
+    let origin = match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+        _ => String::new(),
+    };
+    let mut path = String::new();
+    for (i, segment) in uri.path().split('/').skip(1).enumerate() {
+        path.push('/');
+        path.push_str(if i < 2 { segment } else { "…" });
+    }
+    let query = if uri.query().is_some() { "?…" } else { "" };
+    format!("{origin}{path}{query}")
 }

@@ -13,6 +13,7 @@ use smartcomm::config::{Config, DEFAULT_API_URL, DEFAULT_AUTH_URL, DEFAULT_TIMEO
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -147,9 +148,17 @@ impl Sandbox {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+            in_flight: Arc::new(Semaphore::new(options.max_requests_in_flight.max(1))),
         };
         let state = HostState {
-            wasi: WasiCtx::builder().envs(env).build(),
+            // No sockets at all: the guest reaches the network through wasi:http only, where
+            // the policy applies (and no name lookups either).
+            wasi: WasiCtx::builder()
+                .envs(env)
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             policy,

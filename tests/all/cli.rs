@@ -766,3 +766,33 @@ async fn every_setting_is_read_from_its_variable_and_its_flag_wins() {
     );
     assert!(emulator.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_hold_a_upn_only_at_the_most_verbose_level() {
+    let emulator = emulator().await;
+    let mut session = runtime().session(config(&emulator, CUSTOMER));
+    let outcomes = session
+        .onboard_agents(vec![new_agent("logged")], onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes));
+    let upn = "logged@example.com";
+    let args = |verbosity: &'static str| ["get-agent", upn, "--key-id", "upn", verbosity];
+    let run = smartcomm(Some(&emulator), &args("-v"), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("outbound request"), "{}", run.stderr);
+    assert!(run.stderr.contains("/agents/…"), "{}", run.stderr);
+    assert!(run.stderr.contains("status=Some(200)"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("logged@") && !run.stderr.contains("logged%40"),
+        "{}",
+        run.stderr
+    );
+    let run = smartcomm(Some(&emulator), &args("-vv"), &[]).await;
+    assert!(
+        run.stderr.contains("logged%40example.com"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(emulator.password()), "{}", run.stderr);
+}

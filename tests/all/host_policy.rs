@@ -85,6 +85,7 @@ fn plain_http_is_refused_off_loopback_and_unlisted_hosts_are_refused() {
         Duration::from_secs(1),
         Duration::from_secs(1),
         None,
+        1,
     );
     let refusal = |uri: &str| policy.refusal(&uri.parse().unwrap());
     assert_eq!(refusal("http://127.0.0.1:8080/x/agents"), None);
@@ -190,4 +191,152 @@ async fn instances_from_the_pooling_allocator_run_calls_and_are_reused_after_the
     }
     let mut session = runtime.session(config(&emulator, CUSTOMER));
     assert!(!session.list_numbers(None, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_guest_gets_no_socket_and_no_name_lookup_of_its_own() {
+    let runtime = misbehaving(Duration::from_secs(10), 64 << 20);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let emulator = crate::common::emulator().await;
+    let mut session = runtime.session(config(&emulator, CUSTOMER));
+    let filter = types::AgentFilter {
+        user_object_id: Some(port.to_string()),
+        ..no_filter()
+    };
+    match session.list_agents(filter).await {
+        Err(CallError::Api(types::Error::Transport(failure))) => {
+            println!("{}", failure.message);
+            for part in ["tcp: Err", "udp: Err", "lookup: Err"] {
+                assert!(failure.message.contains(part), "{}", failure.message);
+            }
+            assert_eq!(
+                failure.message.matches("PermissionDenied").count(),
+                2,
+                "TCP and UDP refused as not allowed: {}",
+                failure.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(listener.accept().is_err(), "nothing connected");
+}
+
+#[tokio::test]
+async fn the_host_bounds_an_instances_requests_in_flight_whatever_its_concurrency() {
+    let runtime = Runtime::new(RuntimeOptions {
+        max_requests_in_flight: 3,
+        ..Default::default()
+    })
+    .unwrap();
+    let emulator = crate::common::emulator().await;
+    emulator.set_latency("POST /agents", Duration::from_millis(100));
+    let mut config = config(&emulator, CUSTOMER);
+    config.concurrency = Some(8);
+    let mut session = runtime.session(config);
+    session.authenticate().await.unwrap();
+    let batch: Vec<_> = (0..120).map(|i| new_agent(&format!("b{i:03}"))).collect();
+    let outcomes = session
+        .onboard_agents(batch, onboard_options(None))
+        .await
+        .unwrap();
+    assert!(succeeded(&outcomes));
+    assert_eq!(emulator.peak_in_flight(), 3);
+    assert_eq!(
+        session.stats().await.unwrap().peak_in_flight,
+        8,
+        "the guest asked for more"
+    );
+}
+
+/// A folder of its own for one test's compiled-code cache.
+fn cache_folder(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("smartcomm-cache-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn compilation_with_cache(dir: &std::path::Path) -> smartcomm_host::Compilation {
+    Runtime::new(RuntimeOptions {
+        cache_dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap()
+    .compilation()
+}
+
+fn cached_file(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .expect("a compiled component in the cache")
+}
+
+#[tokio::test]
+async fn compiled_code_is_loaded_only_from_a_cache_this_user_alone_can_have_written() {
+    use smartcomm_host::Compilation::{Cached, Compiled};
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let set_mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let dir = cache_folder("private");
+    assert_eq!(compilation_with_cache(&dir), Compiled);
+    assert_eq!(mode(&dir), 0o700, "a new cache folder is this user's alone");
+    let file = cached_file(&dir);
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(compilation_with_cache(&dir), Cached);
+
+    // A file others may write is not loaded; the fresh one written over it is private.
+    set_mode(&file, 0o666);
+    assert_eq!(compilation_with_cache(&dir), Compiled);
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(compilation_with_cache(&dir), Cached);
+
+    // A link in the file's place is not followed, and what it points to is left alone.
+    let elsewhere = dir.with_extension("elsewhere");
+    std::fs::copy(&file, &elsewhere).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+    assert_eq!(compilation_with_cache(&dir), Compiled);
+    assert!(
+        !std::fs::symlink_metadata(&file)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read(&elsewhere).unwrap().len(),
+        std::fs::read(&file).unwrap().len()
+    );
+
+    // A file of another user is not loaded (only root can make one here).
+    match std::os::unix::fs::chown(&file, Some(65534), Some(65534)) {
+        Ok(()) => assert_eq!(compilation_with_cache(&dir), Compiled),
+        Err(e) => println!("not checked: a file of another user ({e})"),
+    }
+
+    // A folder others may write is not used at all.
+    let shared = cache_folder("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    set_mode(&shared, 0o777);
+    assert_eq!(compilation_with_cache(&shared), Compiled);
+    assert_eq!(compilation_with_cache(&shared), Compiled);
+    assert_eq!(
+        std::fs::read_dir(&shared).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    for path in [dir, shared] {
+        std::fs::remove_dir_all(path).unwrap();
+    }
+    std::fs::remove_file(elsewhere).unwrap();
 }

@@ -138,6 +138,14 @@ async fn a_store_roster_from_csv_plans_exactly_its_changes_and_apply_makes_the_a
     ] {
         assert!(readable.contains(line), "missing {line:?} in:\n{readable}");
     }
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&plan_file).unwrap().permissions(),
+    );
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "a plan holds names and numbers: its owner's only"
+    );
     let plan = json(&std::fs::read_to_string(&plan_file).unwrap());
     assert_eq!(plan["summary"]["onboard"], 5);
     assert_eq!(plan["summary"]["update"], 3);

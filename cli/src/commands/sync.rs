@@ -38,7 +38,7 @@ pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
             let plan = make_plan(global, &desired, &roster).await?;
             if let Some(out) = out {
                 let text = serde_json::to_string_pretty(&plan).expect("a plan always serializes");
-                std::fs::write(&out, text + "\n")
+                write_private(&out, &(text + "\n"))
                     .map_err(|e| invalid(format!("cannot write {}: {e}", out.display())))?;
             }
             if json {
@@ -399,6 +399,21 @@ async fn apply(global: &Global, plan: Plan, stop_on_error: bool) -> Result<u8, F
         0 => 0,
         _ => EXIT_FAILED,
     })
+}
+
+/// Writes a file only its owner can read: a plan holds names, UPNs and numbers. An existing
+/// file is made private before it is overwritten.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
 }
 
 /// How long applying `plan` may take if every request it sends uses its whole retry budget:

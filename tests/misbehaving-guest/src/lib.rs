@@ -1,5 +1,7 @@
 //! Exports the smartcomm world, badly: `authenticate` never returns, `agents.get-agent` allocates
-//! until something stops it, and everything else traps. The host's tests load it to prove
+//! until something stops it, `agents.list-agents` tries the network around wasi:http (a TCP
+//! connection to the port its filter's `user-object-id` names, a UDP socket, a name lookup),
+//! and everything else traps. The host's tests load it to prove
 //! that a guest cannot hang or exhaust the host.
 
 wit_bindgen::generate!({
@@ -61,9 +63,19 @@ impl agents::Guest for Guest {
 
     fn list_agents(
         _: client::ClientBorrow<'_>,
-        _: types::AgentFilter,
+        filter: types::AgentFilter,
     ) -> Result<Vec<types::Agent>, types::Error> {
-        unimplemented!()
+        let port: u16 = filter
+            .user_object_id
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(9);
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).map(drop);
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").map(drop);
+        let lookup = std::net::ToSocketAddrs::to_socket_addrs(&("localhost", port)).map(drop);
+        Err(types::Error::Transport(types::Failure {
+            message: format!("tcp: {tcp:?}; udp: {udp:?}; lookup: {lookup:?}"),
+            attempts: 1,
+        }))
     }
 
     fn update_agent(
