@@ -145,6 +145,15 @@ impl Resolved<'_> {
     }
 }
 
+/// The Graph request that lists the directory's users with `properties`, a page of 999:
+/// an export that holds what a roster needs.
+pub fn users_url(properties: &[&str]) -> String {
+    format!(
+        "https://graph.microsoft.com/v1.0/users?$select={}&$top=999",
+        properties.join(",")
+    )
+}
+
 /// The users of an export's text: one or more Graph pages (objects with a `value` array) or
 /// `az` arrays, one after another.
 pub fn users_of_export(text: &str) -> Result<Vec<User>, String> {
@@ -350,10 +359,15 @@ mod tests {
     }
 
     #[test]
-    fn the_az_array_reads_the_same_way() {
+    fn the_az_array_reads_the_same_way_with_only_what_it_holds() {
         let roster = read(AZ, &Mapping::default(), &[]).unwrap();
         assert_eq!(roster.len(), 2);
         assert!(roster[0].agent.user_object_id.ends_with("06"));
+        // Graph's default properties: no account state, no department.
+        assert_eq!(
+            (roster[0].active, &roster[0].agent.department),
+            (None, &None)
+        );
     }
 
     #[test]

@@ -60,6 +60,8 @@ impl Sources {
         }
         let users = entra::users_of_export(&text.join("\n"))
             .map_err(|e| invalid(format!("{}: {e}", files[0].display())))?;
+        let resolved = self.mapping.resolve().expect("checked when read");
+        self.refuse_partial_export(&users, &resolved.properties(), files)?;
         let labels: Vec<String> = users
             .iter()
             .enumerate()
@@ -70,10 +72,53 @@ impl Sources {
                 },
             )
             .collect();
-        let resolved = self.mapping.resolve().expect("checked when read");
         let roster = entra::roster(&users, &self.tenant_id, &resolved, &self.extras)
             .map_err(|problems| invalid(self.described(&problems, &labels)))?;
         Ok((roster, labels))
+    }
+
+    /// Refuses an export whose users lack `accountEnabled`: Graph and `az ad user list` give
+    /// it only when asked for, and without it a disabled account would be taken as unmanaged
+    /// and never deactivated. The message gives the export that has every property the
+    /// mapping reads.
+    fn refuse_partial_export(
+        &self,
+        users: &[entra::User],
+        properties: &[&str],
+        files: &[PathBuf],
+    ) -> Result<(), Failure> {
+        let lacking: Vec<String> = users
+            .iter()
+            .enumerate()
+            .filter(|(_, user)| !user.contains_key(entra::ENABLED))
+            .map(
+                |(i, user)| match user.get("userPrincipalName").and_then(|v| v.as_str()) {
+                    Some(upn) => format!("user {i} ({upn})"),
+                    None => format!("user {i}"),
+                },
+            )
+            .collect();
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        let shown: Vec<&str> = lacking.iter().take(3).map(String::as_str).collect();
+        Err(invalid(format!(
+            "{}: {} of the {} users have no {} ({}{}): without it a disabled account is never \
+             deactivated. `az ad user list` leaves it out; export the users with every property \
+             the mapping reads, a page of 999 at a time, following each page's \
+             @odata.nextLink:\n  az rest --method get --url '{}'",
+            files[0].display(),
+            lacking.len(),
+            users.len(),
+            entra::ENABLED,
+            shown.join(", "),
+            if lacking.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            },
+            entra::users_url(properties),
+        )))
     }
 
     /// `problems` of a roster, each named by its user's label, its sidecar line or its

@@ -824,3 +824,96 @@ async fn a_json_roster_plans_and_a_misspelt_field_is_refused_naming_its_item() {
         "nothing was read from the API"
     );
 }
+
+fn entra_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/entra")
+        .join(name)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_export_without_account_states_is_refused_with_the_export_that_has_them() {
+    let emulator = emulator().await;
+    let az = entra_fixture("az-ad-user-list.json");
+    let args = [
+        "sync",
+        "plan",
+        az.to_str().unwrap(),
+        "--format",
+        "entra",
+        "--tenant-id",
+        "contoso",
+    ];
+    let run = smartcomm(Some(&emulator), &args, &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for words in [
+        "2 of the 2 users have no accountEnabled",
+        "user 0 (associate6@contoso-retail.example)",
+        "az rest --method get --url 'https://graph.microsoft.com/v1.0/users?$select=accountEnabled,",
+    ] {
+        assert!(run.stderr.contains(words), "{words:?} in {}", run.stderr);
+    }
+    assert!(emulator.requests().is_empty(), "nothing sent");
+}
+
+/// The export the docs give, run as written, with a stand-in `az` on the path that answers
+/// the Graph requests with the two fixture pages (no Azure tenant is reachable from here).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_documented_entra_export_pages_through_graph_and_plans_from_its_files() {
+    let docs = include_str!("../../docs/sync.md");
+    let script = docs
+        .split_once("<!-- entra-export -->\n```sh\n")
+        .and_then(|(_, rest)| rest.split_once("```\n<!-- /entra-export -->"))
+        .map(|(script, _)| script)
+        .expect("docs/sync.md's marked export");
+    let dir = std::env::temp_dir().join(format!("smartcomm-entra-export-{}", std::process::id()));
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\n# az rest --method get --url URL\necho \"$@\" >> '{log}'\n\
+             case \"$5\" in *skiptoken*) cat '{page2}';; *) cat '{page1}';; esac\n",
+            log = dir.join("az.log").display(),
+            page1 = entra_fixture("graph-users-page1.json").display(),
+            page2 = entra_fixture("graph-users-page2.json").display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let emulator = emulator().await;
+    let path = format!(
+        "{}:{}:{}",
+        bin.display(),
+        std::path::Path::new(env!("CARGO_BIN_EXE_smartcomm"))
+            .parent()
+            .unwrap()
+            .display(),
+        std::env::var("PATH").unwrap()
+    );
+    let output = tokio::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(&dir)
+        .env("PATH", path)
+        .env("TENANT", "contoso")
+        .env("SMARTCOMM_API_URL", emulator.base_url())
+        .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
+        .env("SMARTCOMM_CUSTOMER_ID", CUSTOMER)
+        .env("SMARTCOMM_USERNAME", emulator.username())
+        .env("SMARTCOMM_PASSWORD", emulator.password())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let calls = std::fs::read_to_string(dir.join("az.log")).unwrap();
+    assert_eq!(calls.lines().count(), 2, "one request a page: {calls}");
+    assert!(calls.contains("$select=accountEnabled,"), "{calls}");
+    let plan = json(&std::fs::read_to_string(dir.join("plan.json")).unwrap());
+    assert_eq!(
+        plan["summary"]["onboard"], 4,
+        "the enabled accounts: {plan}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
