@@ -24,6 +24,16 @@ mod testing;
 
 pub use faults::{FaultAction, FaultRule};
 pub use graph::{CLIENT_ID as GRAPH_CLIENT_ID, CLIENT_SECRET as GRAPH_CLIENT_SECRET};
+
+/// The Entra tenant of the sample group `smartcomm emulator` serves.
+pub const SAMPLE_TENANT_ID: &str = "0f2e4c6a-1b3d-4e5f-8a9b-00000000c0de";
+/// The sample group: a store's team, five users (one disabled) and a device.
+pub const SAMPLE_GROUP_ID: &str = "4e0c7d52-6f1a-4b8e-9a3d-5a1f00001234";
+
+/// The sample group's members, as Graph lists them.
+pub fn sample_group_members() -> Vec<Value> {
+    serde_json::from_str(include_str!("sample/entra-group.json")).expect("the sample is JSON")
+}
 pub use state::{Account, AgentRecord, InboxRecord, seed_numbers};
 pub use wire::{EnabledServices, InboxType, Role, percent_decode};
 

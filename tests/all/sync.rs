@@ -1,7 +1,7 @@
 //! Roster sync end to end: a plan that says exactly what will change, an apply of exactly
 //! that plan, the guards (removal cap, stale plans), and convergence after faults.
 
-use crate::cli::{file, json, smartcomm};
+use crate::cli::{Run, file, json, smartcomm};
 use crate::common::*;
 use smartcomm_emulator::{Emulator, FaultAction, FaultRule, Role};
 use smartcomm_host::{CallError, steps, types};
@@ -915,5 +915,96 @@ async fn the_documented_entra_export_pages_through_graph_and_plans_from_its_file
         plan["summary"]["onboard"], 4,
         "the enabled accounts: {plan}"
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `smartcomm emulator`, the real command, and the settings and sync line it prints.
+struct ServedEmulator {
+    child: tokio::process::Child,
+    exports: Vec<(String, String)>,
+    sync_line: String,
+}
+
+async fn served_emulator() -> ServedEmulator {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smartcomm"))
+        .args(["emulator", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut exports, mut sync_line) = (Vec::new(), String::new());
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            exports.push((name.to_string(), value.to_string()));
+        } else if line.starts_with("smartcomm sync plan") {
+            sync_line = line;
+        } else if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    ServedEmulator {
+        child,
+        exports,
+        sync_line,
+    }
+}
+
+/// Runs `script` in bash in `dir`, with the `smartcomm` binary on the path and `exports` set,
+/// as a shell in which the emulator's settings were pasted.
+async fn in_shell(script: &str, dir: &std::path::Path, exports: &[(String, String)]) -> Run {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_smartcomm"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let output = tokio::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("SMARTCOMM_TOKEN")
+        .envs(exports.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulators_printed_sync_line_and_the_documented_tries_work_as_written() {
+    let mut served = served_emulator().await;
+    assert!(
+        served.sync_line.contains("--graph-group"),
+        "{}",
+        served.sync_line
+    );
+    let dir = std::env::temp_dir().join(format!("smartcomm-try-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = in_shell(&served.sync_line, &dir, &served.exports).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Plan: 4 to onboard"), "{}", run.stdout);
+
+    let docs = include_str!("../../docs/sync.md");
+    let script = docs
+        .split_once("<!-- try-sync -->\n```sh\n")
+        .and_then(|(_, rest)| rest.split_once("```\n<!-- /try-sync -->"))
+        .map(|(script, _)| script)
+        .expect("docs/sync.md's marked try");
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    std::os::unix::fs::symlink(examples, dir.join("examples")).unwrap();
+    let run = in_shell(script, &dir, &served.exports).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let plan = json(&std::fs::read_to_string(dir.join("entra-plan.json")).unwrap());
+    assert_eq!(plan["summary"]["onboard"], 4, "{plan}");
+    let sidecar_number = "+15550100021";
+    assert!(
+        plan.to_string().contains(sidecar_number),
+        "the sidecar's number: {plan}"
+    );
+    served.child.kill().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }

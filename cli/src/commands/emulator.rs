@@ -5,6 +5,7 @@ use crate::cli::EmulatorArgs;
 use crate::connection::{EXIT_FAILED, Failure};
 use smartcomm_emulator::{
     CONTROL_PREFIX, Emulator, EmulatorOptions, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET,
+    SAMPLE_GROUP_ID, SAMPLE_TENANT_ID, sample_group_members,
 };
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ pub async fn serve(options: EmulatorOptions) -> Result<u8, Failure> {
     let emulator = Emulator::start(options)
         .await
         .map_err(|e| Failure(format!("cannot listen on port {port}: {e}"), EXIT_FAILED))?;
+    emulator.set_graph_group(SAMPLE_GROUP_ID, sample_group_members());
     println!(
         "SmartCommunicator emulator on {}; every customer id is an account of its own.",
         emulator.base_url()
@@ -31,6 +33,8 @@ pub async fn serve(options: EmulatorOptions) -> Result<u8, Failure> {
         "Control API: {}{CONTROL_PREFIX} (reset, state, requests, faults, latency, revoke-tokens, numbers, graph/groups/ID, graph/permissions)",
         emulator.base_url()
     );
+    println!("An Entra group of five users (one disabled) to sync, with those settings:");
+    println!("smartcomm sync plan --graph-group {SAMPLE_GROUP_ID} --tenant-id {SAMPLE_TENANT_ID}");
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()
         .await
