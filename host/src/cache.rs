@@ -41,14 +41,14 @@ pub(crate) fn load(
         return Ok((Component::new(engine, wasm)?, Compilation::Compiled));
     }
     let path = dir.join(format!("{}.cwasm", cache_key(engine, wasm_sha256)));
-    match read_private_file(&path) {
-        Ok(Some(bytes)) => {
+    match open_private_file(&path) {
+        Ok(Some(file)) => {
             // SAFETY: the file is one this function wrote, in a folder only this user can
-            // write, read without following links from a file only this user can write:
-            // wasmtime's own serialization of this component, named after the component's
-            // hash, wasmtime's version and the engine's compatibility hash. A file that does
-            // not match is rejected by wasmtime's header check.
-            match unsafe { Component::deserialize(engine, &bytes) } {
+            // write, opened without following links and checked to be writable by this user
+            // alone: wasmtime's own serialization of this component, named after the
+            // component's hash, wasmtime's version and the engine's compatibility hash. A
+            // file that does not match is rejected by wasmtime's header check.
+            match unsafe { deserialize_opened(engine, &file) } {
                 Ok(component) => return Ok((component, Compilation::Cached)),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable compiled-code cache")
@@ -110,12 +110,11 @@ fn private(metadata: &std::fs::Metadata) -> Result<(), String> {
     Ok(())
 }
 
-/// The file's bytes, read without following a link, if it is there and private.
+/// The file, opened without following a link, if it is there and private.
 #[cfg(unix)]
-fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    use std::io::Read;
+fn open_private_file(path: &Path) -> Result<Option<std::fs::File>, String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = match std::fs::OpenOptions::new()
+    let file = match std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
@@ -130,9 +129,29 @@ fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
         return Err("it is not a file".into());
     }
     private(&metadata)?;
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    Ok(Some(bytes))
+    Ok(Some(file))
+}
+
+/// The component in `file`, mapped from the file that was opened and checked (through its
+/// descriptor, so nothing swapped in under its name since is read).
+///
+/// # Safety
+/// As `Component::deserialize_file`: the file must hold wasmtime's serialization.
+#[cfg(target_os = "linux")]
+unsafe fn deserialize_opened(engine: &Engine, file: &std::fs::File) -> anyhow::Result<Component> {
+    use std::os::fd::AsRawFd;
+    let opened = format!("/proc/self/fd/{}", file.as_raw_fd());
+    // SAFETY: as the caller promised.
+    unsafe { Component::deserialize_file(engine, opened) }.map_err(Into::into)
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+unsafe fn deserialize_opened(engine: &Engine, file: &std::fs::File) -> anyhow::Result<Component> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    (&*file).read_to_end(&mut bytes)?;
+    // SAFETY: as the caller promised.
+    unsafe { Component::deserialize(engine, &bytes) }.map_err(Into::into)
 }
 
 #[cfg(not(unix))]
@@ -141,8 +160,13 @@ fn private_dir(_: &Path) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn read_private_file(_: &Path) -> Result<Option<Vec<u8>>, String> {
+fn open_private_file(_: &Path) -> Result<Option<std::fs::File>, String> {
     Ok(None)
+}
+
+#[cfg(not(unix))]
+unsafe fn deserialize_opened(_: &Engine, _: &std::fs::File) -> anyhow::Result<Component> {
+    anyhow::bail!("the cache is not read here")
 }
 
 fn cache_key(engine: &Engine, wasm_sha256: &str) -> String {
