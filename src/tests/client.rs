@@ -1103,3 +1103,25 @@ mod graph_reads {
         assert_eq!(sent_to_login(&client), 1);
     }
 }
+
+#[test]
+fn the_lists_of_several_tenants_share_one_size_limit() {
+    let token = token_body(100_000);
+    let mut cfg = config(credentials());
+    cfg.max_response_bytes = Some(1_000);
+    let first = format!("[{AGENT}]");
+    let client = Client::new(
+        cfg,
+        Scripted::new(vec![(200, &token), (200, &first), (200, "[]")]),
+    );
+    let filters = ["t1", "t2"].map(|t| AgentFilter::matching(IdentifierKind::TenantId, t));
+    assert_eq!(run(client.lists_within_limit(&filters)).unwrap().len(), 1);
+    let limits: Vec<u32> = client
+        .transport()
+        .sent()
+        .iter()
+        .filter(|r| r.url.contains("tenant_id="))
+        .map(|r| r.max_response_bytes)
+        .collect();
+    assert_eq!(limits, [1_000, 1_000 - first.len() as u32]);
+}
