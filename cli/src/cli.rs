@@ -273,7 +273,8 @@ pub enum Command {
         command: ScimCommand,
     },
     /// Print the functions the component (embedded, or --component) exports, by interface:
-    /// what a workflow engine offers of this build.
+    /// what a workflow engine offers of this build. Any component is listed, of whatever
+    /// world (the engine build, the SCIM component).
     Exports,
     /// Print a shell completion script.
     Completions {

@@ -154,8 +154,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Sync { command } => sync::run(global, command).await,
         Command::Exports => {
-            let runtime = connection::load_runtime(global)?;
-            output::print(&json!(runtime.exported_functions()));
+            let exports = smartcomm_host::Runtime::exports_of(connection::runtime_options(global))?;
+            output::print(&json!(exports));
             Ok(0)
         }
         Command::Completions { shell } => {
