@@ -362,6 +362,7 @@ fn sync_error(e: SyncError) -> ws::StepError {
                 removals: cap.removals,
                 max_removals: cap.max_removals,
                 in_scope: cap.in_scope,
+                plan: (*cap.plan).into(),
             })
         }
         SyncError::Stale(agents) => ws::StepError::PermanentStalePlan(

@@ -202,11 +202,14 @@ pub struct ApplyOptions {
     pub continue_on_error: Option<bool>,
 }
 
+/// A plan refused for removing more agents than allowed, with the plan itself: a person may
+/// read it and, if the removals are right, apply it as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemovalCap {
     pub removals: u32,
     pub max_removals: u32,
     pub in_scope: u32,
+    pub plan: Box<Plan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
