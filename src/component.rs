@@ -5,6 +5,11 @@
 //! `engine` feature, which wins when both are on) exports only the resource-free ones, which
 //! is all a workflow engine can call.
 
+// `ws::StepError` is large since `sync.plan`'s refusal at the removal cap carries the refused
+// plan, for a person to read and apply. It is the rare path, and the generated type cannot be
+// boxed.
+#![allow(clippy::result_large_err)]
+
 use crate::batch::Outcome;
 use crate::client::Client;
 use crate::config::Config;
