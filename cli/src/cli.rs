@@ -354,6 +354,17 @@ pub enum SyncCommand {
         #[arg(long)]
         stop_on_error: bool,
     },
+    /// Print the settings of the Obelisk nightly sync (deploy/obelisk) for an Entra group:
+    /// the parameters of `nightly.sync-group`, from the flags and files `sync plan
+    /// --graph-group` takes, checked as it checks them. Reads and sends nothing else.
+    NightlySettings {
+        #[command(flatten)]
+        roster: RosterArgs,
+        /// Print the deployment's `[[cron]]` section that submits them on this schedule (a
+        /// cron expression, UTC, such as "0 2 * * *"), instead of the parameters alone.
+        #[arg(long, value_name = "SCHEDULE")]
+        cron: Option<String>,
+    },
 }
 
 /// How a roster is read and planned.

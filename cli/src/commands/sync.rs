@@ -2,6 +2,7 @@
 //! `sync.apply`, print. The component computes and applies the plan.
 
 use crate::cli::{Absent, Global, OnboardFormat, RosterArgs, SyncCommand};
+use crate::commands::nightly;
 use crate::connection::{EXIT_FAILED, Failure, invalid, settle, with_operations};
 use crate::input::{batch_items, items_as, parse_file, read_input};
 use crate::output::print;
@@ -67,6 +68,25 @@ pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
                 }
             };
             apply(global, plan, stop_on_error).await
+        }
+        SyncCommand::NightlySettings { roster, cron } => {
+            let group = roster.graph_group.as_deref().ok_or_else(|| {
+                invalid("the nightly sync reads an Entra group: give --graph-group".into())
+            })?;
+            let read = GroupRead::new(group, &roster)?;
+            let options = plan_options(&roster)?;
+            let params = nightly::params(
+                read.tenant_id,
+                group,
+                &read.sources.mapping,
+                &read.sources.extras,
+                &options,
+            );
+            match cron {
+                Some(schedule) => print!("{}", nightly::cron_section(&params, &schedule)),
+                None => print(&params),
+            }
+            Ok(0)
         }
     }
 }
