@@ -1,4 +1,14 @@
 //! The WIT exports: converts between the generated types and the model, and calls the client.
+//!
+//! Two worlds: `smartcomm` (the default `component` feature) exports the `client` resource's
+//! interfaces and the resource-free `steps`, `sync` and `entra`; `smartcomm-engine` (the
+//! `engine` feature, which wins when both are on) exports only the resource-free ones, which
+//! is all a workflow engine can call.
+
+// `ws::StepError` is large since `sync.plan`'s refusal at the removal cap carries the refused
+// plan, for a person to read and apply. It is the rare path, and the generated type cannot be
+// boxed.
+#![allow(clippy::result_large_err)]
 
 use crate::batch::Outcome;
 use crate::client::Client;
@@ -9,26 +19,39 @@ use crate::http::WasiHttp;
 use crate::sync::{ApplyReport, SyncError};
 use wstd::runtime::block_on;
 
+#[cfg(not(feature = "engine"))]
 wit_bindgen::generate!({
     path: "wit",
     world: "smartcomm",
 });
 
+#[cfg(feature = "engine")]
+wit_bindgen::generate!({
+    path: "wit",
+    world: "smartcomm-engine",
+});
+
+#[cfg(not(feature = "engine"))]
 use exports::intelepeer::smartcommunicator::{
-    agents as wa, client as wc, entra as we, inboxes as wi, numbers as wn, steps as ws,
-    sync as wsync, types as wt,
+    agents as wa, client as wc, inboxes as wi, numbers as wn,
+};
+use exports::intelepeer::smartcommunicator::{
+    entra as we, steps as ws, sync as wsync, types as wt,
 };
 
 struct Component;
 
 export!(Component);
 
+#[cfg(not(feature = "engine"))]
 pub struct ClientResource(Client<WasiHttp>);
 
+#[cfg(not(feature = "engine"))]
 impl wc::Guest for Component {
     type Client = ClientResource;
 }
 
+#[cfg(not(feature = "engine"))]
 impl wc::GuestClient for ClientResource {
     fn new(config: wc::ClientConfig) -> Self {
         let config = Config::from(config);
@@ -175,9 +198,9 @@ macro_rules! finish {
 
 /// Each operation once, from one list: the function that converts between WIT and model
 /// values and calls the client, and both faces of it — the function of its area's interface
-/// (on the `client` the caller passes) and the step of the same name (on a client configured
-/// from the environment). The shared function is kept out of line (`inline(never)`) so that
-/// the two exports share one copy instead of each inlining its own.
+/// (on the `client` the caller passes; not in the engine world) and the step of the same name
+/// (on a client configured from the environment). The shared function is kept out of line
+/// (`inline(never)`) so that the two exports share one copy instead of each inlining its own.
 macro_rules! exports {
     ($(
         $area:ident {$(
@@ -190,7 +213,8 @@ macro_rules! exports {
             async fn $name($client: &Api, $($arg: $ty),*) -> Result<$ret, ApiError> $body
         )*)*
 
-        $(impl $area::Guest for Component {$(
+        $(#[cfg(not(feature = "engine"))]
+        impl $area::Guest for Component {$(
             fn $name(client: wc::ClientBorrow<'_>, $($arg: $ty),*) -> Result<$ret, wt::Error> {
                 block_on($name(&client.get::<ClientResource>().0, $($arg),*))
                     .map_err(wt::Error::from)
@@ -343,6 +367,7 @@ fn sync_error(e: SyncError) -> ws::StepError {
                 removals: cap.removals,
                 max_removals: cap.max_removals,
                 in_scope: cap.in_scope,
+                plan: (*cap.plan).into(),
             })
         }
         SyncError::Stale(agents) => ws::StepError::PermanentStalePlan(
@@ -407,7 +432,9 @@ fn input_problem(p: crate::error::Problem) -> wt::InputProblem {
     }
 }
 
-crate::model_conversions!(types: wt, client: wc);
+crate::type_conversions!(types: wt);
+#[cfg(not(feature = "engine"))]
+crate::client_conversions!(client: wc);
 
 impl From<ApiError> for wt::Error {
     #[inline(never)]

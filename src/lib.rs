@@ -25,7 +25,7 @@ pub mod transport;
 pub mod validate;
 mod wit_conversions;
 
-#[cfg(all(target_arch = "wasm32", feature = "component"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "component", feature = "engine")))]
 mod component;
 #[cfg(target_arch = "wasm32")]
 pub mod http;

@@ -69,6 +69,16 @@ macro_rules! convert_profiled_record {
 #[macro_export]
 macro_rules! model_conversions {
     (types: $t:ident, client: $c:ident) => {
+        $crate::type_conversions!(types: $t);
+        $crate::client_conversions!(client: $c);
+    };
+}
+
+/// The conversions of the `types` interface's records and enums, given the module the
+/// bindings generated for it: all a world without the `client` interface needs.
+#[macro_export]
+macro_rules! type_conversions {
+    (types: $t:ident) => {
         $crate::same_enum! {
             $t::Role => $crate::model::Role { Member, Manager, Admin }
             $t::NumberType => $crate::model::NumberType { Supervised, Messaging }
@@ -197,7 +207,10 @@ macro_rules! model_conversions {
                 summary => summary: into,
                 fingerprint => fingerprint: same,
             }
-            $crate::sync::ApplyOptions => $t::ApplyOptions { continue_on_error => continue_on_error: same }
+            $crate::sync::ApplyOptions => $t::ApplyOptions {
+                continue_on_error => continue_on_error: same,
+                approved_removals => approved_removals: same,
+            }
             $crate::model::OnboardOptions => $t::OnboardOptions {
                 continue_on_error => continue_on_error: same,
                 reassign_inbox => reassign_inbox: same,
@@ -241,7 +254,14 @@ macro_rules! model_conversions {
                 enabled_services => enabled_services: opt,
                 active => active: same,
             });
+    };
+}
 
+/// The conversions of the `client` interface's configuration, given the module the bindings
+/// generated for it.
+#[macro_export]
+macro_rules! client_conversions {
+    (client: $c:ident) => {
         impl From<$crate::config::Config> for $c::ClientConfig {
             fn from(config: $crate::config::Config) -> Self {
                 use $crate::config::{Auth, AuthScheme};

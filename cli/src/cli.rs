@@ -225,7 +225,8 @@ pub enum Command {
         command: ScimCommand,
     },
     /// Print the functions the component (embedded, or --component) exports, by interface:
-    /// what a workflow engine offers of this build.
+    /// what a workflow engine offers of this build. Any component is listed, of whatever
+    /// world (the engine build, the SCIM component).
     Exports,
     /// Print a shell completion script.
     Completions {
@@ -304,6 +305,22 @@ pub enum SyncCommand {
         /// Stop at the first change the API refuses; the rest are not attempted.
         #[arg(long)]
         stop_on_error: bool,
+        /// Apply a plan over its removal cap (the one a refused `sync plan` or a stopped
+        /// nightly sync holds) after reading it: N is the number of its deactivations and
+        /// offboards, which must match.
+        #[arg(long, value_name = "N")]
+        approve_removals: Option<u32>,
+    },
+    /// Print the settings of the Obelisk nightly sync (deploy/obelisk) for an Entra group:
+    /// the parameters of `nightly.sync-group`, from the flags and files `sync plan
+    /// --graph-group` takes, checked as it checks them. Reads and sends nothing else.
+    NightlySettings {
+        #[command(flatten)]
+        roster: RosterArgs,
+        /// Print the deployment's `[[cron]]` section that submits them on this schedule (a
+        /// cron expression, UTC, such as "0 2 * * *"), instead of the parameters alone.
+        #[arg(long, value_name = "SCHEDULE")]
+        cron: Option<String>,
     },
 }
 

@@ -46,15 +46,19 @@ pub fn customer_id(global: &Global) -> Result<String, Failure> {
         .ok_or_else(|| invalid(format!("{} is required", settings::named(var::CUSTOMER_ID))))
 }
 
-pub fn load_runtime(global: &Global) -> Result<Runtime, Failure> {
-    let options = RuntimeOptions {
+/// The runtime options of the component `--component` names, or of the embedded one.
+pub fn runtime_options(global: &Global) -> RuntimeOptions {
+    RuntimeOptions {
         component: match &global.component {
             Some(path) => ComponentSource::Path(path.clone()),
             None => ComponentSource::Embedded,
         },
         ..RuntimeOptions::default()
-    };
-    let runtime = Runtime::new(options)?;
+    }
+}
+
+pub fn load_runtime(global: &Global) -> Result<Runtime, Failure> {
+    let runtime = Runtime::new(runtime_options(global))?;
     runtime.observe_requests(crate::batches::progress_observer());
     tracing::debug!(compilation = ?runtime.compilation(), "component loaded");
     Ok(runtime)

@@ -74,21 +74,21 @@ impl Runtime {
     /// The functions the loaded component exports, by the interface that exports them, each
     /// list sorted: what an engine offers of this build.
     pub fn exported_functions(&self) -> BTreeMap<String, Vec<String>> {
-        let engine = self.engine();
-        let mut interfaces = BTreeMap::new();
-        for (interface, export) in self.component().component_type().exports(engine) {
-            let ComponentItem::ComponentInstance(instance) = export.ty else {
-                continue;
-            };
-            let mut functions: Vec<String> = instance
-                .exports(engine)
-                .filter(|(_, export)| matches!(export.ty, ComponentItem::ComponentFunc(_)))
-                .map(|(name, _)| name.to_string())
-                .collect();
-            functions.sort();
-            interfaces.insert(interface.to_string(), functions);
-        }
-        interfaces
+        functions_by_interface(self.engine(), self.component())
+    }
+
+    /// `exported_functions` of any component, of whatever world: loaded (through the cache)
+    /// but neither linked nor instantiated, so that the engine build, the SCIM component or a
+    /// build without exports can be listed too.
+    pub fn exports_of(options: RuntimeOptions) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+        let source = options.component.clone();
+        let sandbox = Sandbox::new(options)?;
+        let embedded = Embedded {
+            wasm: EMBEDDED_COMPONENT,
+            sha256: EMBEDDED_COMPONENT_SHA256,
+        };
+        let (component, _) = sandbox.load(&source, embedded)?;
+        Ok(functions_by_interface(&sandbox.engine, &component))
     }
 
     pub fn compilation(&self) -> Compilation {
@@ -126,6 +126,26 @@ impl Runtime {
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok((store, bindings))
     }
+}
+
+fn functions_by_interface(
+    engine: &Engine,
+    component: &wasmtime::component::Component,
+) -> BTreeMap<String, Vec<String>> {
+    let mut interfaces = BTreeMap::new();
+    for (interface, export) in component.component_type().exports(engine) {
+        let ComponentItem::ComponentInstance(instance) = export.ty else {
+            continue;
+        };
+        let mut functions: Vec<String> = instance
+            .exports(engine)
+            .filter(|(_, export)| matches!(export.ty, ComponentItem::ComponentFunc(_)))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        functions.sort();
+        interfaces.insert(interface.to_string(), functions);
+    }
+    interfaces
 }
 
 /// Runs `call` within `deadline`: the epoch deadline stops guest code that runs too long,

@@ -3,7 +3,7 @@
 use super::plan::{check_roster, tenants};
 use super::{
     ApplyOptions, ChangeAction, DesiredAgent, Live, Plan, PlanOptions, PlannedAssignment,
-    StaleAgent, SyncError, agent_digest, compute_plan, plan_fingerprint,
+    RemovalCap, StaleAgent, SyncError, agent_digest, compute_plan, plan_fingerprint,
 };
 use crate::batch::Outcome;
 use crate::client::Client;
@@ -254,6 +254,7 @@ impl<T: Transport> Client<T> {
             }]
             .into());
         }
+        check_guards(plan, options.approved_removals)?;
         if plan.changes.is_empty() && plan.assignments.is_empty() {
             return Ok(ApplyReport::default());
         }
@@ -596,6 +597,61 @@ impl<T: Transport> Client<T> {
                 outcome: o.unwrap_or(Outcome::NotAttempted),
             })
             .collect()
+    }
+}
+
+/// The guards of a plan, checked again on the plan as it is read: the fingerprint only
+/// catches accidental edits (anyone can compute it), so a plan whose removals exceed the cap
+/// it records, or that removes an agent it protects, is refused here too, nothing sent. A
+/// plan over its cap passes when `approved_removals` is exactly its number of removals.
+fn check_guards(plan: &Plan, approved_removals: Option<u32>) -> Result<(), SyncError> {
+    let removing = |c: &&super::PlannedChange| {
+        matches!(c.action, ChangeAction::Deactivate | ChangeAction::Offboard)
+    };
+    let protected: Vec<Problem> = plan
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| removing(c) && plan.options.protected.contains(&c.user_object_id))
+        .map(|(i, c)| Problem {
+            index: Some(i),
+            field: "changes".into(),
+            message: format!(
+                "{}s {}, whom the plan's options protect",
+                c.action.as_str(),
+                c.user_object_id
+            ),
+        })
+        .collect();
+    if !protected.is_empty() {
+        return Err(protected.into());
+    }
+    let removals = plan.changes.iter().filter(removing).count() as u32;
+    let Some(cap) = plan.options.max_removals else {
+        return Err(vec![Problem {
+            index: None,
+            field: "options.max_removals".into(),
+            message: "the plan records no removal cap (an older plan's format): plan again".into(),
+        }]
+        .into());
+    };
+    match approved_removals {
+        Some(approved) if approved != removals => Err(vec![Problem {
+            index: None,
+            field: "approved_removals".into(),
+            message: format!("{approved} approved, but the plan removes {removals} agents"),
+        }]
+        .into()),
+        None if removals > cap => Err(SyncError::TooManyRemovals(RemovalCap {
+            removals,
+            max_removals: cap,
+            in_scope: plan.summary.unchanged
+                + plan.summary.update
+                + plan.summary.protected
+                + removals,
+            plan: Box::new(plan.clone()),
+        })),
+        _ => Ok(()),
     }
 }
 

@@ -200,13 +200,19 @@ pub struct Plan {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplyOptions {
     pub continue_on_error: Option<bool>,
+    /// The removals a person read in a plan over its cap and approved: that plan is applied
+    /// when its removals are exactly this many.
+    pub approved_removals: Option<u32>,
 }
 
+/// A plan refused for removing more agents than allowed, with the plan itself: a person may
+/// read it and, if the removals are right, apply it as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemovalCap {
     pub removals: u32,
     pub max_removals: u32,
     pub in_scope: u32,
+    pub plan: Box<Plan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1125,3 +1125,119 @@ fn the_lists_of_several_tenants_share_one_size_limit() {
         .collect();
     assert_eq!(limits, [1_000, 1_000 - first.len() as u32]);
 }
+
+mod apply_guards {
+    use super::*;
+    use crate::sync::{
+        ApplyOptions, ChangeAction, DesiredAgent, Live, Plan, PlanOptions, SyncError, compute_plan,
+        plan_fingerprint,
+    };
+
+    fn live(uoid: &str) -> Agent {
+        Agent {
+            user_object_id: Some(uoid.into()),
+            tenant_id: Some("t".into()),
+            name: Some(uoid.into()),
+            active: Some(true),
+            ..Agent::default()
+        }
+    }
+
+    fn desired(uoid: &str) -> DesiredAgent {
+        DesiredAgent {
+            agent: NewAgent {
+                user_object_id: uoid.into(),
+                tenant_id: "t".into(),
+                name: uoid.into(),
+                ..NewAgent::default()
+            },
+            active: None,
+            shared_inboxes: None,
+        }
+    }
+
+    /// A plan over 30 live agents that keeps `kept` of them (the rest are deactivated),
+    /// made under `options`, and the plan over the cap that its refusal carries.
+    fn plan_keeping(kept: usize, options: &PlanOptions) -> Result<Plan, SyncError> {
+        let agents: Vec<Agent> = (0..30).map(|i| live(&format!("a{i}"))).collect();
+        let roster: Vec<DesiredAgent> = (0..kept).map(|i| desired(&format!("a{i}"))).collect();
+        let live = Live {
+            agents: &agents,
+            numbers: Some(&[]),
+        };
+        compute_plan("cust 1", &roster, live, options).map(|p| p.expect("numbers given"))
+    }
+
+    fn apply(plan: &Plan, approved_removals: Option<u32>) -> (Result<usize, SyncError>, usize) {
+        // No answers: a guard that holds refuses before anything is sent.
+        let client = Client::new(config(credentials()), Scripted::new(vec![]));
+        let options = ApplyOptions {
+            continue_on_error: None,
+            approved_removals,
+        };
+        let result = run(client.sync_apply(plan, options)).map(|r| r.changes.len());
+        (result, client.transport().sent().len())
+    }
+
+    #[test]
+    fn a_plan_edited_past_its_cap_or_onto_a_protected_agent_is_refused_though_its_fingerprint_matches()
+     {
+        let options = PlanOptions {
+            protected: vec!["a29".into()],
+            ..PlanOptions::default()
+        };
+        let mut plan = plan_keeping(28, &options).unwrap();
+        assert_eq!(
+            plan.options.max_removals,
+            Some(3),
+            "the plan records its cap"
+        );
+        assert_eq!(plan.summary.deactivate, 1);
+        // Two more deactivations, the protected agent's among them, and a fingerprint anyone
+        // can compute.
+        let mut extra = plan.changes[0].clone();
+        extra.user_object_id = "a29".into();
+        plan.changes.push(extra.clone());
+        plan.fingerprint = plan_fingerprint(&plan);
+        let (result, sent) = apply(&plan, None);
+        assert!(
+            matches!(&result, Err(SyncError::Api(ApiError::InvalidInput(p))) if p[0].message.contains("protect")),
+            "{result:?}"
+        );
+        assert_eq!(sent, 0);
+        // Raising the removals past the cap.
+        plan.changes.pop();
+        for uoid in ["a1", "a2", "a3"] {
+            extra.user_object_id = uoid.into();
+            plan.changes.push(extra.clone());
+        }
+        plan.fingerprint = plan_fingerprint(&plan);
+        let (result, sent) = apply(&plan, None);
+        assert!(
+            matches!(&result, Err(SyncError::TooManyRemovals(cap)) if cap.removals == 4 && cap.max_removals == 3),
+            "{result:?}"
+        );
+        assert_eq!(sent, 0);
+    }
+
+    #[test]
+    fn a_plan_over_its_cap_is_applied_only_with_its_number_of_removals_approved() {
+        let Err(SyncError::TooManyRemovals(cap)) = plan_keeping(20, &PlanOptions::default()) else {
+            panic!("over the cap");
+        };
+        let plan = *cap.plan;
+        assert_eq!(cap.removals, 10);
+        assert!(
+            plan.changes
+                .iter()
+                .all(|c| c.action == ChangeAction::Deactivate)
+        );
+        for approved in [None, Some(9)] {
+            let (result, sent) = apply(&plan, approved);
+            assert!(result.is_err() && sent == 0, "{approved:?}: {result:?}");
+        }
+        // Approved: it goes ahead (and here meets a script with no answers).
+        let (_, sent) = apply(&plan, Some(10));
+        assert!(sent > 0, "approved, the plan is sent");
+    }
+}

@@ -168,5 +168,6 @@ pub fn plan_options() -> types::PlanOptions {
 pub fn apply_options() -> types::ApplyOptions {
     types::ApplyOptions {
         continue_on_error: None,
+        approved_removals: None,
     }
 }

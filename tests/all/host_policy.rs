@@ -243,10 +243,10 @@ async fn the_host_bounds_an_instances_requests_in_flight_whatever_its_concurrenc
         .unwrap();
     assert!(succeeded(&outcomes));
     assert_eq!(emulator.peak_in_flight(), 3);
-    assert_eq!(
-        session.stats().await.unwrap().peak_in_flight,
-        8,
-        "the guest asked for more"
+    let asked = session.stats().await.unwrap().peak_in_flight;
+    assert!(
+        asked > 3,
+        "the guest kept {asked} in flight: more than the host let out"
     );
 }
 

@@ -150,7 +150,7 @@ def main(binary, wasm):
         plan = steps.call("sync", "plan", desired, options)
         assert not isinstance(plan, Variant), plan
         assert field(field(plan, "summary"), "onboard") == 2, plan
-        report = steps.call("sync", "apply", plan, record(continue_on_error=None))
+        report = steps.call("sync", "apply", plan, record(continue_on_error=None, approved_removals=None))
         assert not isinstance(report, Variant), report
         assert field(field(report, "summary"), "succeeded") == 2, report
         again = steps.call("sync", "plan", desired, options)

@@ -135,6 +135,7 @@ pub async fn applies(bench: &mut Bench) -> anyhow::Result<()> {
         let t = Instant::now();
         let options = types::ApplyOptions {
             continue_on_error: None,
+            approved_removals: None,
         };
         let report = session.sync_apply(plan, options).await?;
         let apply_time = t.elapsed();

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod emulator;
 pub mod inboxes;
+pub mod nightly;
 pub mod numbers;
 pub mod scim;
 pub mod sync;

@@ -2,6 +2,7 @@
 //! `sync.apply`, print. The component computes and applies the plan.
 
 use crate::cli::{Absent, Global, OnboardFormat, RosterArgs, SyncCommand};
+use crate::commands::nightly;
 use crate::connection::{EXIT_FAILED, Failure, invalid, settle, with_operations};
 use crate::input::{batch_items, items_as, parse_file, read_input};
 use crate::output::print;
@@ -56,6 +57,7 @@ pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
             desired,
             roster,
             stop_on_error,
+            approve_removals,
         } => {
             let plan: Plan = match (plan, desired) {
                 (Some(file), _) => parse_file(&file)?,
@@ -66,7 +68,26 @@ pub async fn run(global: &Global, command: SyncCommand) -> Result<u8, Failure> {
                     plan
                 }
             };
-            apply(global, plan, stop_on_error).await
+            apply(global, plan, stop_on_error, approve_removals).await
+        }
+        SyncCommand::NightlySettings { roster, cron } => {
+            let group = roster.graph_group.as_deref().ok_or_else(|| {
+                invalid("the nightly sync reads an Entra group: give --graph-group".into())
+            })?;
+            let read = GroupRead::new(group, &roster)?;
+            let options = plan_options(&roster)?;
+            let params = nightly::params(
+                read.tenant_id,
+                group,
+                &read.sources.mapping,
+                &read.sources.extras,
+                &options,
+            );
+            match cron {
+                Some(schedule) => print!("{}", nightly::cron_section(&params, &schedule)),
+                None => print(&params),
+            }
+            Ok(0)
         }
     }
 }
@@ -343,9 +364,15 @@ where
     }
 }
 
-async fn apply(global: &Global, plan: Plan, stop_on_error: bool) -> Result<u8, Failure> {
+async fn apply(
+    global: &Global,
+    plan: Plan,
+    stop_on_error: bool,
+    approved_removals: Option<u32>,
+) -> Result<u8, Failure> {
     let options = types::ApplyOptions {
         continue_on_error: Some(!stop_on_error),
+        approved_removals,
     };
     let changes = plan.changes.clone();
     let needed = deadline_for(&plan);

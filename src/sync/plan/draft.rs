@@ -8,8 +8,8 @@ use super::{Live, changed, problem};
 use crate::error::Problem;
 use crate::model::*;
 use crate::sync::{
-    AbsentAgents, ChangeAction, DesiredAgent, PlanSummary, PlannedChange, RemovalCap, SyncError,
-    Unconvergeable, agent_digest,
+    AbsentAgents, ChangeAction, DesiredAgent, PlanSummary, PlannedChange, Unconvergeable,
+    agent_digest,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -253,22 +253,13 @@ impl Draft {
         }
     }
 
-    /// Refuses a plan that removes more agents than `max_removals` (default: 10% of those in
-    /// scope, rounded up).
-    pub fn check_removals(
-        &self,
-        in_scope: usize,
-        max_removals: Option<u32>,
-    ) -> Result<(), SyncError> {
+    /// The plan's removals, and its cap: `max_removals`, by default 10% of the agents in
+    /// scope, rounded up. A plan over its cap is refused, with its content, once it is made.
+    pub fn removals_and_cap(&self, in_scope: usize, max_removals: Option<u32>) -> (u32, u32) {
         let removals = (self.deactivations.len() + self.offboards.len()) as u32;
-        let max_removals = max_removals.unwrap_or((in_scope as u32).div_ceil(10));
-        match removals > max_removals {
-            true => Err(SyncError::TooManyRemovals(RemovalCap {
-                removals,
-                max_removals,
-                in_scope: in_scope as u32,
-            })),
-            false => Ok(()),
-        }
+        (
+            removals,
+            max_removals.unwrap_or((in_scope as u32).div_ceil(10)),
+        )
     }
 }

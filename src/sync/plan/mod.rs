@@ -10,7 +10,8 @@ mod numbers;
 mod scope;
 
 use super::{
-    DesiredAgent, FieldChange, Plan, PlanOptions, PlannedAssignment, SyncError, plan_fingerprint,
+    DesiredAgent, FieldChange, Plan, PlanOptions, PlannedAssignment, RemovalCap, SyncError,
+    plan_fingerprint,
 };
 use crate::error::Problem;
 use crate::model::*;
@@ -164,7 +165,7 @@ pub fn compute_plan(
         return Ok(None);
     }
     draft.absent_agents(&cx, options.absent.unwrap_or_default());
-    draft.check_removals(scope.live.len(), options.max_removals)?;
+    let (removals, cap) = draft.removals_and_cap(scope.live.len(), options.max_removals);
     let holders = Holders {
         registered: cx.registered,
         by_uoid: &scope.by_uoid,
@@ -192,13 +193,22 @@ pub fn compute_plan(
         draft.problems.sort_by_key(|p| p.index);
         return Err(draft.problems.into());
     }
-    Ok(Some(assemble(
-        customer_id,
-        desired,
-        options,
-        draft,
-        updates,
-    )))
+    // The plan records the cap it was made under, which `apply` checks again.
+    let options = PlanOptions {
+        max_removals: Some(cap),
+        ..options.clone()
+    };
+    let plan = assemble(customer_id, desired, &options, draft, updates);
+    match removals > cap {
+        // Refused, with the plan: a person may read it and apply it as it is.
+        true => Err(SyncError::TooManyRemovals(RemovalCap {
+            removals,
+            max_removals: cap,
+            in_scope: scope.live.len() as u32,
+            plan: Box::new(plan),
+        })),
+        false => Ok(Some(plan)),
+    }
 }
 
 /// The plan: its changes in the order they are applied, its assignments in requests of ten,
@@ -254,7 +264,7 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::{AbsentAgents, ScopeField, SyncError, agent_digest};
+    use crate::sync::{AbsentAgents, ChangeAction, ScopeField, SyncError, agent_digest};
 
     fn want(uoid: &str) -> DesiredAgent {
         DesiredAgent {
@@ -538,6 +548,17 @@ mod tests {
         match plan(&roster, &agents, &[], &PlanOptions::default()) {
             Err(SyncError::TooManyRemovals(cap)) => {
                 assert_eq!((cap.removals, cap.max_removals, cap.in_scope), (4, 3, 30));
+                // The refused plan comes with the refusal, whole, for a person to apply.
+                let removed: Vec<&str> = cap
+                    .plan
+                    .changes
+                    .iter()
+                    .filter(|c| c.action == ChangeAction::Deactivate)
+                    .map(|c| c.user_object_id.as_str())
+                    .collect();
+                assert_eq!(removed, ["a26", "a27", "a28", "a29"]);
+                assert_eq!(cap.plan.summary.deactivate, 4);
+                assert_eq!(cap.plan.fingerprint, plan_fingerprint(&cap.plan));
             }
             other => panic!("expected the cap, got {other:?}"),
         }
