@@ -6,6 +6,7 @@ use super::{
 };
 use crate::error::ScimError;
 use crate::filter::AttrPath;
+use crate::key;
 use crate::patch;
 use serde_json::{Map, Value, json};
 use smartcomm::model::*;
@@ -22,7 +23,9 @@ pub fn values_of_resource(resource: &Value) -> Result<Values, ScimError> {
     let mut values = Values::new();
     for (key, value) in object {
         let lower = key.to_ascii_lowercase();
-        if matches!(lower.as_str(), "schemas" | "meta" | "groups") {
+        // `password` is dropped unread: Okta sends one with every create, even with password
+        // sync off, and an agent signs in through Entra.
+        if matches!(lower.as_str(), "schemas" | "meta" | "groups" | "password") {
             continue;
         }
         if lower == "addresses" {
@@ -148,20 +151,17 @@ pub(super) fn display_name(values: &Values) -> Result<Option<String>, ScimError>
 
 /// The agent a POST onboards, in `tenant`, and whether it starts deactivated.
 pub fn new_agent(values: &Values, tenant: &str) -> Result<(NewAgent, Option<bool>), ScimError> {
-    let required = |slot: Slot, why: &str| -> Result<String, ScimError> {
-        match values.get(&slot).cloned().flatten() {
-            Some(v) => text(slot, &v),
-            None => Err(ScimError::invalid_value(format!(
-                "{} is required: {why}",
-                describe(slot)
-            ))),
+    let user_object_id = match values.get(&Slot::UserObjectId).cloned().flatten() {
+        Some(v) => key::object_id("externalId", &text(Slot::UserObjectId, &v)?)?,
+        None => {
+            return Err(ScimError::invalid_value(format!(
+                "externalId is required: it becomes the agent's user_object_id; {}",
+                key::MAPPING_TO_FIX
+            )));
         }
     };
     let mut agent = NewAgent {
-        user_object_id: required(
-            Slot::UserObjectId,
-            "it becomes the agent's user_object_id (in Entra ID, map objectId to externalId)",
-        )?,
+        user_object_id,
         tenant_id: tenant.to_string(),
         name: display_name(values)?.ok_or_else(|| {
             ScimError::invalid_value(
