@@ -95,10 +95,14 @@ async function agentsNamed(id) {
 
 const patch = (...operations) => ({ schemas: [PATCH_OP], Operations: operations });
 
-test('without the bearer token the answer is 401', async () => {
+test('without the bearer token the answer is 401, asking for one', async () => {
   const answer = await scim('GET', '/Users', undefined, null);
   assert.equal(answer.status, 401);
   assert.equal(answer.headers.get('content-type'), 'application/scim+json');
+  assert.equal(answer.headers.get('www-authenticate'), 'Bearer');
+  // The component checks the token itself under every host, its scheme in any letter case.
+  const lower = await fetch(`${base}/ServiceProviderConfig`, { headers: { authorization: `bearer ${TOKEN}` } });
+  assert.equal(lower.status, 200);
 });
 
 test("Entra's lifecycle: test connection, create, patch both ways, disable, delete", async () => {
