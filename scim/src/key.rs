@@ -44,10 +44,11 @@ pub fn path_id(id: &str) -> Option<String> {
 
 /// A value quoted for a message, cut short: a message never carries a whole body.
 fn shown(value: &str) -> String {
-    const MOST: usize = 64;
-    match value.char_indices().nth(MOST) {
-        Some((cut, _)) => format!("{:?}…", &value[..cut]),
-        None => format!("{value:?}"),
+    const MOST: usize = 80;
+    let quoted = format!("{value:?}");
+    match quoted.char_indices().nth(MOST) {
+        Some((cut, _)) => format!("{}…", &quoted[..cut]),
+        None => quoted,
     }
 }
 

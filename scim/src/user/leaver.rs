@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 /// Whether a whole resource (a PUT's body) sets `active` to false.
 pub fn put_deactivates(body: &Value) -> bool {
-    body.as_object().and_then(active_in) == Some(false)
+    body.as_object().and_then(active_in) == Some(Some(false))
 }
 
 /// Whether a PATCH's operations, in order, leave `active` false: the last operation that
@@ -35,10 +35,7 @@ pub fn patch_deactivates(body: &Value) -> bool {
                 false => Some(value.and_then(patch::boolean)),
             },
             Some(Value::String(_)) => None,
-            _ => value
-                .and_then(Value::as_object)
-                .and_then(active_in)
-                .map(Some),
+            _ => value.and_then(Value::as_object).and_then(active_in),
         };
         if let Some(set) = named
             && (sets || removes)
@@ -49,31 +46,27 @@ pub fn patch_deactivates(body: &Value) -> bool {
     active == Some(false)
 }
 
-/// `active` among a resource's (or a pathless value's) attributes: by name, by the core
-/// schema's URN-prefixed name, or inside the core schema's object.
-fn active_in(attributes: &Map<String, Value>) -> Option<bool> {
+/// `active` among a resource's (or a pathless value's) attributes, read as the reader reads
+/// them: by name, by the core schema's URN-prefixed name, or inside the core schema's object,
+/// the last one named deciding. `None` when none names it; `Some(None)` when the last one
+/// does not set it false or true (a null keeps the agent's value).
+fn active_in(attributes: &Map<String, Value>) -> Option<Option<bool>> {
     let mut found = None;
     for (key, value) in attributes {
         if names_active(key) {
-            found = patch::boolean(value).or(found);
+            found = Some(patch::boolean(value));
         } else if key.eq_ignore_ascii_case(USER_SCHEMA)
             && let Some(inner) = value.as_object()
         {
-            found = patch::field(inner, "active")
-                .and_then(patch::boolean)
-                .or(found);
+            found = active_in(inner).or(found);
         }
     }
     found
 }
 
 fn names_active(path: &str) -> bool {
-    filter::parse_path(path).is_ok_and(|p| {
-        p.name == "active"
-            && p.sub.is_none()
-            && p.value_filter.is_none()
-            && p.in_schema(USER_SCHEMA)
-    })
+    filter::parse_path(path)
+        .is_ok_and(|p| p.name == "active" && p.sub.is_none() && p.in_schema(USER_SCHEMA))
 }
 
 #[cfg(test)]
