@@ -979,7 +979,7 @@ async fn a_replace_through_another_instance_removes_a_member_added_through_the_f
     // whatever either keeps of those reads, it keeps from before the member was added.
     bridge
         .emulator
-        .set_latency("GET /agents", Duration::from_millis(500));
+        .set_latency("GET /agents", Duration::from_secs(2));
     for path in [group.as_str(), "/Users"] {
         let (a, b) = tokio::join!(
             bridge.send("GET", path, None),
@@ -1132,4 +1132,47 @@ async fn each_scim_operation_sends_the_requests_the_docs_give() {
         );
         assert_eq!(bridge.api_routes(), expected, "{method} {path}");
     }
+}
+
+/// The API is asked for the tenant's agents only, and what it answers is checked: an agent of
+/// another tenant in its answer is neither a user found nor a group's member.
+#[tokio::test]
+async fn an_agent_of_another_tenant_in_an_answer_is_left_out() {
+    let bridge = bridge().await;
+    let stranger = json!([{
+        "user_object_id": uid(71),
+        "tenant_id": "another-tenant",
+        "name": "Stranger",
+        "upn": "stranger@x.example",
+        "shared_inbox": [{"phone_number": seeded_number(50)}],
+    }]);
+    bridge.emulator.add_fault(FaultRule::new(
+        "GET /agents",
+        3,
+        FaultAction::Status {
+            status: 200,
+            retry_after: None,
+            body: Some(stranger),
+        },
+    ));
+    for path in [
+        filter(r#"userName eq "stranger@x.example""#),
+        "/Users".to_string(),
+    ] {
+        let listed = bridge.send("GET", &path, None).await;
+        assert_eq!(
+            (listed.status, &listed.body["totalResults"]),
+            (200, &json!(0)),
+            "{path}: {}",
+            listed.body
+        );
+    }
+    let group = bridge
+        .send("GET", &format!("/Groups/{}", group_id()), None)
+        .await;
+    assert_eq!(group.body["members"], json!([]), "{}", group.body);
+    assert_eq!(
+        bridge.api_routes(),
+        ["GET /agents", "GET /agents", "GET /agents"]
+    );
 }
