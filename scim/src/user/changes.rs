@@ -6,7 +6,7 @@
 //! cannot clear). It never blocks the rest of the request: a leaver's `active: false` must
 //! always get through.
 
-use super::read::{Values, boolean, display_name, roles, text, work_address};
+use super::read::{Values, boolean, display_name, given, roles, text, work_address};
 use super::{Home, NamePart, Slot, Tab, home};
 use crate::error::ScimError;
 use crate::filter::AttrPath;
@@ -41,7 +41,7 @@ pub fn patched(current: &Agent, operations: &[Change]) -> Result<AgentChanges, S
     for change in operations {
         for change in addresses_spread(change.clone())? {
             let slot = super::slot(&change.path)?;
-            let value = change.value.filter(|v| !v.is_null());
+            let value = given(change.value);
             match slot {
                 // A clear of a name keeps it: an agent always has one.
                 Slot::NamePart(_) | Slot::Name if change.op == Op::Remove || value.is_none() => {
@@ -101,12 +101,15 @@ impl<'a> Draft<'a> {
     /// value: it undoes this request's earlier change to the field, if any. Names are read
     /// whole by the caller.
     fn apply(&mut self, slot: Slot, op: Op, value: Option<&Value>) -> Result<(), ScimError> {
-        let set = value.filter(|v| !v.is_null() && op != Op::Remove);
+        let set = given(value.cloned()).filter(|_| op != Op::Remove);
+        let set = set.as_ref();
         match (slot, set) {
             (Slot::Ignored | Slot::Name | Slot::NamePart(_), _) => {}
             (Slot::UserObjectId, Some(value)) => self.same_key(value)?,
             (Slot::UserObjectId, None) => {}
-            (Slot::Roles, _) => self.roles = Some(self.role_change(op, value)?),
+            (Slot::Roles, _) => {
+                self.roles = Some(self.role_change(op, given(value.cloned()).as_ref())?)
+            }
             (Slot::Text(field), set) => {
                 *self.changes.profile_mut(field) = set.map(|v| text(slot, v)).transpose()?;
             }
@@ -295,6 +298,8 @@ mod tests {
             {"op": "remove", "path": "name.familyName"},
             {"op": "remove", "path": "displayName"},
             {"op": "replace", "path": "title", "value": null},
+            {"op": "replace", "path": "displayName", "value": ""},
+            {"op": "replace", "path": "userName", "value": " "},
             {"op": "remove", "path": format!("{SMARTCOMM_SCHEMA}:messagingNumber")},
             {"op": "remove", "path": format!("{SMARTCOMM_SCHEMA}:roles")},
             {"op": "remove", "path": format!("{SMARTCOMM_SCHEMA}:enabledServices.calls")},

@@ -40,11 +40,17 @@ pub fn values_of_resource(resource: &Value) -> Result<Values, ScimError> {
                 false => Err(e),
             })?;
             if slot != Slot::Ignored {
-                values.insert(slot, change.value.filter(|v| !v.is_null()));
+                values.insert(slot, given(change.value));
             }
         }
     }
     Ok(values)
+}
+
+/// A value as a request gives it: `None` for a null or a blank string, which clear an
+/// attribute (identity providers send either for an empty source attribute).
+pub(super) fn given(value: Option<Value>) -> Option<Value> {
+    value.filter(|v| !v.is_null() && !v.as_str().is_some_and(|s| s.trim().is_empty()))
 }
 
 /// A whole resource may carry attributes of schemas this bridge does not know (another app's
@@ -84,7 +90,7 @@ pub(super) fn work_address(value: &Value) -> Result<Values, ScimError> {
     if let Some(work) = chosen.and_then(Value::as_object) {
         for (field, name) in fields_in(address) {
             if let Some((_, v)) = work.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
-                values.insert(Slot::Text(field), Some(v.clone()).filter(|v| !v.is_null()));
+                values.insert(Slot::Text(field), given(Some(v.clone())));
             }
         }
     }
