@@ -456,3 +456,22 @@ async fn scim_serve_reads_the_inbox_map_from_a_file_or_smartcomm_scim_inboxes() 
     );
     assert!(run.stderr.contains("Store 9"), "{}", run.stderr);
 }
+
+/// A request head larger than SCIM needs is refused before it is read whole.
+#[tokio::test]
+async fn a_request_head_over_the_limit_is_a_431() {
+    let bridge = bridge_with(ScimOptions::default()).await;
+    let padded = http::Request::builder()
+        .method("GET")
+        .uri("/scim/v2/ServiceProviderConfig")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("x-padding", "p".repeat(20 << 10));
+    let answer = bridge.exchange(padded, bytes::Bytes::new()).await;
+    assert_eq!(answer.status, 431);
+    let request = http::Request::builder()
+        .method("GET")
+        .uri("/scim/v2/ServiceProviderConfig")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("x-padding", "p".repeat(8 << 10));
+    assert_eq!(bridge.exchange(request, bytes::Bytes::new()).await.status, 200);
+}
