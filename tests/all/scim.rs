@@ -993,6 +993,13 @@ async fn a_replace_through_another_instance_removes_a_member_added_through_the_f
         json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": member}]}]});
     assert_eq!(bridge.send("PATCH", &group, Some(add)).await.status, 204);
     assert_eq!(inbox_members(&bridge), [member.clone()]);
+    let authenticates = bridge
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.route.ends_with("/authenticate"))
+        .count();
+    assert_eq!(authenticates, 2, "each instance fetched a token of its own");
     // The instance that added the member is kept busy; the replace goes to the other one.
     bridge
         .emulator

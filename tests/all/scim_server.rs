@@ -473,5 +473,8 @@ async fn a_request_head_over_the_limit_is_a_431() {
         .uri("/scim/v2/ServiceProviderConfig")
         .header("authorization", format!("Bearer {TOKEN}"))
         .header("x-padding", "p".repeat(8 << 10));
-    assert_eq!(bridge.exchange(request, bytes::Bytes::new()).await.status, 200);
+    assert_eq!(
+        bridge.exchange(request, bytes::Bytes::new()).await.status,
+        200
+    );
 }
