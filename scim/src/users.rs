@@ -238,7 +238,7 @@ impl<T: Transport> Bridge<T> {
         let current = self.agent(id).await?;
         let updated = match form.changes(&current, &body) {
             Ok(changes) if changes == AgentChanges::default() => current,
-            Ok(changes) => self.update_leaver_first(&current, &changes).await?,
+            Ok(changes) => self.update_or_deactivate(&current, &changes).await?,
             Err(refused) if leaver => return Err(self.deactivated_anyway(&current, refused).await),
             Err(refused) => return Err(refused),
         };
@@ -247,7 +247,7 @@ impl<T: Transport> Bridge<T> {
 
     /// Applies `changes`. When the API refuses them and they deactivate the agent, the
     /// deactivation is sent alone, and the refusal still answered.
-    async fn update_leaver_first(
+    async fn update_or_deactivate(
         &self,
         current: &Agent,
         changes: &AgentChanges,
@@ -270,6 +270,7 @@ impl<T: Transport> Bridge<T> {
         }
         refused.noting("the user was deactivated all the same: active false is always applied")
     }
+
     /// Offboards the agent (its supervised inbox stays, as the API's default keeps it). An
     /// agent that is not there is a 404, once a read confirms it.
     async fn delete_user(&self, id: &str) -> Result<ScimResponse, ScimError> {

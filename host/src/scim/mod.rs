@@ -174,6 +174,8 @@ impl ScimServer {
         response
     }
 
+    /// The request's way to an instance: its token from its headers, then its whole body,
+    /// then a bounded wait for a turn; each refused by the host itself.
     async fn answer<B>(
         self: &Arc<Self>,
         request: hyper::Request<B>,
