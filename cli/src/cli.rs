@@ -256,8 +256,9 @@ pub enum ScimCommand {
         /// The Entra ID tenant every provisioned agent belongs to.
         #[arg(long, env = "SMARTCOMM_SCIM_TENANT_ID", value_name = "T")]
         tenant_id: String,
-        /// A JSON object mapping each group's displayName to its shared inbox's phone number:
-        /// `{"Store 1234 Team": "+15550100050"}`. Without it, no group is served.
+        /// A JSON file mapping each group's displayName to its shared inbox's phone number:
+        /// `{"Store 1234 Team": "+15550100050"}`. Without it, the map itself is read from
+        /// SMARTCOMM_SCIM_INBOXES; without either, no group is served.
         #[arg(long, value_name = "FILE")]
         inboxes: Option<PathBuf>,
         /// The most requests served at once, each on a component instance of its own.

@@ -3,7 +3,7 @@
 
 use crate::discovery;
 use crate::error::ScimError;
-use crate::exchange::{ScimRequest, ScimResponse, same_secret};
+use crate::exchange::{ScimRequest, ScimResponse, bearer_token, same_secret};
 use crate::group::Inboxes;
 use smartcomm::client::Client;
 use smartcomm::config::Config;
@@ -111,15 +111,21 @@ impl<T: Transport> Bridge<T> {
         }
     }
 
+    /// Whether an `Authorization` header carries the bridge's token: checked before the body
+    /// is read, so that a client without it costs nothing more.
+    pub fn authorizes(&self, authorization: Option<&str>) -> bool {
+        authorization
+            .and_then(bearer_token)
+            .is_some_and(|given| same_secret(given, &self.settings.token))
+    }
+
+    /// Answers one request: one call of the client, so that its API requests share the call's
+    /// deadline.
     pub async fn handle(&self, request: &ScimRequest) -> ScimResponse {
-        let expected = format!("Bearer {}", self.settings.token);
-        let authorized = request
-            .authorization
-            .as_deref()
-            .is_some_and(|given| same_secret(given.trim(), &expected));
-        if !authorized {
+        if !self.authorizes(request.authorization.as_deref()) {
             return ScimError::unauthorized().into();
         }
+        let _call = self.client.begin_call();
         self.route(request).await.unwrap_or_else(ScimResponse::from)
     }
 
@@ -177,7 +183,9 @@ impl<T: Transport> Bridge<T> {
         format!("{scheme}://{host}{base_path}")
     }
 
-    /// Every agent of the tenant: one list request, reused for the pages that follow it.
+    /// Every agent of the tenant: one list request, reused for the pages of a listing that
+    /// follow it. Each instance keeps its own, so it serves reads only; a change is computed
+    /// from [`Bridge::tenant_agents_now`].
     pub(crate) async fn tenant_agents(&self) -> Result<Rc<Vec<Agent>>, ScimError> {
         let now = self.client.transport().now_ms();
         if let Some((at, agents)) = self.tenant_list.borrow().as_ref()
@@ -185,15 +193,27 @@ impl<T: Transport> Bridge<T> {
         {
             return Ok(agents.clone());
         }
-        let filter = AgentFilter::matching(IdentifierKind::TenantId, &self.settings.tenant_id);
-        let agents = Rc::new(
-            self.client
-                .list_agents(&filter)
-                .await
-                .map_err(ScimError::from_api)?,
-        );
+        let agents = self.tenant_agents_now().await?;
         *self.tenant_list.borrow_mut() = Some((now, agents.clone()));
         Ok(agents)
+    }
+
+    /// Every agent of the tenant, read for this request.
+    pub(crate) async fn tenant_agents_now(&self) -> Result<Rc<Vec<Agent>>, ScimError> {
+        let filter = AgentFilter::matching(IdentifierKind::TenantId, &self.settings.tenant_id);
+        let mut agents = self
+            .client
+            .list_agents(&filter)
+            .await
+            .map_err(ScimError::from_api)?;
+        // The API is asked for the tenant's agents only; what it answers is checked.
+        agents.retain(|a| self.in_tenant(a));
+        Ok(Rc::new(agents))
+    }
+
+    /// Whether `agent` belongs to this bridge's tenant.
+    pub(crate) fn in_tenant(&self, agent: &Agent) -> bool {
+        agent.tenant_id.as_deref() == Some(self.settings.tenant_id.as_str())
     }
 
     /// A write changes what the tenant's list shows.

@@ -148,7 +148,7 @@ fn user_schema(base: &str) -> Value {
             with(
                 text(
                     "externalId",
-                    "The agent's user_object_id (Entra ID: objectId); fixed once created",
+                    "The user's Entra object id, a GUID (Entra ID: objectId): the agent's user_object_id, fixed once created",
                 ),
                 json!({"required": true, "caseExact": true, "mutability": "immutable"}),
             ),

@@ -89,6 +89,12 @@ impl ScimError {
         Self::new(500, None, detail)
     }
 
+    /// The same error, its detail followed by `note`.
+    pub fn noting(mut self, note: &str) -> Self {
+        self.detail = format!("{}; {note}", self.detail);
+        self
+    }
+
     pub fn body(&self) -> Value {
         let mut body = json!({
             "schemas": [ERROR_SCHEMA],
@@ -102,7 +108,8 @@ impl ScimError {
     }
 
     /// The API's error, for a SCIM caller: its refusals as 400s, its throttling as 429 or 503
-    /// with `Retry-After`, the rest as 502 (the bridge's upstream failed).
+    /// with `Retry-After`, the call's deadline as 503 with `Retry-After`, the rest as 502 (the
+    /// bridge's upstream failed).
     pub fn from_api(error: ApiError) -> Self {
         match error {
             ApiError::InvalidInput(problems) => Self::invalid_value(problems_text(&problems)),
@@ -139,6 +146,16 @@ impl ScimError {
                     503,
                     None,
                     format!("the SmartCommunicator API is unavailable: {message}"),
+                )
+            },
+            // The request's share of time ran out: the identity provider repeats it later, and
+            // a repeat converges whether or not the API applied what was in flight.
+            ApiError::Deadline { .. } => ScimError {
+                retry_after: Some(DEFAULT_RETRY_AFTER),
+                ..Self::new(
+                    503,
+                    None,
+                    format!("the request ran out of time: {error}; try again later"),
                 )
             },
             ApiError::Unauthorized(message) => Self::new(

@@ -114,6 +114,8 @@ pub struct ScimResponse {
     pub status: u16,
     pub location: Option<String>,
     pub retry_after: Option<u32>,
+    /// `WWW-Authenticate` (RFC 6750 §3): the scheme a 401 asks for.
+    pub challenge: Option<&'static str>,
     pub body: Option<Value>,
 }
 
@@ -123,6 +125,7 @@ impl ScimResponse {
             status,
             location: None,
             retry_after: None,
+            challenge: None,
             body: Some(body),
         }
     }
@@ -132,6 +135,7 @@ impl ScimResponse {
             status,
             location: None,
             retry_after: None,
+            challenge: None,
             body: None,
         }
     }
@@ -148,9 +152,18 @@ impl From<ScimError> for ScimResponse {
     fn from(error: ScimError) -> Self {
         ScimResponse {
             retry_after: error.retry_after,
+            challenge: (error.status == 401).then_some("Bearer"),
             ..Self::json(error.status, error.body())
         }
     }
+}
+
+/// The token of an `Authorization` header of the `Bearer` scheme, whose name is matched in
+/// any letter case (RFC 7235 §2.1); `None` for another scheme or no token.
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Constant-time comparison, so that a wrong token takes as long to refuse whatever its
@@ -224,6 +237,16 @@ mod tests {
             ..Default::default()
         };
         assert!(deep.json().unwrap_err().detail.contains("nested deeper"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_named_in_any_letter_case() {
+        for header in ["Bearer t0k", "bearer t0k", "BEARER  t0k ", " Bearer\tt0k"] {
+            assert_eq!(bearer_token(header), Some("t0k"), "{header:?}");
+        }
+        for header in ["Basic t0k", "Bearer", "Bearer  ", "Bearert0k", "t0k", ""] {
+            assert_eq!(bearer_token(header), None, "{header:?}");
+        }
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! inbox lists.
 
 use crate::error::ScimError;
+use crate::key;
 use crate::patch::{Change, Op};
 use serde_json::{Value, json};
 use smartcomm::model::Agent;
 use smartcomm::validate;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
@@ -119,7 +120,8 @@ pub fn object(body: Value) -> Result<serde_json::Map<String, Value>, ScimError> 
     }
 }
 
-/// The user ids of a `members` value: `[{"value": id}, …]`, or one such object.
+/// The user ids of a `members` value: `[{"value": id}, …]`, or one such object. Each must be
+/// an Entra object id, as every user id of the bridge is.
 pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
     let list = match value {
         Value::Array(list) => list.clone(),
@@ -135,30 +137,22 @@ pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
             m.as_object()
                 .and_then(|m| crate::patch::field(m, "value"))
                 .and_then(Value::as_str)
-                .map(str::to_string)
                 .ok_or_else(|| ScimError::invalid_value(format!("a member without a value: {m}")))
+                .and_then(|id| key::object_id("members.value", id))
         })
         .collect()
 }
 
-/// What a group PATCH asks: members to add and to remove (by value list or by a filtered
-/// path `members[value eq "id"]`); `replace` of members is both, against `current`.
+/// What a group request does to its members: whom to add and whom to remove.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MemberChanges {
-    pub add: Vec<String>,
-    pub remove: Vec<String>,
+    pub add: BTreeSet<String>,
+    pub remove: BTreeSet<String>,
 }
 
-/// Whether `change` needs the current members to know whom it removes: a replace of the
-/// members, or a remove of them with no value (or an empty one) and no filter.
-pub fn needs_current_members(change: &Change) -> bool {
-    let removes_every_member = change.op == Op::Remove
-        && change.path.value_filter.is_none()
-        && change
-            .value
-            .as_ref()
-            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty));
-    change.path.name == "members" && (change.op == Op::Replace || removes_every_member)
+/// Whether `operations` change the members (and so need the members as they are now).
+pub fn touches_members(operations: &[Change]) -> bool {
+    operations.iter().any(|c| c.path.name == "members")
 }
 
 /// Whether `value` is the group's own displayName (letter case aside).
@@ -175,45 +169,33 @@ pub fn renamed() -> ScimError {
     )
 }
 
+/// A PATCH's operations applied in order to `current` (the members now): members added by
+/// value, removed by value or by a filtered path `members[value eq "id"]`, replaced, or all
+/// removed. The group's own `displayName` and `id` may be re-sent (Entra and Okta do, beside
+/// member changes); any other change of them is refused.
 pub fn member_changes(
     group: &Group,
     operations: &[Change],
-    current: &[String],
+    current: &BTreeSet<String>,
 ) -> Result<MemberChanges, ScimError> {
-    let mut changes = MemberChanges::default();
+    let mut members = current.clone();
     for change in operations {
         let path = &change.path;
-        match (path.name.as_str(), change.op) {
-            ("members", op) if path.sub.as_deref().is_none_or(|s| s == "value") => {
-                let mut ids = match &change.value {
-                    Some(value) if !value.is_null() => member_ids(value)?,
-                    _ => Vec::new(),
-                };
-                if let Some(filter) = &path.value_filter {
-                    if filter.path.name != "value" {
-                        return Err(ScimError::invalid_filter(format!(
-                            "{path}: members are selected by value"
-                        )));
-                    }
-                    ids.extend(filter.value.as_text());
-                }
-                match op {
-                    Op::Add => changes.add.extend(ids),
-                    Op::Remove if ids.is_empty() => changes.remove.extend(current.iter().cloned()),
-                    Op::Remove => changes.remove.extend(ids),
-                    Op::Replace => {
-                        changes
-                            .remove
-                            .extend(current.iter().filter(|c| !ids.contains(c)).cloned());
-                        changes.add.extend(ids);
-                    }
-                }
+        let op = change.op;
+        match path.name.as_str() {
+            "members" if path.sub.as_deref().is_none_or(|s| s == "value") => {
+                apply_to_members(change, &mut members)?
             }
-            // Entra re-sends a group's displayName with its member changes: the same name is
-            // no change.
-            ("displayname", Op::Add | Op::Replace) if names(group, change.value.as_ref()) => {}
-            ("displayname", _) => return Err(renamed()),
-            ("externalid", _) => {}
+            "displayname" if op != Op::Remove && names(group, change.value.as_ref()) => {}
+            "displayname" => return Err(renamed()),
+            "id" if op != Op::Remove && is_own_id(group, change.value.as_ref()) => {}
+            "id" => {
+                return Err(ScimError::mutability(format!(
+                    "a group's id is its shared inbox's number ({}): it cannot change",
+                    group.id()
+                )));
+            }
+            "externalid" => {}
             _ => {
                 return Err(ScimError::invalid_path(format!(
                     "{path} is not an attribute of a group"
@@ -221,17 +203,51 @@ pub fn member_changes(
             }
         }
     }
-    changes.add.sort();
-    changes.add.dedup();
-    changes.remove.sort();
-    changes.remove.dedup();
-    changes.remove.retain(|r| !changes.add.contains(r));
-    Ok(changes)
+    Ok(MemberChanges {
+        add: members.difference(current).cloned().collect(),
+        remove: current.difference(&members).cloned().collect(),
+    })
+}
+
+/// One operation on `members`, applied to the members so far.
+fn apply_to_members(change: &Change, members: &mut BTreeSet<String>) -> Result<(), ScimError> {
+    let mut ids = match &change.value {
+        Some(value) if !value.is_null() => member_ids(value)?,
+        _ => Vec::new(),
+    };
+    if let Some(filter) = &change.path.value_filter {
+        if filter.path.name != "value" {
+            return Err(ScimError::invalid_filter(format!(
+                "{}: members are selected by value",
+                change.path
+            )));
+        }
+        let id = filter.value.as_text().unwrap_or_default();
+        ids.push(key::object_id("members[value eq …]", &id)?);
+    }
+    match change.op {
+        Op::Add => members.extend(ids),
+        // A remove that names no member removes them all (RFC 7644 §3.5.2.2).
+        Op::Remove if ids.is_empty() => members.clear(),
+        Op::Remove => ids.iter().for_each(|id| {
+            members.remove(id);
+        }),
+        Op::Replace => *members = ids.into_iter().collect(),
+    }
+    Ok(())
+}
+
+fn is_own_id(group: &Group, value: Option<&Value>) -> bool {
+    value.and_then(Value::as_str) == Some(group.id().as_str())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const U1: &str = "00000000-0000-4000-8000-000000000001";
+    const U2: &str = "00000000-0000-4000-8000-000000000002";
+    const U3: &str = "00000000-0000-4000-8000-000000000003";
 
     fn store() -> Group {
         Group {
@@ -244,64 +260,93 @@ mod tests {
         crate::patch::read(&json!({ "Operations": operations })).unwrap()
     }
 
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|id| id.to_string()).collect()
+    }
+
     #[test]
-    fn the_groups_own_display_name_resent_with_members_is_no_change() {
+    fn the_groups_own_display_name_and_id_resent_with_members_are_no_change() {
         let operations = changes(json!([
             {"op": "Replace", "path": "displayName", "value": "store 1234 TEAM"},
             {"op": "Add", "value": {"displayName": "Store 1234 Team"}},
-            {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+            {"op": "replace", "value": {"id": "15550100050", "displayName": "Store 1234 Team"}},
+            {"op": "add", "path": "members", "value": [{"value": U1}]},
         ]));
-        let wanted = member_changes(&store(), &operations, &[]).unwrap();
-        assert_eq!(wanted.add, ["u1"]);
+        let wanted = member_changes(&store(), &operations, &set(&[])).unwrap();
+        assert_eq!(wanted.add, set(&[U1]));
         assert!(wanted.remove.is_empty());
     }
 
     #[test]
     fn member_values_are_read_whatever_the_letter_case_of_their_name() {
-        let ids = member_ids(&json!([{"value": "u1"}, {"Value": "u2", "display": "Pat"}]));
-        assert_eq!(ids.unwrap(), ["u1", "u2"]);
+        let ids =
+            member_ids(&json!([{"value": U1}, {"Value": U2.to_uppercase(), "display": "Pat"}]));
+        assert_eq!(ids.unwrap(), [U1, U2]);
         let refused = member_ids(&json!([{"display": "Pat"}])).unwrap_err();
         assert!(refused.detail.contains("without a value"), "{refused:?}");
     }
 
     #[test]
-    fn another_display_name_is_refused_as_immutable() {
+    fn a_member_id_that_is_not_an_entra_object_id_is_refused_naming_it() {
+        for operation in [
+            json!({"op": "add", "path": "members", "value": [{"value": "g1"}]}),
+            json!({"op": "remove", "path": "members[value eq \"g1\"]"}),
+        ] {
+            let refused =
+                member_changes(&store(), &changes(json!([operation])), &set(&[])).unwrap_err();
+            assert!(
+                refused.detail.contains("\"g1\" is not an Entra object id"),
+                "{refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_display_name_or_id_is_refused_as_immutable() {
         for operation in [
             json!({"op": "replace", "path": "displayName", "value": "Store 99"}),
             json!({"op": "replace", "value": {"displayName": "Store 99"}}),
             json!({"op": "remove", "path": "displayName"}),
+            json!({"op": "replace", "value": {"id": "15550100099", "displayName": "Store 1234 Team"}}),
         ] {
-            let refused = member_changes(&store(), &changes(json!([operation])), &[]).unwrap_err();
+            let refused =
+                member_changes(&store(), &changes(json!([operation])), &set(&[])).unwrap_err();
             assert_eq!(refused.scim_type, Some("mutability"), "{operation}");
         }
     }
 
     #[test]
-    fn only_a_replace_or_a_whole_remove_of_members_reads_the_current_ones() {
-        let reads = |operation: Value| {
-            changes(json!([operation]))
-                .iter()
-                .any(needs_current_members)
-        };
-        assert!(reads(
-            json!({"op": "replace", "path": "members", "value": []})
-        ));
-        assert!(reads(json!({"op": "remove", "path": "members"})));
-        assert!(reads(
-            json!({"op": "remove", "path": "members", "value": []})
-        ));
-        assert!(reads(
-            json!({"op": "remove", "path": "members", "value": null})
-        ));
-        assert!(!reads(
-            json!({"op": "remove", "path": "members[value eq \"u1\"]"})
-        ));
-        assert!(!reads(
-            json!({"op": "remove", "path": "members", "value": [{"value": "u1"}]})
-        ));
-        assert!(!reads(
-            json!({"op": "replace", "path": "displayName", "value": "Store 1234 Team"})
-        ));
-        assert!(!reads(json!({"op": "remove", "path": "displayName"})));
+    fn operations_apply_in_order() {
+        let current = set(&[U1]);
+        let wanted =
+            |operations: Value| member_changes(&store(), &changes(operations), &current).unwrap();
+        let add_then_remove = wanted(json!([
+            {"op": "add", "path": "members", "value": [{"value": U2}]},
+            {"op": "remove", "path": format!("members[value eq \"{U2}\"]")},
+        ]));
+        assert_eq!(add_then_remove, MemberChanges::default());
+        let remove_then_add = wanted(json!([
+            {"op": "remove", "path": "members", "value": [{"value": U1}]},
+            {"op": "add", "path": "members", "value": [{"value": U1}]},
+        ]));
+        assert_eq!(remove_then_add, MemberChanges::default());
+        let replace_then_add = wanted(json!([
+            {"op": "replace", "path": "members", "value": [{"value": U2}]},
+            {"op": "add", "path": "members", "value": [{"value": U3}]},
+        ]));
+        assert_eq!(replace_then_add.add, set(&[U2, U3]));
+        assert_eq!(replace_then_add.remove, set(&[U1]));
+        let all_removed = wanted(json!([{"op": "remove", "path": "members"}]));
+        assert_eq!(all_removed.remove, set(&[U1]));
+    }
+
+    #[test]
+    fn only_member_operations_need_the_members_as_they_are() {
+        assert!(touches_members(&changes(json!([
+            {"op": "remove", "path": "members[value eq \"x\"]"}
+        ]))));
+        assert!(!touches_members(&changes(json!([
+            {"op": "replace", "value": {"id": "15550100050", "displayName": "Store 1234 Team"}}
+        ]))));
     }
 }

@@ -1,18 +1,71 @@
-//! `/Groups`: the shared inboxes of the inbox map. Members are read from the tenant's agents
-//! (one list request, none when `excludedAttributes=members`) and changed by inbox
-//! assignments. The API cannot delete an inbox: a DELETE removes every member, and the group
-//! still reads back, empty, since its number still holds the inbox.
+//! `/Groups`: the shared inboxes of the inbox map. Members are the tenant's agents that the
+//! inbox lists, read for each request that shows or changes them (one list request, none
+//! with `excludedAttributes=members`): a change is never computed from an older read, which
+//! another instance's write may have made stale. Members change by inbox assignments, and
+//! only agents of the bridge's tenant are sent. The API cannot delete an inbox: a DELETE
+//! removes every member, and the group still reads back, empty, since its number still holds
+//! the inbox.
 
 use crate::bridge::Bridge;
 use crate::discovery::{self, MAX_RESULTS};
 use crate::error::ScimError;
 use crate::exchange::{ScimRequest, ScimResponse};
-use crate::group::{self, Group};
+use crate::group::{self, Group, MemberChanges};
 use crate::patch::{self, Change, Op};
 use serde_json::Value;
 use smartcomm::batch::Outcome;
 use smartcomm::model::*;
 use smartcomm::transport::Transport;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// The tenant's agents as read for this request, and the ids of the group's members among
+/// them.
+struct Members {
+    tenant: Rc<Vec<Agent>>,
+    ids: BTreeSet<String>,
+}
+
+impl Members {
+    fn of(group: &Group, tenant: Rc<Vec<Agent>>) -> Members {
+        let ids = group::members(&tenant, &group.number)
+            .iter()
+            .filter_map(|a| a.user_object_id.clone())
+            .collect();
+        Members { tenant, ids }
+    }
+
+    /// The members once `changes` are made.
+    fn after(mut self, changes: &MemberChanges) -> Members {
+        self.ids.retain(|id| !changes.remove.contains(id));
+        self.ids.extend(changes.add.iter().cloned());
+        self
+    }
+
+    fn agents(&self) -> Vec<&Agent> {
+        self.tenant
+            .iter()
+            .filter(|a| {
+                a.user_object_id
+                    .as_ref()
+                    .is_some_and(|id| self.ids.contains(id))
+            })
+            .collect()
+    }
+
+    /// Ids the tenant does not hold: none may be sent.
+    fn strangers<'a>(&self, ids: &'a BTreeSet<String>) -> Vec<&'a str> {
+        ids.iter()
+            .filter(|id| {
+                !self
+                    .tenant
+                    .iter()
+                    .any(|a| a.user_object_id.as_ref() == Some(id))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
 
 impl<T: Transport> Bridge<T> {
     pub(crate) async fn groups(
@@ -27,9 +80,10 @@ impl<T: Transport> Bridge<T> {
             ("POST", []) => self.create_group(request, base).await,
             ("GET", [id]) => {
                 let group = self.group(id)?;
+                let shown = self.shown_groups(vec![group], request, base).await?;
                 Ok(ScimResponse::json(
                     200,
-                    self.shown_group(group, request, base).await?,
+                    shown.into_iter().next().unwrap_or_default(),
                 ))
             }
             ("PATCH", [id]) => {
@@ -41,8 +95,8 @@ impl<T: Transport> Bridge<T> {
             ("PUT", [id]) => self.replace_group(id, request, base).await,
             ("DELETE", [id]) => {
                 let group = self.group(id)?;
-                let remove_all = members_change(Op::Remove, None);
-                self.change_members(&group, &[remove_all]).await?;
+                self.change_members(&group, &[members_change(Op::Remove, None)])
+                    .await?;
                 Ok(ScimResponse::empty(204))
             }
             (_, [] | [_]) => Err(ScimError::method_not_allowed(format!(
@@ -59,7 +113,8 @@ impl<T: Transport> Bridge<T> {
             .ok_or_else(|| ScimError::not_found(format!("no group with id {id}")))
     }
 
-    /// The groups as resources, with their members unless `excludedAttributes` names them.
+    /// The groups as resources, with their members as they are now unless
+    /// `excludedAttributes` leaves them out.
     async fn shown_groups(
         &self,
         groups: Vec<Group>,
@@ -67,27 +122,24 @@ impl<T: Transport> Bridge<T> {
         base: &str,
     ) -> Result<Vec<Value>, ScimError> {
         let projection = request.projection();
-        let agents = match projection.excludes("members") || groups.is_empty() {
+        let tenant = match projection.excludes("members") || groups.is_empty() {
             true => None,
-            false => Some(self.tenant_agents().await?),
+            false => Some(self.tenant_agents_now().await?),
         };
         Ok(groups
             .iter()
             .map(|g| {
-                let members = agents.as_ref().map(|a| group::members(a, &g.number));
+                let members = tenant.as_ref().map(|t| group::members(t, &g.number));
                 projection.apply(group::resource(g, members.as_deref(), base))
             })
             .collect())
     }
 
-    async fn shown_group(
-        &self,
-        group: Group,
-        request: &ScimRequest,
-        base: &str,
-    ) -> Result<Value, ScimError> {
-        let shown = self.shown_groups(vec![group], request, base).await?;
-        Ok(shown.into_iter().next().unwrap_or_default())
+    fn shown_group(group: &Group, members: &Members, request: &ScimRequest, base: &str) -> Value {
+        let agents = members.agents();
+        request
+            .projection()
+            .apply(group::resource(group, Some(&agents), base))
     }
 
     async fn list_groups(
@@ -119,6 +171,7 @@ impl<T: Transport> Bridge<T> {
         ))
     }
 
+    /// A group of the inbox map, with the members it names added.
     async fn create_group(
         &self,
         request: &ScimRequest,
@@ -129,14 +182,14 @@ impl<T: Transport> Bridge<T> {
             .and_then(Value::as_str)
             .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
         let group = self.settings.inboxes.mapped(name)?;
-        let members = match patch::field(&body, "members") {
-            Some(value) if !value.is_null() => group::member_ids(value)?,
-            _ => Vec::new(),
-        };
-        self.add_members(&group, &members).await?;
+        let members = patch::field(&body, "members")
+            .filter(|value| !value.is_null())
+            .cloned();
+        let add = members_change(Op::Add, Some(members.unwrap_or(Value::Array(vec![]))));
+        let members = self.change_members(&group, &[add]).await?;
         let location = format!("{base}/Groups/{}", group.id());
         Ok(ScimResponse::created(
-            self.shown_group(group, request, base).await?,
+            Self::shown_group(&group, &members, request, base),
             location,
         ))
     }
@@ -156,29 +209,43 @@ impl<T: Transport> Bridge<T> {
         }
         let members = patch::field(&body, "members").cloned();
         let replace = members_change(Op::Replace, Some(members.unwrap_or(Value::Array(vec![]))));
-        self.change_members(&group, &[replace]).await?;
+        let members = self.change_members(&group, &[replace]).await?;
         Ok(ScimResponse::json(
             200,
-            self.shown_group(group, request, base).await?,
+            Self::shown_group(&group, &members, request, base),
         ))
     }
 
-    /// Applies a PATCH's member changes as assignments. The current members are read only
-    /// when an operation needs them (a replace, or a remove of every member).
-    async fn change_members(&self, group: &Group, operations: &[Change]) -> Result<(), ScimError> {
-        let needs_current = operations.iter().any(group::needs_current_members);
-        let current: Vec<String> = match needs_current {
-            true => group::members(&self.tenant_agents().await?, &group.number)
-                .iter()
-                .filter_map(|a| a.user_object_id.clone())
-                .collect(),
-            false => Vec::new(),
-        };
-        let changes = group::member_changes(group, operations, &current)?;
-        self.add_members(group, &changes.add).await?;
-        self.assign(group, &changes.remove, Operation::Remove)
-            .await?;
-        Ok(())
+    /// Applies a request's member operations, in order, to the members as they are now (read
+    /// for this request), and sends the difference as assignments. Bad input is refused before
+    /// anything is read; an id the tenant does not hold, before anything is sent.
+    async fn change_members(
+        &self,
+        group: &Group,
+        operations: &[Change],
+    ) -> Result<Members, ScimError> {
+        group::member_changes(group, operations, &BTreeSet::new())?;
+        if !group::touches_members(operations) {
+            return Ok(Members {
+                tenant: Rc::default(),
+                ids: BTreeSet::new(),
+            });
+        }
+        let members = Members::of(group, self.tenant_agents_now().await?);
+        let changes = group::member_changes(group, operations, &members.ids)?;
+        let strangers = members.strangers(&changes.add);
+        if !strangers.is_empty() {
+            return Err(ScimError::invalid_value(format!(
+                "members: not users of this bridge's tenant ({}): {}; nothing was changed",
+                self.settings.tenant_id,
+                strangers.join(", ")
+            )));
+        }
+        let add: Vec<String> = changes.add.iter().cloned().collect();
+        let remove: Vec<String> = changes.remove.iter().cloned().collect();
+        self.add_members(group, &add).await?;
+        self.assign(group, &remove, Operation::Remove).await?;
+        Ok(members.after(&changes))
     }
 
     /// Adds agents to the group's inbox; an inbox the API does not know yet is created with

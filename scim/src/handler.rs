@@ -1,5 +1,5 @@
-//! The `wasi:http/incoming-handler` export: reads the request (its body up to the limit),
-//! answers it with the instance's bridge, and writes the SCIM answer. The bridge, its client
+//! The `wasi:http/incoming-handler` export: checks the token, reads the request (its body up
+//! to the limit), answers it with the instance's bridge, and writes the SCIM answer. The bridge, its client
 //! and its token live as long as the instance: a host that keeps instances between requests
 //! authenticates once per instance, not once per request.
 
@@ -39,14 +39,16 @@ fn method_name(method: &Method) -> String {
     }
 }
 
+fn header(request: &Request, name: &str) -> Option<String> {
+    request
+        .header(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// The request as the bridge reads it; a body over the limit is refused unread.
 fn read(request: &Request) -> Result<ScimRequest, ScimError> {
-    let header = |name: &str| {
-        request
-            .header(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+    let header = |name: &str| header(request, name);
     let mut body = Vec::new();
     loop {
         match request.chunk(64 * 1024) {
@@ -87,20 +89,28 @@ fn write(answer: ScimResponse) -> Result<Response, ErrorCode> {
     if let Some(seconds) = answer.retry_after {
         builder = builder.header("retry-after", seconds.to_string());
     }
+    if let Some(scheme) = answer.challenge {
+        builder = builder.header("www-authenticate", scheme);
+    }
     if let Some(body) = answer.body {
         builder = builder.body(serde_json::to_vec(&body).unwrap_or_default());
     }
     builder.build()
 }
 
+/// The token is checked from the headers before the body is read: a client without it never
+/// holds the instance while it sends one.
 #[handler]
 fn handle(request: Request) -> Result<Response, ErrorCode> {
-    let answer = match read(&request) {
-        Ok(request) => BRIDGE.with(|cell| match cell.get_or_init(bridge_from_env) {
-            Ok(bridge) => wstd::runtime::block_on(bridge.handle(&request)),
-            Err(e) => e.clone().into(),
-        }),
-        Err(e) => e.into(),
-    };
+    let answer = BRIDGE.with(|cell| match cell.get_or_init(bridge_from_env) {
+        Err(e) => e.clone().into(),
+        Ok(bridge) if !bridge.authorizes(header(&request, "authorization").as_deref()) => {
+            ScimError::unauthorized().into()
+        }
+        Ok(bridge) => match read(&request) {
+            Ok(request) => wstd::runtime::block_on(bridge.handle(&request)),
+            Err(e) => e.into(),
+        },
+    });
     write(answer)
 }

@@ -15,6 +15,7 @@ pub mod exchange;
 pub mod filter;
 pub mod group;
 mod groups;
+pub mod key;
 pub mod patch;
 pub mod projection;
 pub mod user;

@@ -1,13 +1,15 @@
 //! `/Users`: each SCIM request as the fewest API requests that answer it. A read by id or by
 //! filter is one request; a create is one (and a read only when the API says the agent
 //! exists); a PATCH, PUT or DELETE is one read (which keeps it to the bridge's tenant) and one
-//! write.
+//! write. A request that deactivates the user gets its deactivation applied even when the
+//! rest of it is refused: a leaver never stays active.
 
 use crate::bridge::Bridge;
 use crate::discovery::{self, MAX_RESULTS};
 use crate::error::ScimError;
 use crate::exchange::{ScimRequest, ScimResponse};
 use crate::filter::Comparison;
+use crate::key;
 use crate::patch;
 use crate::projection::Projection;
 use crate::user;
@@ -31,8 +33,8 @@ impl<T: Transport> Bridge<T> {
                 let agent = self.agent(id).await?;
                 Ok(ScimResponse::json(200, self.shown(&agent, request, base)))
             }
-            ("PATCH", [id]) => self.patch_user(id, request, base).await,
-            ("PUT", [id]) => self.replace_user(id, request, base).await,
+            ("PATCH", [id]) => self.change_user(id, Form::Patch, request, base).await,
+            ("PUT", [id]) => self.change_user(id, Form::Put, request, base).await,
             ("DELETE", [id]) => self.delete_user(id).await,
             (_, [] | [_]) => Err(ScimError::method_not_allowed(format!(
                 "{method} is not supported here"
@@ -41,11 +43,15 @@ impl<T: Transport> Bridge<T> {
         }
     }
 
-    /// The agent whose user_object_id is `id`, in this bridge's tenant.
+    /// The agent whose user_object_id is `id`, in this bridge's tenant. An id that is not an
+    /// Entra object id names no agent, and is not looked up.
     async fn agent(&self, id: &str) -> Result<Agent, ScimError> {
         let not_found = || no_user(id);
-        match self.client.get_agent(id, None, None).await {
-            Ok(agent) if agent.tenant_id.as_deref() == Some(&self.settings.tenant_id) => Ok(agent),
+        let Some(key) = key::path_id(id) else {
+            return Err(not_found());
+        };
+        match self.client.get_agent(&key, None, None).await {
+            Ok(agent) if self.in_tenant(&agent) => Ok(agent),
             Ok(_) | Err(smartcomm::error::ApiError::NotFound(_)) => Err(not_found()),
             Err(smartcomm::error::ApiError::InvalidInput(_)) => Err(not_found()),
             Err(e) => Err(ScimError::from_api(e)),
@@ -87,7 +93,8 @@ impl<T: Transport> Bridge<T> {
                         .map_err(ScimError::from_api)?,
                     None => Vec::new(),
                 };
-                found.iter().collect()
+                // The API is asked for the tenant's agents only; what it answers is checked.
+                found.iter().filter(|a| self.in_tenant(a)).collect()
             }
         };
         // The API lists in no promised order: pages hold still only if the bridge sorts.
@@ -130,9 +137,13 @@ impl<T: Transport> Bridge<T> {
                     )));
                 }
             };
-            let Some(value) = condition.value.as_text() else {
+            let Some(mut value) = condition.value.as_text() else {
                 return Ok(None);
             };
+            if path.name != "username" && !work_email {
+                value = key::object_id(&path.to_string(), &value)
+                    .map_err(|refused| ScimError::invalid_filter(refused.detail))?;
+            }
             match slot {
                 Some(existing) if *existing != value => return Ok(None),
                 _ => *slot = Some(value),
@@ -184,7 +195,7 @@ impl<T: Transport> Bridge<T> {
         }
         let mut onboarded = user::onboarded(&agent);
         if active == Some(false) {
-            onboarded = self.update(&agent.user_object_id, &deactivate()).await?;
+            onboarded = self.update(&onboarded, &deactivate()).await?;
         }
         let location = Self::location(base, &agent.user_object_id);
         Ok(ScimResponse::created(
@@ -193,63 +204,82 @@ impl<T: Transport> Bridge<T> {
         ))
     }
 
-    async fn update(&self, id: &str, changes: &AgentChanges) -> Result<Agent, ScimError> {
+    async fn update(&self, agent: &Agent, changes: &AgentChanges) -> Result<Agent, ScimError> {
+        let key = agent.user_object_id.as_deref().unwrap_or_default();
         let updated = self
             .client
-            .update_agent(id, None, changes)
+            .update_agent(key, None, changes)
             .await
             .map_err(ScimError::from_api)?;
         self.forget_tenant_list();
         Ok(updated)
     }
 
-    async fn patch_user(
+    /// A PATCH or a PUT: the changes it asks, against the agent read for it.
+    async fn change_user(
         &self,
         id: &str,
+        form: Form,
         request: &ScimRequest,
         base: &str,
     ) -> Result<ScimResponse, ScimError> {
-        let operations = patch::read(&request.json()?)?;
-        // What no agent could take is refused before anything is read.
+        let body = request.json()?;
+        let leaver = form.deactivates(&body);
+        // What no agent could take is refused before anything is read, unless it deactivates.
         let any_agent_with_this_id = Agent {
-            user_object_id: Some(id.to_string()),
+            user_object_id: key::path_id(id),
             ..Agent::default()
         };
-        user::patched(&any_agent_with_this_id, &operations)?;
+        if let Err(refused) = form.changes(&any_agent_with_this_id, &body)
+            && !leaver
+        {
+            return Err(refused);
+        }
         let current = self.agent(id).await?;
-        let changes = user::patched(&current, &operations)?;
-        let updated = match changes == AgentChanges::default() {
-            true => current,
-            false => self.update(id, &changes).await?,
+        let updated = match form.changes(&current, &body) {
+            Ok(changes) if changes == AgentChanges::default() => current,
+            Ok(changes) => self.update_or_deactivate(&current, &changes).await?,
+            Err(refused) if leaver => return Err(self.deactivated_anyway(&current, refused).await),
+            Err(refused) => return Err(refused),
         };
         Ok(ScimResponse::json(200, self.shown(&updated, request, base)))
     }
 
-    async fn replace_user(
+    /// Applies `changes`. When the API refuses them and they deactivate the agent, the
+    /// deactivation is sent alone, and the refusal still answered.
+    async fn update_or_deactivate(
         &self,
-        id: &str,
-        request: &ScimRequest,
-        base: &str,
-    ) -> Result<ScimResponse, ScimError> {
-        let values = user::values_of_resource(&request.json()?)?;
-        user::new_agent(&values, &self.settings.tenant_id)?;
-        let current = self.agent(id).await?;
-        let changes = user::replaced(&current, &values)?;
-        let updated = match changes == AgentChanges::default() {
-            true => current,
-            false => self.update(id, &changes).await?,
-        };
-        Ok(ScimResponse::json(200, self.shown(&updated, request, base)))
+        current: &Agent,
+        changes: &AgentChanges,
+    ) -> Result<Agent, ScimError> {
+        match self.update(current, changes).await {
+            Err(refused) if changes.active == Some(false) && refused.status == 400 => {
+                Err(self.deactivated_anyway(current, refused).await)
+            }
+            other => other,
+        }
+    }
+
+    /// `refused`, once the agent is deactivated: a leaver's `active: false` is applied
+    /// whatever else the request carries.
+    async fn deactivated_anyway(&self, current: &Agent, refused: ScimError) -> ScimError {
+        if current.active != Some(false)
+            && let Err(failed) = self.update(current, &deactivate()).await
+        {
+            return failed;
+        }
+        refused.noting("the user was deactivated all the same: active false is always applied")
     }
 
     /// Offboards the agent (its supervised inbox stays, as the API's default keeps it). An
     /// agent that is not there is a 404, once a read confirms it.
     async fn delete_user(&self, id: &str) -> Result<ScimResponse, ScimError> {
         // The offboard alone would reach an agent of any tenant of the account.
-        self.agent(id).await?;
+        let agent = self.agent(id).await?;
+        let key = agent.user_object_id.as_deref().unwrap_or_default();
         let message = self
             .client
-            .offboard_agent(id, None, None)
+            .offboard_agent(key, None, None)
             .await
             .map_err(ScimError::from_api)?;
         self.forget_tenant_list();
@@ -257,6 +287,29 @@ impl<T: Transport> Bridge<T> {
             return Err(no_user(id));
         }
         Ok(ScimResponse::empty(204))
+    }
+}
+
+/// The two requests that change a user's fields.
+#[derive(Clone, Copy)]
+enum Form {
+    Patch,
+    Put,
+}
+
+impl Form {
+    fn deactivates(self, body: &serde_json::Value) -> bool {
+        match self {
+            Form::Patch => user::patch_deactivates(body),
+            Form::Put => user::put_deactivates(body),
+        }
+    }
+
+    fn changes(self, agent: &Agent, body: &serde_json::Value) -> Result<AgentChanges, ScimError> {
+        match self {
+            Form::Patch => user::patched(agent, &patch::read(body)?),
+            Form::Put => user::replaced(agent, &user::values_of_resource(body)?),
+        }
     }
 }
 

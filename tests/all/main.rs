@@ -19,6 +19,8 @@ mod numbers;
 mod polyglot;
 mod reliability;
 mod scim;
+mod scim_okta;
+mod scim_server;
 mod scim_suites;
 mod secrets;
 mod step_environment;

@@ -48,10 +48,23 @@ async fn no_password_or_token_reaches_the_logs_at_trace_level() {
         password: "wrong-password-123".into(),
     };
     let _ = runtime().session(bad).list_numbers(None, None).await;
+    // The SCIM endpoint: its bearer token, and the password of Okta's create, which it drops.
+    let scim = crate::scim::bridge().await;
+    let mut okta_create: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/okta/create-user.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    okta_create["externalId"] = crate::scim::uid(1).into();
+    let created = scim.send("POST", "/Users", Some(okta_create)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
-        logs.contains("outbound request"),
+        logs.contains("outbound request") && logs.contains("scim request"),
         "trace logging was on: {logs}"
     );
     // Every token the emulator mints starts with the same header.
@@ -59,6 +72,8 @@ async fn no_password_or_token_reaches_the_logs_at_trace_level() {
         emulator.password(),
         "wrong-password-123",
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        crate::scim::TOKEN,
+        "1mz050nq",
     ] {
         assert!(!logs.contains(secret), "{secret} in the logs");
     }

@@ -95,10 +95,14 @@ async function agentsNamed(id) {
 
 const patch = (...operations) => ({ schemas: [PATCH_OP], Operations: operations });
 
-test('without the bearer token the answer is 401', async () => {
+test('without the bearer token the answer is 401, asking for one', async () => {
   const answer = await scim('GET', '/Users', undefined, null);
   assert.equal(answer.status, 401);
   assert.equal(answer.headers.get('content-type'), 'application/scim+json');
+  assert.equal(answer.headers.get('www-authenticate'), 'Bearer');
+  // The component checks the token itself under every host, its scheme in any letter case.
+  const lower = await fetch(`${base}/ServiceProviderConfig`, { headers: { authorization: `bearer ${TOKEN}` } });
+  assert.equal(lower.status, 200);
 });
 
 test("Entra's lifecycle: test connection, create, patch both ways, disable, delete", async () => {
@@ -108,7 +112,7 @@ test("Entra's lifecycle: test connection, create, patch both ways, disable, dele
 
   const user = {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE],
-    externalId: 'jco-scim-1',
+    externalId: '1c0b0c00-0000-4000-8000-000000000001',
     userName: 'jco1@example.com',
     displayName: 'Jco One',
     active: true,
@@ -116,41 +120,41 @@ test("Entra's lifecycle: test connection, create, patch both ways, disable, dele
   };
   const created = await scim('POST', '/Users', user);
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  assert.match(created.headers.get('location'), /\/scim\/v2\/Users\/jco-scim-1$/);
-  const [agent] = await agentsNamed('jco-scim-1');
+  assert.match(created.headers.get('location'), /\/scim\/v2\/Users\/1c0b0c00-0000-4000-8000-000000000001$/);
+  const [agent] = await agentsNamed('1c0b0c00-0000-4000-8000-000000000001');
   assert.equal(agent.tenant_id, TENANT);
 
-  const withPath = await scim('PATCH', '/Users/jco-scim-1', patch(
+  const withPath = await scim('PATCH', '/Users/1c0b0c00-0000-4000-8000-000000000001', patch(
     { op: 'Replace', path: `${ENTERPRISE}:department`, value: 'Support' }));
   assert.ok([200, 204].includes(withPath.status), JSON.stringify(withPath.body));
-  const withoutPath = await scim('PATCH', '/Users/jco-scim-1', patch(
+  const withoutPath = await scim('PATCH', '/Users/1c0b0c00-0000-4000-8000-000000000001', patch(
     { op: 'replace', value: { displayName: 'Jco Uno', active: 'False' } }));
   assert.ok([200, 204].includes(withoutPath.status), JSON.stringify(withoutPath.body));
-  const [patched] = await agentsNamed('jco-scim-1');
+  const [patched] = await agentsNamed('1c0b0c00-0000-4000-8000-000000000001');
   assert.deepEqual([patched.department, patched.name, patched.active], ['Support', 'Jco Uno', false]);
 
-  const disabled = await scim('GET', '/Users/jco-scim-1');
+  const disabled = await scim('GET', '/Users/1c0b0c00-0000-4000-8000-000000000001');
   assert.equal(disabled.body.active, false);
 
-  const deleted = await scim('DELETE', '/Users/jco-scim-1');
+  const deleted = await scim('DELETE', '/Users/1c0b0c00-0000-4000-8000-000000000001');
   assert.equal(deleted.status, 204);
-  assert.equal((await scim('GET', '/Users/jco-scim-1')).status, 404);
-  assert.deepEqual(await agentsNamed('jco-scim-1'), []);
+  assert.equal((await scim('GET', '/Users/1c0b0c00-0000-4000-8000-000000000001')).status, 404);
+  assert.deepEqual(await agentsNamed('1c0b0c00-0000-4000-8000-000000000001'), []);
 });
 
 test('a group is a shared inbox whose members are added and removed', async () => {
-  const user = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], externalId: 'jco-scim-2', userName: 'jco2@example.com', displayName: 'Jco Two' };
+  const user = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], externalId: '1c0b0c00-0000-4000-8000-000000000002', userName: 'jco2@example.com', displayName: 'Jco Two' };
   assert.equal((await scim('POST', '/Users', user)).status, 201);
   const group = await scim('POST', '/Groups', {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
     displayName: GROUP,
-    members: [{ value: 'jco-scim-2' }],
+    members: [{ value: '1c0b0c00-0000-4000-8000-000000000002' }],
   });
   assert.equal(group.status, 201, JSON.stringify(group.body));
   const added = await scim('GET', `/Groups/${group.body.id}`);
-  assert.deepEqual(added.body.members.map((m) => m.value), ['jco-scim-2']);
+  assert.deepEqual(added.body.members.map((m) => m.value), ['1c0b0c00-0000-4000-8000-000000000002']);
   const removed = await scim('PATCH', `/Groups/${group.body.id}`, patch(
-    { op: 'remove', path: 'members[value eq "jco-scim-2"]' }));
+    { op: 'remove', path: 'members[value eq "1c0b0c00-0000-4000-8000-000000000002"]' }));
   assert.ok([200, 204].includes(removed.status), JSON.stringify(removed.body));
   const read = await scim('GET', `/Groups/${group.body.id}`);
   assert.equal(read.status, 200, JSON.stringify(read.body));
@@ -162,7 +166,7 @@ test('one instance serves every request, with one token and its cost per request
   const started = performance.now();
   const rounds = 20;
   for (let i = 0; i < rounds; i += 1) {
-    assert.equal((await scim('GET', '/Users?filter=externalId eq "nobody"')).status, 200);
+    assert.equal((await scim('GET', '/Users?filter=externalId eq "0b0d0000-0000-4000-8000-000000000000"')).status, 200);
   }
   const perRequest = (performance.now() - started) / rounds;
   const requests = await control('GET', 'requests');

@@ -86,6 +86,11 @@ impl Endpoint {
     }
 }
 
+/// A user id of the bench: an Entra object id, as the bridge keys every agent.
+fn uid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
 fn user(id: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
@@ -114,20 +119,19 @@ pub async fn scim(bench: &mut Bench) -> anyhow::Result<()> {
 /// client on a keep-alive connection: the difference is what the host and the component add.
 async fn overhead(bench: &mut Bench) -> anyhow::Result<()> {
     let mut endpoint = Endpoint::start(bench, "bench-scim").await?;
-    let (status, _, _) = endpoint
-        .send("POST", "/Users", Some(user("scim-bench")))
-        .await?;
+    let id = uid(1);
+    let (status, _, _) = endpoint.send("POST", "/Users", Some(user(&id))).await?;
     anyhow::ensure!(status == 201 || status == 409, "create: {status}");
     let mut native = NativeClient::connect(&bench.emulator).await?;
     native.authenticate().await?;
     let (mut through_scim, mut direct) = (Vec::new(), Vec::new());
     for _ in 0..bench.samples {
         let started = Instant::now();
-        let (status, _, _) = endpoint.send("GET", "/Users/scim-bench", None).await?;
+        let (status, _, _) = endpoint.send("GET", &format!("/Users/{id}"), None).await?;
         through_scim.push(started.elapsed());
-        anyhow::ensure!(status == 200, "GET /Users/scim-bench: {status}");
+        anyhow::ensure!(status == 200, "GET /Users/{id}: {status}");
         let started = Instant::now();
-        native.get_agent("scim-bench").await?;
+        native.get_agent(&id).await?;
         direct.push(started.elapsed());
     }
     let (s, d) = (stats(&mut through_scim), stats(&mut direct));
@@ -164,18 +168,22 @@ async fn overhead(bench: &mut Bench) -> anyhow::Result<()> {
 /// The API requests each SCIM operation sends, from the emulator's log.
 async fn requests_per_operation(bench: &mut Bench) -> anyhow::Result<()> {
     let mut endpoint = Endpoint::start(bench, "bench-scim-ops").await?;
-    endpoint.send("GET", "/Users/nobody", None).await?; // the token, before counting
+    // The token, before counting.
+    endpoint
+        .send("GET", &format!("/Users/{}", uid(9)), None)
+        .await?;
+    let id = uid(2);
     let mut counted = Vec::new();
-    let mut other_values = user("ops-1");
+    let mut other_values = user(&id);
     other_values["displayName"] = json!("Someone Else");
     let operations: [(&str, &str, &str, Option<Value>); 6] = [
         (
             "GET by filter",
             "GET",
-            "/Users?filter=userName%20eq%20%22ops-1%40example.com%22",
+            &format!("/Users?filter=userName%20eq%20%22{id}%40example.com%22"),
             None,
         ),
-        ("POST", "POST", "/Users", Some(user("ops-1"))),
+        ("POST", "POST", "/Users", Some(user(&id))),
         (
             "POST of a user that exists (409)",
             "POST",
@@ -185,11 +193,11 @@ async fn requests_per_operation(bench: &mut Bench) -> anyhow::Result<()> {
         (
             "PATCH",
             "PATCH",
-            "/Users/ops-1",
+            &format!("/Users/{id}"),
             Some(patch_department("Support")),
         ),
-        ("GET by id", "GET", "/Users/ops-1", None),
-        ("DELETE", "DELETE", "/Users/ops-1", None),
+        ("GET by id", "GET", &format!("/Users/{id}"), None),
+        ("DELETE", "DELETE", &format!("/Users/{id}"), None),
     ];
     for (name, method, path, body) in operations {
         bench.emulator.clear_requests();
@@ -218,7 +226,7 @@ async fn authenticates(bench: &mut Bench) -> anyhow::Result<()> {
     let mut endpoint = Endpoint::start(bench, "bench-scim-auth").await?;
     bench.emulator.clear_requests();
     for i in 0..1000 {
-        let path = format!("/Users?filter=externalId%20eq%20%22auth-{i}%22");
+        let path = format!("/Users?filter=externalId%20eq%20%22{}%22", uid(1000 + i));
         endpoint.send("GET", &path, None).await?;
     }
     let authenticates = bench

@@ -37,16 +37,32 @@ fn scim_env(tenant_id: String, inboxes: Option<&Path>) -> Result<Vec<(String, St
         (var::TENANT_ID.to_string(), tenant_id),
         (var::TOKEN.to_string(), token),
     ];
-    if let Some(path) = inboxes {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-        Inboxes::parse(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    if let Some(text) = inbox_map(inboxes)? {
         env.push((var::INBOXES.to_string(), text));
     }
     if let Ok(base) = std::env::var(var::BASE_URL) {
         env.push((var::BASE_URL.to_string(), base));
     }
     Ok(env)
+}
+
+/// The inbox map: the file `--inboxes` names, else the map itself in SMARTCOMM_SCIM_INBOXES
+/// (as the component reads it under other hosts); checked whole, each problem naming where
+/// the map came from.
+fn inbox_map(file: Option<&Path>) -> Result<Option<String>, Failure> {
+    let (text, source) = match file {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| invalid(format!("{}: {e}", path.display())))?,
+            path.display().to_string(),
+        ),
+        None => match std::env::var(var::INBOXES) {
+            Ok(text) if !text.trim().is_empty() => (text, var::INBOXES.to_string()),
+            _ => return Ok(None),
+        },
+    };
+    Inboxes::parse(&text).map_err(|e| invalid(format!("{source}: {e}")))?;
+    Ok(Some(text))
 }
 
 async fn serve(

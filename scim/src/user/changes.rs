@@ -1,54 +1,63 @@
 //! The changes a PUT (`replaced`) or a PATCH (`patched`) makes to an agent.
+//!
+//! The API only sets values: it cannot empty a field, take a number away, or leave an agent
+//! without a role. A request that clears such a field, or leaves it out of a PUT, keeps the
+//! agent's value, and the answer shows it (RFC 7644 lets a service provider keep a value it
+//! cannot clear). It never blocks the rest of the request: a leaver's `active: false` must
+//! always get through.
 
-use super::read::{Values, boolean, display_name, roles, text, work_address};
-use super::{Home, NamePart, Slot, describe, home};
+use super::read::{Values, boolean, display_name, given, roles, text, work_address};
+use super::{Home, NamePart, Slot, Tab, home};
 use crate::error::ScimError;
 use crate::filter::AttrPath;
+use crate::key;
 use crate::patch::{self, Change, Op};
 use serde_json::Value;
 use smartcomm::model::*;
 
-/// The changes that make `current` hold `values` (a PUT): every field the values name; a
-/// field the agent holds that they leave out or clear is refused, since the API cannot clear
-/// it.
+/// The changes that make `current` hold `values` (a PUT): every field the values give; a
+/// field they leave out or clear keeps its value.
 pub fn replaced(current: &Agent, values: &Values) -> Result<AgentChanges, ScimError> {
-    let mut changes = AgentChanges::default();
-    if let Some(Some(id)) = values.get(&Slot::UserObjectId)
-        && current.user_object_id.as_deref() != Some(&text(Slot::UserObjectId, id)?)
-    {
-        return Err(ScimError::mutability(
-            "externalId is the agent's user_object_id: it cannot change",
-        ));
+    let mut draft = Draft::new(current);
+    if let Some(Some(id)) = values.get(&Slot::UserObjectId) {
+        draft.same_key(id)?;
     }
-    if let Some(name) = display_name(values)?
-        && current.name.as_deref() != Some(&name)
-    {
-        changes.name = Some(name);
-    }
-    for &field in ProfileField::ALL {
-        let slot = Slot::Text(field);
-        let have = current.profile(field);
-        match values.get(&slot).cloned().flatten() {
-            Some(v) => {
-                let want = text(slot, &v)?;
-                if have != Some(want.as_str()) {
-                    *changes.profile_mut(field) = Some(want);
-                }
-            }
-            None if have.is_some() => return Err(cannot_clear(slot)),
-            None => {}
-        }
+    if let Some(name) = display_name(values)? {
+        draft.changes.name = Some(name);
     }
     for (slot, value) in values {
-        if matches!(
-            slot,
-            Slot::Text(_) | Slot::UserObjectId | Slot::Name | Slot::NamePart(_)
-        ) {
-            continue;
+        if !matches!(slot, Slot::UserObjectId | Slot::Name | Slot::NamePart(_)) {
+            draft.apply(*slot, Op::Replace, value.as_ref())?;
         }
-        apply_one(current, *slot, Op::Replace, value.as_ref(), &mut changes)?;
     }
-    Ok(changes)
+    Ok(draft.finish())
+}
+
+/// The changes a PATCH makes to `current`: its operations applied in order, so a later one
+/// overrides an earlier one on the same field.
+pub fn patched(current: &Agent, operations: &[Change]) -> Result<AgentChanges, ScimError> {
+    let mut draft = Draft::new(current);
+    let mut name_parts = Values::new();
+    for change in operations {
+        for change in addresses_spread(change.clone())? {
+            let slot = super::slot(&change.path)?;
+            let value = given(change.value);
+            match slot {
+                // A clear of a name keeps it: an agent always has one.
+                Slot::NamePart(_) | Slot::Name if change.op == Op::Remove || value.is_none() => {
+                    name_parts.remove(&slot);
+                }
+                Slot::NamePart(_) | Slot::Name => {
+                    name_parts.insert(slot, value);
+                }
+                _ => draft.apply(slot, change.op, value.as_ref())?,
+            }
+        }
+    }
+    if names_whole(&name_parts) {
+        draft.changes.name = display_name(&name_parts)?;
+    }
+    Ok(draft.finish())
 }
 
 /// Whether a PATCH's name attributes say the whole name: `displayName`, `name.formatted`, or
@@ -60,46 +69,156 @@ fn names_whole(parts: &Values) -> bool {
         || (has(Slot::NamePart(NamePart::Given)) && has(Slot::NamePart(NamePart::Family)))
 }
 
-fn cannot_clear(slot: Slot) -> ScimError {
-    ScimError::mutability(format!(
-        "{} cannot be cleared: the SmartCommunicator API has no way to empty a field",
-        describe(slot)
-    ))
+/// The changes so far, against the agent as it is.
+struct Draft<'a> {
+    current: &'a Agent,
+    changes: AgentChanges,
+    /// The roles the agent is to hold, once an operation named them.
+    roles: Option<Vec<Role>>,
 }
 
-/// The changes a PATCH makes to `current`.
-pub fn patched(current: &Agent, operations: &[Change]) -> Result<AgentChanges, ScimError> {
-    let mut changes = AgentChanges::default();
-    let mut name_parts = Values::new();
-    let mut spread = Vec::new();
-    for change in operations {
-        spread.extend(addresses_spread(change.clone())?);
-    }
-    for change in &spread {
-        let slot = super::slot(&change.path)?;
-        match slot {
-            Slot::NamePart(_) | Slot::Name => {
-                if change.op == Op::Remove {
-                    return Err(cannot_clear(slot));
-                }
-                name_parts.insert(slot, change.value.clone());
-            }
-            _ => apply_one(
-                current,
-                slot,
-                change.op,
-                change.value.as_ref(),
-                &mut changes,
-            )?,
+impl<'a> Draft<'a> {
+    fn new(current: &'a Agent) -> Self {
+        Draft {
+            current,
+            changes: AgentChanges::default(),
+            roles: None,
         }
     }
-    if names_whole(&name_parts)
-        && let Some(name) = display_name(&name_parts)?
-        && current.name.as_deref() != Some(&name)
-    {
-        changes.name = Some(name);
+
+    /// `externalId` (or `id`) may be sent, but only as the agent's own.
+    fn same_key(&self, value: &Value) -> Result<(), ScimError> {
+        let given = key::object_id("externalId", &text(Slot::UserObjectId, value)?)?;
+        match self.current.user_object_id.as_deref() {
+            Some(own) if own.eq_ignore_ascii_case(&given) => Ok(()),
+            _ => Err(ScimError::mutability(
+                "externalId is the agent's user_object_id: it cannot change",
+            )),
+        }
     }
-    Ok(changes)
+
+    /// One operation on one field. A clear (`remove`, or a null value) keeps the agent's
+    /// value: it undoes this request's earlier change to the field, if any. Names are read
+    /// whole by the caller.
+    fn apply(&mut self, slot: Slot, op: Op, value: Option<&Value>) -> Result<(), ScimError> {
+        let set = given(value.cloned()).filter(|_| op != Op::Remove);
+        let set = set.as_ref();
+        match (slot, set) {
+            (Slot::Ignored | Slot::Name | Slot::NamePart(_), _) => {}
+            (Slot::UserObjectId, Some(value)) => self.same_key(value)?,
+            (Slot::UserObjectId, None) => {}
+            (Slot::Roles, _) => {
+                self.roles = Some(self.role_change(op, given(value.cloned()).as_ref())?)
+            }
+            (Slot::Text(field), set) => {
+                *self.changes.profile_mut(field) = set.map(|v| text(slot, v)).transpose()?;
+            }
+            (Slot::Active, set) => {
+                self.changes.active = set.map(|v| boolean(slot, v)).transpose()?;
+            }
+            (Slot::Number(number), set) => {
+                let numbers = self.changes.phone_number.get_or_insert_with(Vec::new);
+                numbers.retain(|n| n.number_type != number.number_type());
+                if let Some(value) = set {
+                    numbers.push(PhoneNumber {
+                        number_type: number.number_type(),
+                        value: text(slot, value)?,
+                    });
+                }
+            }
+            (Slot::Tab(tab), set) => {
+                let services = self
+                    .changes
+                    .enabled_services
+                    .get_or_insert_with(Default::default);
+                *tab.of(services) = set.map(|v| boolean(slot, v)).transpose()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The roles after one operation on them. An operation that would leave none (a remove
+    /// that names no role, or every role) keeps them as they were: the API keeps at least one.
+    fn role_change(&self, op: Op, value: Option<&Value>) -> Result<Vec<Role>, ScimError> {
+        let before = self
+            .roles
+            .clone()
+            .unwrap_or_else(|| self.current.roles.clone());
+        let named = value.map(roles).transpose()?;
+        let after: Vec<Role> = match (op, named) {
+            (Op::Add, Some(named)) => before.iter().chain(&named).copied().collect(),
+            (Op::Replace, Some(named)) => named,
+            (Op::Remove, Some(named)) => {
+                before.into_iter().filter(|r| !named.contains(r)).collect()
+            }
+            (_, None) => before.clone(),
+        };
+        Ok(match after.is_empty() {
+            true => self.current.roles.clone(),
+            false => after,
+        })
+    }
+
+    /// The changes, without those the agent already holds.
+    fn finish(mut self) -> AgentChanges {
+        let current = self.current;
+        let changes = &mut self.changes;
+        for &field in ProfileField::ALL {
+            if changes.profile(field).is_some() && changes.profile(field) == current.profile(field)
+            {
+                *changes.profile_mut(field) = None;
+            }
+        }
+        if changes.name.is_some() && changes.name == current.name {
+            changes.name = None;
+        }
+        if changes.active.is_some() && changes.active == Some(current.active.unwrap_or(true)) {
+            changes.active = None;
+        }
+        if let Some(numbers) = &mut changes.phone_number {
+            numbers.retain(|n| !current.phone_number.contains(n));
+        }
+        if changes.phone_number.as_ref().is_some_and(Vec::is_empty) {
+            changes.phone_number = None;
+        }
+        if let Some(services) = &mut changes.enabled_services {
+            let mut held = current.enabled_services.clone().unwrap_or_default();
+            for (tab, _) in Tab::ALL {
+                let wanted = tab.of(services);
+                if wanted.is_some() && *wanted == *tab.of(&mut held) {
+                    *wanted = None;
+                }
+            }
+            if *services == EnabledServices::default() {
+                changes.enabled_services = None;
+            }
+        }
+        changes.roles = self
+            .roles
+            .and_then(|wanted| role_changes(&current.roles, &wanted));
+        self.changes
+    }
+}
+
+/// The assignments and removals that take `held` to `wanted`; `None` when they are the same.
+fn role_changes(held: &[Role], wanted: &[Role]) -> Option<RoleChanges> {
+    let mut changes = RoleChanges {
+        assign: wanted
+            .iter()
+            .filter(|r| !held.contains(r))
+            .copied()
+            .collect(),
+        remove: held
+            .iter()
+            .filter(|r| !wanted.contains(r))
+            .copied()
+            .collect(),
+    };
+    for list in [&mut changes.assign, &mut changes.remove] {
+        list.sort_by_key(|r| r.as_str());
+        list.dedup();
+    }
+    (!changes.assign.is_empty() || !changes.remove.is_empty()).then_some(changes)
 }
 
 /// A change to a whole complex attribute or extension as changes to its sub-attributes, and
@@ -134,90 +253,149 @@ fn address_path(slot: Slot) -> AttrPath {
     crate::filter::parse_path(&format!("addresses[type eq \"work\"].{sub}")).expect("a valid path")
 }
 
-fn number_cannot_go(slot: Slot) -> ScimError {
-    ScimError::mutability(format!(
-        "{} cannot be removed: the SmartCommunicator API cannot take a number from an agent",
-        describe(slot)
-    ))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::user::{ENTERPRISE_SCHEMA, SMARTCOMM_SCHEMA, values_of_resource};
+    use serde_json::json;
 
-/// One change to one field: `remove` (or a null value) clears, which the API cannot do except
-/// for a role; roles are added, replaced or removed as a set.
-fn apply_one(
-    current: &Agent,
-    slot: Slot,
-    op: Op,
-    value: Option<&Value>,
-    changes: &mut AgentChanges,
-) -> Result<(), ScimError> {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
-        return match slot {
-            Slot::Ignored => Ok(()),
-            Slot::Roles if op == Op::Remove => Err(ScimError::mutability(format!(
-                "{}: name the roles to remove; an agent keeps at least one",
-                describe(slot)
-            ))),
-            Slot::Number(_) => Err(number_cannot_go(slot)),
-            _ => Err(cannot_clear(slot)),
+    const ID: &str = "2819c223-7f76-453a-919d-413861904646";
+
+    fn department() -> ProfileField {
+        *ProfileField::ALL
+            .iter()
+            .find(|f| f.name() == "department")
+            .unwrap()
+    }
+
+    fn agent() -> Agent {
+        let mut agent = Agent {
+            user_object_id: Some(ID.into()),
+            name: Some("Ann Lee".into()),
+            roles: vec![Role::Member, Role::Manager],
+            phone_number: vec![PhoneNumber {
+                number_type: NumberType::Messaging,
+                value: "+15550100001".into(),
+            }],
+            active: Some(true),
+            ..Agent::default()
         };
-    };
-    match slot {
-        Slot::UserObjectId => {
-            if current.user_object_id.as_deref() != Some(&text(slot, value)?) {
-                return Err(ScimError::mutability(
-                    "externalId is the agent's user_object_id: it cannot change",
-                ));
-            }
-        }
-        Slot::Text(field) => *changes.profile_mut(field) = Some(text(slot, value)?),
-        Slot::Name => changes.name = Some(text(slot, value)?),
-        Slot::Active => changes.active = Some(boolean(slot, value)?),
-        Slot::Roles => role_change(current, op, roles(value)?, changes),
-        Slot::Number(_) if op == Op::Remove => return Err(number_cannot_go(slot)),
-        Slot::Number(number) => {
-            let number = PhoneNumber {
-                number_type: number.number_type(),
-                value: text(slot, value)?,
-            };
-            if !current.phone_number.contains(&number) {
-                changes
-                    .phone_number
-                    .get_or_insert_with(Vec::new)
-                    .push(number);
-            }
-        }
-        Slot::Tab(_) if op == Op::Remove => return Err(cannot_clear(slot)),
-        Slot::Tab(tab) => {
-            let services = changes
-                .enabled_services
-                .get_or_insert_with(Default::default);
-            *tab.of(services) = Some(boolean(slot, value)?);
-        }
-        Slot::NamePart(_) | Slot::Ignored => {}
+        *agent.profile_mut(department()) = Some("Front End".into());
+        agent
     }
-    Ok(())
-}
 
-fn role_change(current: &Agent, op: Op, roles: Vec<Role>, changes: &mut AgentChanges) {
-    let role_changes = changes.roles.get_or_insert_with(Default::default);
-    match op {
-        Op::Add => role_changes.assign.extend(roles),
-        Op::Remove => role_changes.remove.extend(roles),
-        Op::Replace => {
-            role_changes
-                .remove
-                .extend(current.roles.iter().filter(|r| !roles.contains(r)).copied());
-            role_changes.assign.extend(roles);
-        }
+    fn patch(operations: Value) -> Result<AgentChanges, ScimError> {
+        patched(
+            &agent(),
+            &patch::read(&json!({ "Operations": operations }))?,
+        )
     }
-    role_changes.assign.sort_by_key(|r| r.as_str());
-    role_changes.assign.dedup();
-    role_changes.remove.sort_by_key(|r| r.as_str());
-    role_changes.remove.dedup();
-    let (assign, remove) = (role_changes.assign.clone(), role_changes.remove.clone());
-    if assign.iter().all(|r| current.roles.contains(r))
-        && remove.iter().all(|r| !current.roles.contains(r))
-    {
-        changes.roles = None;
+
+    #[test]
+    fn clears_of_what_the_api_cannot_clear_keep_the_value_and_block_nothing() {
+        let changes = patch(json!([
+            {"op": "remove", "path": format!("{ENTERPRISE_SCHEMA}:department")},
+            {"op": "remove", "path": "name.familyName"},
+            {"op": "remove", "path": "displayName"},
+            {"op": "replace", "path": "title", "value": null},
+            {"op": "replace", "path": "displayName", "value": ""},
+            {"op": "replace", "path": "userName", "value": " "},
+            {"op": "remove", "path": format!("{SMARTCOMM_SCHEMA}:messagingNumber")},
+            {"op": "remove", "path": format!("{SMARTCOMM_SCHEMA}:roles")},
+            {"op": "remove", "path": format!("{SMARTCOMM_SCHEMA}:enabledServices.calls")},
+            {"op": "replace", "path": "active", "value": false},
+        ]))
+        .unwrap();
+        assert_eq!(
+            changes,
+            AgentChanges {
+                active: Some(false),
+                ..AgentChanges::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_put_that_leaves_fields_out_keeps_them_and_deactivates() {
+        // Okta's custom-app deactivation: the whole user as Okta knows it, no department.
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": ID,
+            "userName": "ann@x.example",
+            "name": {"givenName": "Ann", "middleName": "", "familyName": "Lee"},
+            "emails": [{"primary": true, "value": "ann@x.example", "type": "work"}],
+            "password": "1mz050nq",
+            "active": false,
+            "groups": [],
+        });
+        let changes = replaced(&agent(), &values_of_resource(&body).unwrap()).unwrap();
+        assert_eq!(changes.active, Some(false));
+        assert_eq!(changes.name, None, "Ann Lee already");
+        assert_eq!(changes.profile(department()), None);
+        assert_eq!(changes.roles, None);
+        assert!(!format!("{changes:?}").contains("1mz050nq"));
+    }
+
+    #[test]
+    fn operations_on_one_field_apply_in_order() {
+        let set_then_clear = patch(json!([
+            {"op": "replace", "path": format!("{ENTERPRISE_SCHEMA}:department"), "value": "Ops"},
+            {"op": "remove", "path": format!("{ENTERPRISE_SCHEMA}:department")},
+        ]))
+        .unwrap();
+        assert_eq!(set_then_clear, AgentChanges::default());
+        let roles = |operations: Value| patch(operations).unwrap().roles;
+        let path = format!("{SMARTCOMM_SCHEMA}:roles");
+        assert_eq!(
+            roles(json!([
+                {"op": "add", "path": path, "value": ["admin"]},
+                {"op": "remove", "path": path, "value": ["admin"]},
+            ])),
+            None
+        );
+        assert_eq!(
+            roles(json!([
+                {"op": "remove", "path": path, "value": ["manager"]},
+                {"op": "add", "path": path, "value": ["admin"]},
+            ])),
+            Some(RoleChanges {
+                assign: vec![Role::Admin],
+                remove: vec![Role::Manager],
+            })
+        );
+        assert_eq!(
+            roles(json!([{"op": "remove", "path": path, "value": ["member", "manager"]}])),
+            None,
+            "an agent keeps at least one role"
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_clear_is_still_refused_naming_it() {
+        let other = "5a1b2c3d-0000-4000-8000-00000000abcd";
+        for (operations, names) in [
+            (
+                json!([{"op": "replace", "path": "externalId", "value": other}]),
+                "externalId",
+            ),
+            (
+                json!([{"op": "replace", "path": "externalId", "value": "jyoung"}]),
+                "objectId → externalId",
+            ),
+            (
+                json!([{"op": "replace", "path": "active", "value": "maybe"}]),
+                "active",
+            ),
+            (
+                json!([{"op": "replace", "path": "nickName2", "value": "x"}]),
+                "nickname2",
+            ),
+        ] {
+            let refused = patch(operations).unwrap_err();
+            assert!(refused.detail.contains(names), "{names}: {refused:?}");
+        }
+        let own =
+            patch(json!([{"op": "replace", "path": "externalId", "value": ID.to_uppercase()}]));
+        assert_eq!(own.unwrap(), AgentChanges::default());
     }
 }

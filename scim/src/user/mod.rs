@@ -1,13 +1,15 @@
 //! SCIM Users as SmartCommunicator agents: which attribute holds which agent field (here),
 //! an agent (to onboard) from a resource (`read`), the changes a PATCH or PUT makes
 //! (`changes`), and a resource from an agent (`show`). The API cannot clear a field or take a
-//! number away: such a request is refused, never answered with a silent success.
+//! number away: a request that asks it keeps the value, and its answer shows the value kept.
 
 mod changes;
+mod leaver;
 mod read;
 mod show;
 
 pub use changes::{patched, replaced};
+pub use leaver::{patch_deactivates, put_deactivates};
 pub use read::{Values, new_agent, values_of_resource};
 pub use show::{onboarded, resource};
 
@@ -176,7 +178,7 @@ pub fn core(home: Home) -> Option<&'static str> {
 }
 
 /// Core attributes of RFC 7643 the agent has no field for: accepted, not kept.
-const IGNORED_CORE: [&str; 14] = [
+const IGNORED_CORE: [&str; 15] = [
     "emails",
     "phonenumbers",
     "ims",
@@ -191,6 +193,8 @@ const IGNORED_CORE: [&str; 14] = [
     "entitlements",
     "roles",
     "x509certificates",
+    // Okta's create and password sync: never stored, logged or echoed.
+    "password",
 ];
 
 /// The enterprise extension's attributes the agent has no field for.

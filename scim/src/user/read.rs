@@ -6,6 +6,7 @@ use super::{
 };
 use crate::error::ScimError;
 use crate::filter::AttrPath;
+use crate::key;
 use crate::patch;
 use serde_json::{Map, Value, json};
 use smartcomm::model::*;
@@ -22,7 +23,9 @@ pub fn values_of_resource(resource: &Value) -> Result<Values, ScimError> {
     let mut values = Values::new();
     for (key, value) in object {
         let lower = key.to_ascii_lowercase();
-        if matches!(lower.as_str(), "schemas" | "meta" | "groups") {
+        // `password` is dropped unread: Okta sends one with every create, even with password
+        // sync off, and an agent signs in through Entra.
+        if matches!(lower.as_str(), "schemas" | "meta" | "groups" | "password") {
             continue;
         }
         if lower == "addresses" {
@@ -37,11 +40,17 @@ pub fn values_of_resource(resource: &Value) -> Result<Values, ScimError> {
                 false => Err(e),
             })?;
             if slot != Slot::Ignored {
-                values.insert(slot, change.value.filter(|v| !v.is_null()));
+                values.insert(slot, given(change.value));
             }
         }
     }
     Ok(values)
+}
+
+/// A value as a request gives it: `None` for a null or a blank string, which clear an
+/// attribute (identity providers send either for an empty source attribute).
+pub(super) fn given(value: Option<Value>) -> Option<Value> {
+    value.filter(|v| !v.is_null() && !v.as_str().is_some_and(|s| s.trim().is_empty()))
 }
 
 /// A whole resource may carry attributes of schemas this bridge does not know (another app's
@@ -81,7 +90,7 @@ pub(super) fn work_address(value: &Value) -> Result<Values, ScimError> {
     if let Some(work) = chosen.and_then(Value::as_object) {
         for (field, name) in fields_in(address) {
             if let Some((_, v)) = work.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
-                values.insert(Slot::Text(field), Some(v.clone()).filter(|v| !v.is_null()));
+                values.insert(Slot::Text(field), given(Some(v.clone())));
             }
         }
     }
@@ -148,20 +157,17 @@ pub(super) fn display_name(values: &Values) -> Result<Option<String>, ScimError>
 
 /// The agent a POST onboards, in `tenant`, and whether it starts deactivated.
 pub fn new_agent(values: &Values, tenant: &str) -> Result<(NewAgent, Option<bool>), ScimError> {
-    let required = |slot: Slot, why: &str| -> Result<String, ScimError> {
-        match values.get(&slot).cloned().flatten() {
-            Some(v) => text(slot, &v),
-            None => Err(ScimError::invalid_value(format!(
-                "{} is required: {why}",
-                describe(slot)
-            ))),
+    let user_object_id = match values.get(&Slot::UserObjectId).cloned().flatten() {
+        Some(v) => key::object_id("externalId", &text(Slot::UserObjectId, &v)?)?,
+        None => {
+            return Err(ScimError::invalid_value(format!(
+                "externalId is required: it becomes the agent's user_object_id; {}",
+                key::MAPPING_TO_FIX
+            )));
         }
     };
     let mut agent = NewAgent {
-        user_object_id: required(
-            Slot::UserObjectId,
-            "it becomes the agent's user_object_id (in Entra ID, map objectId to externalId)",
-        )?,
+        user_object_id,
         tenant_id: tenant.to_string(),
         name: display_name(values)?.ok_or_else(|| {
             ScimError::invalid_value(
