@@ -59,6 +59,11 @@ fn copy_sources(from: &Path, to: &Path) {
 /// Builds and packs `integrations/<name>` as its README says (`npm ci`, `npm run build --
 /// smartcomm.wasm`, `npm pack`), from the component the host embeds, and returns the tarball.
 fn packed(name: &str) -> PathBuf {
+    // The packages share the build's code (`integrations/shared`), copied afresh here.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _building = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let root = tmp("integrations");
     let dir = npm_installed(
         &format!("integrations/{name}"),
@@ -376,4 +381,70 @@ async fn node_red_runs_the_same_story_with_the_node_from_its_tarball() {
     );
     assert!(!report.contains(emulator.password()));
     assert_only_the_lead_is_left(&emulator, customer);
+
+    // The real Node-RED runtime, started on the folder the tarball went into, loads the nodes.
+    let nodes = node_red_loaded_nodes(&node_red.join("node_modules/.bin/node-red"), &user);
+    let module = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|set| set["module"] == "node-red-contrib-smartcomm")
+        .unwrap_or_else(|| panic!("{nodes:#}"));
+    assert_eq!(
+        module["types"],
+        serde_json::json!(["smartcomm-connection", "smartcomm"])
+    );
+    assert_eq!(module["enabled"], true, "{module:#}");
+    assert!(module.get("err").is_none(), "{module:#}");
+}
+
+/// Starts `node-red --userDir user` on a free loopback port, and returns its admin API's list
+/// of node sets (`GET /nodes`) once it answers.
+fn node_red_loaded_nodes(node_red: &Path, user: &Path) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = user.join("settings.js");
+    std::fs::write(
+        &settings,
+        format!(
+            "module.exports = {{ uiHost: '127.0.0.1', uiPort: {port}, credentialSecret: false }};\n"
+        ),
+    )
+    .unwrap();
+    let mut server = Command::new(node_red)
+        .arg("--userDir")
+        .arg(user)
+        .arg("--settings")
+        .arg(&settings)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("node-red starts");
+    let started = Instant::now();
+    let answer = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "Node-RED did not answer on port {port}"
+        );
+        let asked = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
+            stream.write_all(
+                b"GET /nodes HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n",
+            )?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        });
+        match asked {
+            Ok(answer) if answer.starts_with("HTTP/1.1 200") => break answer,
+            _ => std::thread::sleep(std::time::Duration::from_millis(250)),
+        }
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    println!("Node-RED answered in {:.1?}", started.elapsed());
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    serde_json::from_str(body).unwrap()
 }
