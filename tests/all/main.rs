@@ -6,6 +6,7 @@ mod tools;
 
 mod agents;
 mod auth;
+mod automation;
 mod cli;
 mod concurrency;
 mod connections;

@@ -1,5 +1,5 @@
-//! The component from other languages' hosts: JavaScript (jco), Python (wasmtime-py), and
-//! the wasm-tools checks. Their packages are installed from the lockfiles in `tests/js` and
+//! The component from other languages' hosts: JavaScript (jco), Python (wasmtime-py), the
+//! embedding guides' programs as `docs/embedding.md` prints them, and the wasm-tools checks. Their packages are installed from the lockfiles in `tests/js` and
 //! `tests/python` into the target folder on first use, so `cargo test` needs only node, npm
 //! and python3 on the machine.
 
@@ -168,4 +168,122 @@ fn python_drives_the_component_through_wasmtime_py() {
         "{report}"
     );
     println!("{}", in_flight_line(&report, "wasmtime-py:"));
+}
+
+/// The fenced blocks of `language` in the section of `docs/embedding.md` whose heading is
+/// `heading`, as the guide prints them.
+fn guide_blocks(heading: &str, language: &str) -> Vec<String> {
+    let guide = std::fs::read_to_string(repo_file("docs/embedding.md")).unwrap();
+    let section = guide
+        .split("\n## ")
+        .find(|section| section.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/embedding.md has a section {heading}"));
+    let fence = format!("```{language}\n");
+    section
+        .split(&fence)
+        .skip(1)
+        .map(|block| block.split("\n```").next().unwrap().to_string() + "\n")
+        .collect()
+}
+
+/// The output a guide's program says it prints, with the emulator's settings in its
+/// environment for `customer`.
+fn run_guide(command: &mut Command, emulator: &smartcomm_emulator::Emulator, customer: &str) {
+    let output = command
+        .env("SMARTCOMM_CUSTOMER_ID", customer)
+        .env("SMARTCOMM_USERNAME", emulator.username())
+        .env("SMARTCOMM_PASSWORD", emulator.password())
+        .env("SMARTCOMM_API_URL", emulator.base_url())
+        .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
+        .output()
+        .expect("the guide's program runs");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        [
+            "onboard: succeeded",
+            "get: not-found",
+            "plan: 1 to onboard, 1 unchanged",
+            "apply: 1 succeeded"
+        ]
+    );
+    let account = emulator.account(customer);
+    let mut agents: Vec<_> = account
+        .agents
+        .iter()
+        .map(|a| a.user_object_id.as_str())
+        .collect();
+    agents.sort();
+    assert_eq!(agents, ["ada", "grace"]);
+}
+
+/// The guide's JavaScript, in a folder of the JS tools with the component as
+/// `smartcomm.wasm`: its `npx` commands as printed (its `npm install` names the versions
+/// `tests/js/package-lock.json` installed; the `cargo build` of the component is the one
+/// `host/build.rs` runs), then its program as `guide.mjs`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_javascript_embedding_guide_runs_as_written() {
+    let emulator = crate::common::emulator().await;
+    let dir = js_dir().join(format!("guide-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("smartcomm.wasm"),
+        smartcomm_host::EMBEDDED_COMPONENT,
+    )
+    .unwrap();
+    let commands = guide_blocks("JavaScript", "sh").concat();
+    assert!(commands.contains(
+        "npm install @bytecodealliance/jco@1.35.0 @bytecodealliance/preview2-shim@0.26.1"
+    ));
+    let manifest = std::fs::read_to_string(repo_file("tests/js/package.json")).unwrap();
+    assert!(manifest.contains(r#""@bytecodealliance/jco": "1.35.0""#));
+    assert!(manifest.contains(r#""@bytecodealliance/preview2-shim": "0.26.1""#));
+    let npx: Vec<_> = commands.lines().filter(|l| l.starts_with("npx ")).collect();
+    assert!(!npx.is_empty(), "{commands}");
+    for line in npx {
+        run_ok(Command::new("sh").args(["-c", line]).current_dir(&dir));
+    }
+    let [program] = guide_blocks("JavaScript", "js").try_into().unwrap();
+    std::fs::write(dir.join("guide.mjs"), program).unwrap();
+    run_guide(
+        Command::new("node").arg("guide.mjs").current_dir(&dir),
+        &emulator,
+        "js-guide",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The guide's Python program as `guide.py`, in a folder with the component as
+/// `smartcomm.wasm`, run by the virtual environment of `tests/python/requirements.txt` (its
+/// wasmtime is the version the guide names).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_embedding_guide_runs_as_written() {
+    let emulator = crate::common::emulator().await;
+    let requirements = std::fs::read_to_string(repo_file("tests/python/requirements.txt")).unwrap();
+    assert!(requirements.lines().any(|l| l == "wasmtime==50.0.1"));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("python-guide-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("smartcomm.wasm"),
+        smartcomm_host::EMBEDDED_COMPONENT,
+    )
+    .unwrap();
+    let [program] = guide_blocks("Python", "python").try_into().unwrap();
+    std::fs::write(dir.join("guide.py"), program).unwrap();
+    run_guide(
+        Command::new(python_env().join("bin/python"))
+            .arg("guide.py")
+            .current_dir(&dir),
+        &emulator,
+        "python-guide",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
