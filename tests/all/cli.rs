@@ -369,37 +369,56 @@ async fn every_command_at_the_most_verbose_level_prints_no_password_or_token() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_emulator_command_prints_its_settings_and_serves_them() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
+/// `smartcomm emulator`, the real command, and the settings and sync line it prints.
+pub(crate) struct ServedEmulator {
+    pub child: tokio::process::Child,
+    pub exports: Vec<(String, String)>,
+    pub sync_line: String,
+}
+
+pub(crate) async fn served_emulator() -> ServedEmulator {
+    use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smartcomm"))
         .args(["emulator", "--port", "0"])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut settings = Vec::new();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut exports, mut sync_line) = (Vec::new(), String::new());
     while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some((key, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
-            settings.push((key.to_string(), value.to_string()));
-        }
-        if line.starts_with("Press Ctrl-C") {
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            exports.push((name.to_string(), value.to_string()));
+        } else if line.starts_with("smartcomm sync plan") {
+            sync_line = line;
+        } else if line.starts_with("Press Ctrl-C") {
             break;
         }
     }
-    let env: Vec<(&str, &str)> = settings
+    ServedEmulator {
+        child,
+        exports,
+        sync_line,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_command_prints_its_settings_and_serves_them() {
+    let mut served = served_emulator().await;
+    let env: Vec<(&str, &str)> = served
+        .exports
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     assert!(
         env.iter().any(|(k, _)| *k == "SMARTCOMM_API_URL"),
-        "{settings:?}"
+        "{:?}",
+        served.exports
     );
     let run = smartcomm(None, &["list-numbers", "--match", "5550100099"], &env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(json(&run.stdout)[0]["number"], "+15550100099");
-    child.kill().await.unwrap();
+    served.child.kill().await.unwrap();
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Roster sync end to end: a plan that says exactly what will change, an apply of exactly
 //! that plan, the guards (removal cap, stale plans), and convergence after faults.
 
-use crate::cli::{Run, file, json, smartcomm};
+use crate::cli::{Run, file, json, served_emulator, smartcomm};
 use crate::common::*;
 use smartcomm_emulator::{Emulator, FaultAction, FaultRule, Role};
 use smartcomm_host::{CallError, steps, types};
@@ -916,39 +916,6 @@ async fn the_documented_entra_export_pages_through_graph_and_plans_from_its_file
         "the enabled accounts: {plan}"
     );
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// `smartcomm emulator`, the real command, and the settings and sync line it prints.
-struct ServedEmulator {
-    child: tokio::process::Child,
-    exports: Vec<(String, String)>,
-    sync_line: String,
-}
-
-async fn served_emulator() -> ServedEmulator {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smartcomm"))
-        .args(["emulator", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut exports, mut sync_line) = (Vec::new(), String::new());
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
-            exports.push((name.to_string(), value.to_string()));
-        } else if line.starts_with("smartcomm sync plan") {
-            sync_line = line;
-        } else if line.starts_with("Press Ctrl-C") {
-            break;
-        }
-    }
-    ServedEmulator {
-        child,
-        exports,
-        sync_line,
-    }
 }
 
 /// Runs `script` in bash in `dir`, with the `smartcomm` binary on the path and `exports` set,
