@@ -93,11 +93,17 @@ impl<T: Transport> Client<T> {
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         while !pending.is_empty() {
             // The whole chunk on the first pass (no copy); the items left to re-send after.
-            let sending: Cow<[I]> = match pending.len() == chunk.len() {
+            let first_pass = pending.len() == chunk.len();
+            let sending: Cow<[I]> = match first_pass {
                 true => Cow::Borrowed(chunk),
                 false => Cow::Owned(pending.iter().map(|&i| chunk[i].clone()).collect()),
             };
-            let answer = self.execute(&(batch.build)(&self.requests, &sending)).await;
+            let mut answer = self.execute(&(batch.build)(&self.requests, &sending)).await;
+            if !first_pass {
+                // Re-sent items went out with the first pass: a deadline before the re-send
+                // leaves them unknown, not unsent.
+                answer = answer.map_err(ApiError::after_sending);
+            }
             let results = chunk_outcomes(
                 sending.len(),
                 answer,
@@ -213,6 +219,17 @@ fn settle<I: Convergent>(
             Outcome::NotAttempted if all_done_so_far => {
                 resend.push(pending[k]);
                 continue;
+            }
+            // After an item not done the API took nothing more, but a lost earlier attempt of
+            // the request may have: what its read found, or that read's failure.
+            Outcome::NotAttempted if I::JUDGED_BEFORE_SENDING => {
+                match reads.failure(&item.lookups()) {
+                    Some(error) => Outcome::Failed(error),
+                    None => match item.verdict(found, false) {
+                        Verdict::Done(value) => Outcome::Succeeded(value),
+                        _ => Outcome::NotAttempted,
+                    },
+                }
             }
             other => other,
         };

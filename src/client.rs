@@ -358,7 +358,10 @@ impl<T: Transport> Client<T> {
                         self.call.cut.set(true);
                     } else {
                         self.transport.sleep_ms(delay).await;
-                        last_failure = failure;
+                        // A 401 says nothing of an earlier attempt whose outcome is unknown.
+                        if failure.is_some() {
+                            last_failure = failure;
+                        }
                         continue;
                     }
                 }
@@ -517,6 +520,9 @@ impl<T: Transport> Client<T> {
         else {
             return Err(self.deadline_error(false));
         };
+        if self.deadline_passed() {
+            return Err(self.deadline_error(false));
+        }
         self.sent.set(self.sent.get() + 1);
         let answer = self.send_in_call(request, first_sent).await;
         let signal = match &answer {
@@ -590,11 +596,30 @@ impl<T: Transport> Client<T> {
         &self,
         filters: &[AgentFilter],
     ) -> Result<Vec<Agent>, ApiError> {
-        let mut left = self.settings()?.max_response_bytes;
+        let limit = self.settings()?.max_response_bytes;
+        let mut left = limit;
         let mut agents = Vec::new();
         for filter in filters {
             let request = self.requests.list_agents(filter);
-            let resp = self.execute_within(&request, Some(left)).await?;
+            let resp = match self.execute_within(&request, Some(left)).await {
+                Ok(resp) => resp,
+                Err(ApiError::UnexpectedResponse {
+                    status,
+                    content_type,
+                    body_excerpt,
+                }) if filters.len() > 1 => {
+                    return Err(ApiError::UnexpectedResponse {
+                        status,
+                        content_type,
+                        body_excerpt: format!(
+                            "{body_excerpt} (the {} lists are read under one limit for all, \
+                             max-response-bytes {limit})",
+                            filters.len()
+                        ),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             left = left.saturating_sub(u32::try_from(resp.body.len()).unwrap_or(u32::MAX));
             agents.extend(response::agent_list(&resp, self.now())?);
         }
@@ -670,7 +695,8 @@ impl<T: Transport> Client<T> {
                     return Err(ApiError::NotFound(message));
                 };
                 // A read that fails leaves the outcome unknown: its error, not a refusal.
-                return match self.read_agent(renamed, key).await? {
+                let read = self.read_agent(renamed, key).await;
+                return match read.map_err(ApiError::after_sending)? {
                     Some(agent) if converge::change_differences(&agent, changes).is_empty() => {
                         Ok(agent)
                     }
@@ -746,7 +772,11 @@ impl<T: Transport> Client<T> {
             return outcome;
         }
         // A read that fails leaves the outcome unknown: its error, not the refusal.
-        match self.read_agent(id, key).await? {
+        match self
+            .read_agent(id, key)
+            .await
+            .map_err(ApiError::after_sending)?
+        {
             None => Ok(format!("already offboarded: no agent has {key} {id}")),
             Some(_) => outcome,
         }

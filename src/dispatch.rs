@@ -73,13 +73,13 @@ pub trait Targets {
 
 /// The caller's order for one target: each chunk waits for the latest earlier chunk that
 /// names one of its targets (which waits for the one before, and so on), so two items on
-/// one agent or inbox land in the order the caller listed them. Items in one request keep
+/// one agent or inbox land in the order the caller listed them. A chunk that names every
+/// agent (an offboard of a tenant) waits for every earlier chunk, and every later one for it. Items in one request keep
 /// their order by themselves. Items that name one agent by different keys (a `upn` here, a
 /// `user_object_id` there) are linked only when an item between them names both.
 pub fn in_caller_order<I: Targets>(items: &[I]) -> Vec<BTreeSet<usize>> {
     let mut last_naming: HashMap<Target, usize> = HashMap::new();
     let mut last_every: Option<usize> = None;
-    let mut last_chunk: Option<usize> = None;
     items
         .chunks(CHUNK)
         .enumerate()
@@ -87,7 +87,7 @@ pub fn in_caller_order<I: Targets>(items: &[I]) -> Vec<BTreeSet<usize>> {
             let targets: Vec<Target> = members.iter().flat_map(Targets::targets).collect();
             let mut waits: BTreeSet<usize> = last_every.into_iter().collect();
             if targets.contains(&Target::Every) {
-                waits.extend(last_chunk);
+                waits.extend(0..chunk);
                 last_every = Some(chunk);
             }
             for target in targets {
@@ -97,8 +97,6 @@ pub fn in_caller_order<I: Targets>(items: &[I]) -> Vec<BTreeSet<usize>> {
                     waits.insert(earlier);
                 }
             }
-            last_chunk = Some(chunk);
-            // A chunk after one naming every agent waits for all in between, through it.
             waits.retain(|&w| w < chunk);
             waits
         })
@@ -269,15 +267,16 @@ mod tests {
             identifier,
             value: vec![value.into()],
         };
-        let mut items: Vec<_> = (0..40)
+        let mut items: Vec<_> = (0..50)
             .map(|i| item(IdentifierKind::UserObjectId, &format!("u{i}")))
             .collect();
-        items[15] = item(IdentifierKind::TenantId, "t");
+        items[25] = item(IdentifierKind::TenantId, "t");
         let waits = in_caller_order(&items);
         assert_eq!(waits[0], BTreeSet::new());
-        assert_eq!(waits[1], BTreeSet::from([0]));
-        assert_eq!(waits[2], BTreeSet::from([1]));
-        assert_eq!(waits[3], BTreeSet::from([1]));
+        assert_eq!(waits[1], BTreeSet::new());
+        assert_eq!(waits[2], BTreeSet::from([0, 1]), "every chunk before it");
+        assert_eq!(waits[3], BTreeSet::from([2]));
+        assert_eq!(waits[4], BTreeSet::from([2]));
     }
 
     #[test]

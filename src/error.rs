@@ -95,6 +95,24 @@ impl ApiError {
         }
     }
 
+    /// The error of a request that was sent, met by a later step of its own (a read that
+    /// judges it, a re-send): a deadline that came before that step leaves the request's
+    /// outcome unknown, not unsent.
+    pub fn after_sending(self) -> Self {
+        match self {
+            ApiError::Deadline {
+                seconds,
+                sent: false,
+                ..
+            } => ApiError::Deadline {
+                seconds,
+                sent: true,
+                attempts: 1,
+            },
+            other => other,
+        }
+    }
+
     /// The same error, counted as the outcome of `n` attempts.
     pub fn after_attempts(mut self, n: u32) -> Self {
         match &mut self {

@@ -175,14 +175,7 @@ impl Reads {
     /// was sent, as unknown as one in flight.
     pub(crate) fn failure(&self, lookups: &[Lookup]) -> Option<ApiError> {
         let failed = lookups.iter().find_map(|l| self.failed.get(l))?;
-        Some(match failed {
-            ApiError::Deadline { seconds, .. } => ApiError::Deadline {
-                seconds: *seconds,
-                sent: true,
-                attempts: 1,
-            },
-            other => other.clone(),
-        })
+        Some(failed.clone().after_sending())
     }
 }
 

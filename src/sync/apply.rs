@@ -605,8 +605,10 @@ impl<T: Transport> Client<T> {
 /// it records, or that removes an agent it protects, is refused here too, nothing sent. A
 /// plan over its cap passes when `approved_removals` is exactly its number of removals.
 fn check_guards(plan: &Plan, approved_removals: Option<u32>) -> Result<(), SyncError> {
+    // What a change does, whatever it is called: an update that sets `active: false` removes.
     let removing = |c: &&super::PlannedChange| {
         matches!(c.action, ChangeAction::Deactivate | ChangeAction::Offboard)
+            || c.update.as_ref().is_some_and(|u| u.active == Some(false))
     };
     let protected: Vec<Problem> = plan
         .changes
@@ -617,9 +619,9 @@ fn check_guards(plan: &Plan, approved_removals: Option<u32>) -> Result<(), SyncE
             index: Some(i),
             field: "changes".into(),
             message: format!(
-                "{}s {}, whom the plan's options protect",
-                c.action.as_str(),
-                c.user_object_id
+                "removes {} ({}), whom the plan's options protect",
+                c.user_object_id,
+                c.action.as_str()
             ),
         })
         .collect();

@@ -9,13 +9,23 @@ use crate::transport::*;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-/// Answers from a script and records what was sent.
+/// Answers from a script and records what was sent. An answer may take time on the scripted
+/// clock (`then_late`).
 struct Scripted {
-    answers: RefCell<VecDeque<Result<RawResponse, ApiError>>>,
+    answers: RefCell<VecDeque<(u64, Result<RawResponse, ApiError>)>>,
     sent: RefCell<Vec<HttpRequest>>,
     now: u64,
     clock_ms: Cell<u64>,
     sleeps: RefCell<Vec<u64>>,
+}
+
+fn raw(status: u16, body: &str) -> RawResponse {
+    RawResponse {
+        status,
+        content_type: Some("application/json".into()),
+        retry_after: None,
+        body: body.as_bytes().to_vec(),
+    }
 }
 
 fn run<F: Future>(future: F) -> F::Output {
@@ -28,14 +38,7 @@ impl Scripted {
             answers: RefCell::new(
                 answers
                     .into_iter()
-                    .map(|(status, body)| {
-                        Ok(RawResponse {
-                            status,
-                            content_type: Some("application/json".into()),
-                            retry_after: None,
-                            body: body.as_bytes().to_vec(),
-                        })
-                    })
+                    .map(|(status, body)| (0, Ok(raw(status, body))))
                     .collect(),
             ),
             sent: RefCell::default(),
@@ -46,12 +49,17 @@ impl Scripted {
     }
 
     fn then(self, answer: Result<RawResponse, ApiError>) -> Self {
-        self.answers.borrow_mut().push_back(answer);
+        self.then_late(0, answer)
+    }
+
+    /// An answer that comes `ms` after its request was sent.
+    fn then_late(self, ms: u64, answer: Result<RawResponse, ApiError>) -> Self {
+        self.answers.borrow_mut().push_back((ms, answer));
         self
     }
 
     fn with_retry_after(self, index: usize, value: &str) -> Self {
-        if let Some(Ok(r)) = self.answers.borrow_mut().get_mut(index) {
+        if let Some((_, Ok(r))) = self.answers.borrow_mut().get_mut(index) {
             r.retry_after = Some(value.into());
         }
         self
@@ -69,10 +77,13 @@ impl Scripted {
 impl Transport for Scripted {
     async fn send(&self, request: &HttpRequest) -> Result<RawResponse, ApiError> {
         self.sent.borrow_mut().push(request.clone());
-        self.answers
+        let (late, answer) = self
+            .answers
             .borrow_mut()
             .pop_front()
-            .unwrap_or_else(|| Err(ApiError::transport("script exhausted")))
+            .unwrap_or_else(|| (0, Err(ApiError::transport("script exhausted"))));
+        self.clock_ms.set(self.clock_ms.get() + late);
+        answer
     }
 
     fn now_unix(&self) -> u64 {
@@ -1221,6 +1232,26 @@ mod apply_guards {
     }
 
     #[test]
+    fn an_update_that_deactivates_counts_as_a_removal_whatever_its_action_is_called() {
+        let options = PlanOptions {
+            protected: vec!["a29".into()],
+            ..PlanOptions::default()
+        };
+        let mut plan = plan_keeping(28, &options).unwrap();
+        let mut disguised = plan.changes[0].clone();
+        disguised.action = ChangeAction::Update;
+        disguised.user_object_id = "a29".into();
+        plan.changes.push(disguised);
+        plan.fingerprint = plan_fingerprint(&plan);
+        let (result, sent) = apply(&plan, None);
+        assert!(
+            matches!(&result, Err(SyncError::Api(ApiError::InvalidInput(p))) if p[0].message.contains("protect")),
+            "{result:?}"
+        );
+        assert_eq!(sent, 0);
+    }
+
+    #[test]
     fn a_plan_over_its_cap_is_applied_only_with_its_number_of_removals_approved() {
         let Err(SyncError::TooManyRemovals(cap)) = plan_keeping(20, &PlanOptions::default()) else {
             panic!("over the cap");
@@ -1240,4 +1271,68 @@ mod apply_guards {
         let (_, sent) = apply(&plan, Some(10));
         assert!(sent > 0, "approved, the plan is sent");
     }
+}
+
+#[test]
+fn items_after_a_repeat_whose_read_fails_are_failed_when_a_lost_attempt_may_have_sent_them() {
+    let token = token_body(100_000);
+    let exists = r#"{"message":"Onboarding failed","errors":[{"itemIndex":0,"errors":["An agent with the same user_object_id already exists"]}]}"#;
+    // The first attempt's answer is lost (the API applied all three); the second is refused
+    // at item 0, the API skipping 1 and 2; every read back answers 503.
+    let mut transport = Scripted::new(vec![(200, &token)])
+        .then(Err(ApiError::timeout("no answer")))
+        .then(Ok(raw(400, exists)));
+    for _ in 0..9 {
+        transport = transport.then(Ok(raw(503, "{}")));
+    }
+    let client = retrying(transport);
+    let outcomes = run(client.onboard_agents(&agents(3), OnboardOptions::default())).unwrap();
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            Outcome::Failed(ApiError::ServerError { status: 503, .. })
+        )),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn a_deadline_that_cuts_the_send_after_a_new_token_leaves_the_earlier_unknown_answer() {
+    let token = token_body(100_000);
+    let client = Client::new(
+        Config {
+            call_deadline: Some(1),
+            ..config(credentials())
+        },
+        // A 500 (applied or not), 500 ms of backoff, a 401, and a sign-in that takes 600 ms:
+        // the deadline passes before the request goes out again.
+        Scripted::new(vec![(200, &token), (500, "{}"), (401, "{}")])
+            .then_late(600, Ok(raw(200, &token))),
+    );
+    let outcomes = run(client.onboard_agents(&agents(1), OnboardOptions::default())).unwrap();
+    assert!(
+        matches!(
+            &outcomes[..],
+            [Outcome::Failed(ApiError::ServerError { status: 500, .. })]
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(client.stats().requests, 2, "nothing sent past the deadline");
+}
+
+#[test]
+fn a_read_that_judges_a_sent_request_and_meets_the_deadline_leaves_it_unknown() {
+    let token = token_body(100_000);
+    let not_found = r#"{"message":"Unsuccessful offboarding","errors":["Agent not found"]}"#;
+    let client = Client::new(
+        Config {
+            call_deadline: Some(1),
+            ..config(credentials())
+        },
+        Scripted::new(vec![(200, &token)]).then_late(1_100, Ok(raw(400, not_found))),
+    );
+    assert!(matches!(
+        run(client.offboard_agent("u9", None, None)),
+        Err(ApiError::Deadline { sent: true, .. })
+    ));
 }
