@@ -65,7 +65,8 @@ impl Settings {
             })
         };
         let tenant_id = required(var::TENANT_ID);
-        let token = required(var::TOKEN);
+        // As the host reads it: a token file's or a secret's trailing newline is not part of it.
+        let token = required(var::TOKEN).trim().to_string();
         let inboxes = match get(var::INBOXES) {
             None => Inboxes::default(),
             Some(json) => Inboxes::parse(&json).unwrap_or_else(|message| {
@@ -228,4 +229,26 @@ fn one_of(resources: Vec<serde_json::Value>, id: &str) -> Result<ScimResponse, S
         .find(|r| r["id"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(id)))
         .map(|r| ScimResponse::json(200, r))
         .ok_or_else(|| ScimError::not_found(format!("no {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scim_token_is_read_without_the_whitespace_around_it() {
+        let env = [
+            ("SMARTCOMM_CUSTOMER_ID", "1"),
+            ("SMARTCOMM_TOKEN", "t"),
+            (var::TENANT_ID, "tenant"),
+            (var::TOKEN, "  s3cret-token\n"),
+        ];
+        let get = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        let (_, settings) = Settings::from_env(get).unwrap();
+        assert_eq!(settings.token, "s3cret-token");
+    }
 }

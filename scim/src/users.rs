@@ -86,11 +86,7 @@ impl<T: Transport> Bridge<T> {
             }
             Some(conditions) => {
                 found = match self.user_filter(&conditions)? {
-                    Some(filter) => self
-                        .client
-                        .list_agents(&filter)
-                        .await
-                        .map_err(ScimError::from_api)?,
+                    Some(filter) => self.users_matching(&filter).await?,
                     None => Vec::new(),
                 };
                 // The API is asked for the tenant's agents only; what it answers is checked.
@@ -110,6 +106,33 @@ impl<T: Transport> Bridge<T> {
             200,
             discovery::list(page, agents.len(), start),
         ))
+    }
+
+    /// The agents `filter` selects. `userName` is not case-exact (RFC 7643, and Okta checks
+    /// it): when the API finds no agent for the upn as written, the tenant's agents (its
+    /// cached list) are matched in any letter case.
+    async fn users_matching(&self, filter: &AgentFilter) -> Result<Vec<Agent>, ScimError> {
+        let found = self
+            .client
+            .list_agents(filter)
+            .await
+            .map_err(ScimError::from_api)?;
+        let Some(upn) = filter.upn.as_deref().filter(|_| found.is_empty()) else {
+            return Ok(found);
+        };
+        let upn = upn.to_lowercase();
+        let tenant = self.tenant_agents().await?;
+        Ok(tenant
+            .iter()
+            .filter(|a| a.upn.as_deref().is_some_and(|u| u.to_lowercase() == upn))
+            .filter(|a| {
+                filter
+                    .user_object_id
+                    .as_ref()
+                    .is_none_or(|id| a.user_object_id.as_ref() == Some(id))
+            })
+            .cloned()
+            .collect())
     }
 
     /// The list request of a filter on `userName`, `externalId`, `id` or the work email

@@ -325,3 +325,17 @@ async fn group_push_as_okta_documents_it() {
     assert_eq!(deleted.status, 204, "{}", deleted.body);
     assert!(members(&okta(&bridge, "GET", &group_path, None).await).is_empty());
 }
+
+#[tokio::test]
+async fn a_username_filter_finds_its_user_in_any_letter_case() {
+    let bridge = okta_bridge().await;
+    let created = okta(&bridge, "POST", "/scim/v2/Users", Some(mapped_create(USER))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    // userName is not case-exact: Okta checks that a match in other letters finds the user.
+    let shouted = format!("{USER}@OKTA.LOCAL").to_uppercase();
+    let lookup = format!("/scim/v2/Users?filter=userName%20eq%20%22{shouted}%22");
+    let found = okta(&bridge, "GET", &lookup, None).await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+    assert_eq!(found.body["Resources"][0]["id"], USER);
+}
