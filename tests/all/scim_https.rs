@@ -509,3 +509,256 @@ async fn a_head_that_stops_arriving_is_closed_at_the_header_timeout() {
         "a new connection that sends nothing"
     );
 }
+
+// ---- the real `smartcomm scim serve` -------------------------------------------------------
+
+/// `smartcomm scim serve` over HTTPS with the token in a file, both in `dir`.
+fn https_command(
+    emulator: &smartcomm_emulator::Emulator,
+    dir: &Path,
+    args: &str,
+) -> tokio::process::Command {
+    let files = tls_files(dir);
+    let args = format!(
+        "--token-file {} --tls-cert {} --tls-key {} {args}",
+        dir.join("token").display(),
+        files.cert.display(),
+        files.key.display()
+    );
+    let mut command = Served::command(emulator, "", &args);
+    command.env_remove("SMARTCOMM_SCIM_TOKEN");
+    command
+}
+
+/// Over HTTPS, a renewal and a new token written into their files are taken while the
+/// command runs; SIGHUP re-reads them (and does not end the process); nothing secret is
+/// logged, at the most verbose level; SIGTERM stops it, exit 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn scim_serve_over_https_takes_a_renewal_and_a_new_token_while_it_runs() {
+    let emulator = emulator().await;
+    let (ca, dir) = (TestCa::new(), folder("serve-https"));
+    let first = ca.server_certificate(2040);
+    let files = tls_files(&dir);
+    first.write(&files.cert, &files.key);
+    let (old, new) = ("old-token-0123456789abcdef", "new-token-fedcba9876543210");
+    std::fs::write(dir.join("token"), old).unwrap();
+    let mut served = Served::spawn(https_command(&emulator, &dir, "-vv")).await;
+    served.tls = Some(ca.connector());
+    let created = served
+        .send_as(
+            "POST",
+            "/Users",
+            Some(entra_user(&uid(1), "h@x.example")),
+            old,
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let connector = ca.connector();
+    let presented = || async {
+        certificates::presented(&certificates::connect(&connector, &served.authority).await)
+    };
+    assert_eq!(presented().await, first.der);
+
+    served.signal("HUP").await;
+    until("SIGHUP re-reads the files", || async {
+        served
+            .stderr()
+            .contains("reload: the token and the certificate are as they were")
+    })
+    .await;
+    let renewed = ca.server_certificate(2041);
+    renewed.write(&files.cert, &files.key);
+    std::fs::write(dir.join("token"), format!("{new}\n")).unwrap();
+    until("the renewal is served", || async {
+        presented().await == renewed.der
+    })
+    .await;
+    until("the new token is taken", || async {
+        served.send_as("GET", "/Users", None, new).await.status == 200
+    })
+    .await;
+    assert_eq!(served.send_as("GET", "/Users", None, old).await.status, 401);
+
+    served.signal("TERM").await;
+    assert_eq!(served.exit_code(AT_ONCE).await, 0, "{}", served.stderr());
+    let log = served.stderr();
+    assert!(log.contains("the certificate was replaced"), "{log}");
+    assert!(log.contains("the bearer token was replaced"), "{log}");
+    for secret in [old, new] {
+        assert!(!log.contains(secret), "a token in the log: {log}");
+    }
+    for key in [&first.key_pem, &renewed.key_pem] {
+        let body = key.lines().nth(1).unwrap();
+        assert!(!log.contains(body), "a private key in the log");
+    }
+}
+
+/// A request that `scim serve` sends to the API and holds, the emulator slowed down for it.
+async fn in_flight(
+    served: &Served,
+    emulator: &smartcomm_emulator::Emulator,
+    latency: Duration,
+) -> tokio::task::JoinHandle<()> {
+    emulator.set_latency("GET /agents", latency);
+    let (authority, request) = (
+        served.authority.clone(),
+        format!("GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"),
+    );
+    let (sent, arrived) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut stream = TcpStream::connect(&authority).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let _ = sent.send(());
+        let answer = read_answer(&mut stream, false).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    });
+    arrived.await.unwrap();
+    until("the API holds the request", || async {
+        emulator.requests().iter().any(|r| r.route == "GET /agents")
+    })
+    .await;
+    task
+}
+
+/// On SIGTERM the listener closes at once (a new connection is refused, not left in the
+/// listen queue), the request in flight is answered, and the command exits 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_sigterm_scim_serve_refuses_new_connections_and_finishes_the_request_in_flight() {
+    let emulator = emulator().await;
+    let mut served = Served::start(&emulator, "", "", &[]).await;
+    assert_eq!(
+        served
+            .send("GET", "/ServiceProviderConfig", None)
+            .await
+            .status,
+        200
+    );
+    let request = in_flight(&served, &emulator, Duration::from_secs(10)).await;
+    served.signal("TERM").await;
+    until("a new connection is refused", || async {
+        TcpStream::connect(&served.authority)
+            .await
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
+    .await;
+    assert!(
+        !request.is_finished(),
+        "refused while the request in flight is still served"
+    );
+    request
+        .await
+        .expect("the request in flight is answered 200");
+    assert_eq!(served.exit_code(AT_ONCE).await, 0, "{}", served.stderr());
+    assert!(
+        served.stderr().ends_with("stopped\n"),
+        "{}",
+        served.stderr()
+    );
+}
+
+/// The shutdown grace bounds the wait for the requests in flight, and a second signal ends
+/// it at once; either way the command says so and exits 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shutdown_grace_bounds_the_wait_and_a_second_signal_ends_it_at_once() {
+    let emulator = emulator().await;
+    let mut served = Served::start(&emulator, "", "--shutdown-grace 1", &[]).await;
+    let _cut = in_flight(&served, &emulator, Duration::from_secs(120)).await;
+    served.signal("TERM").await;
+    assert_eq!(served.exit_code(AT_ONCE).await, 1, "{}", served.stderr());
+    assert!(
+        served
+            .stderr()
+            .contains("1 request(s) in flight were cut at the end of the shutdown grace"),
+        "{}",
+        served.stderr()
+    );
+
+    emulator.reset();
+    let mut served = Served::start(&emulator, "", "--shutdown-grace 600", &[]).await;
+    let _cut = in_flight(&served, &emulator, Duration::from_secs(120)).await;
+    served.signal("TERM").await;
+    until("it is stopping", || async {
+        served.stderr().contains("stopping")
+    })
+    .await;
+    served.signal("INT").await;
+    assert_eq!(served.exit_code(AT_ONCE).await, 1, "{}", served.stderr());
+    assert!(
+        served
+            .stderr()
+            .contains("stopped at once: 1 request(s) in flight were cut"),
+        "{}",
+        served.stderr()
+    );
+}
+
+/// Each request is one call of the component, bounded by `--call-deadline` or
+/// SMARTCOMM_CALL_DEADLINE: past it, a 503 with `Retry-After`.
+#[tokio::test(flavor = "multi_thread")]
+async fn scim_serve_bounds_each_request_by_the_call_deadline() {
+    let emulator = emulator().await;
+    emulator.set_latency("GET /agents", Duration::from_secs(8));
+    for (args, env) in [
+        ("--call-deadline 2", vec![]),
+        ("", vec![("SMARTCOMM_CALL_DEADLINE", "2")]),
+    ] {
+        let served = Served::start(&emulator, "", args, &env).await;
+        let answer = served.send("GET", "/Users", None).await;
+        assert_eq!(answer.status, 503, "{args} {env:?}: {}", answer.body);
+        assert_eq!(answer.headers["retry-after"], "30");
+    }
+}
+
+/// Token and certificate settings that cannot serve stop the command before it listens
+/// (exit 2), naming the file and never quoting a key.
+#[tokio::test(flavor = "multi_thread")]
+async fn scim_serve_refuses_a_token_or_certificate_that_cannot_serve() {
+    let emulator = emulator().await;
+    let (ca, dir) = (TestCa::new(), folder("refused"));
+    let files = tls_files(&dir);
+    let (cert, key) = (files.cert.to_str().unwrap(), files.key.to_str().unwrap());
+    let token = dir.join("token");
+    let token = token.to_str().unwrap();
+    std::fs::write(token, "a-token-0123456789").unwrap();
+    let serve = [
+        "scim",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tenant-id",
+        "t",
+    ];
+    let run = async |args: &[&str], env: &[(&str, &str)]| {
+        let args: Vec<&str> = serve.iter().chain(args).copied().collect();
+        let run = crate::cli::smartcomm(Some(&emulator), &args, env).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        run.stderr
+    };
+    let both = run(&["--token-file", token], &[("SMARTCOMM_SCIM_TOKEN", "x")]).await;
+    assert!(both.contains("not both"), "{both}");
+    std::fs::write(token, "\n").unwrap();
+    let empty = run(&["--token-file", token], &[]).await;
+    assert!(empty.contains(token) && empty.contains("empty"), "{empty}");
+    std::fs::write(token, "a-token-0123456789").unwrap();
+
+    let server = ca.server_certificate(2040);
+    let other = ca.server_certificate(2040);
+    std::fs::write(cert, &server.chain_pem).unwrap();
+    std::fs::write(key, &other.key_pem).unwrap();
+    let tls = ["--token-file", token, "--tls-cert", cert, "--tls-key", key];
+    let mismatched = run(&tls, &[]).await;
+    assert!(
+        mismatched.contains("not the certificate's") && mismatched.contains(cert),
+        "{mismatched}"
+    );
+    std::fs::write(
+        key,
+        "-----BEGIN PRIVATE KEY-----\nS3CRETKEYMATERIAL\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let garbled = run(&tls, &[]).await;
+    assert!(garbled.contains("no private key"), "{garbled}");
+    assert!(!garbled.contains("S3CRETKEYMATERIAL"), "{garbled}");
+    let alone = run(&["--token-file", token, "--tls-cert", cert], &[]).await;
+    assert!(alone.contains("--tls-key"), "{alone}");
+}

@@ -258,7 +258,7 @@ pub struct Served {
 }
 
 impl Served {
-    async fn start(
+    pub async fn start(
         emulator: &smartcomm_emulator::Emulator,
         shell: &str,
         args: &str,
