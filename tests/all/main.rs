@@ -18,6 +18,7 @@ mod host_policy;
 mod inboxes;
 mod numbers;
 mod polyglot;
+mod production_scim;
 mod reliability;
 mod scim;
 mod scim_https;
