@@ -237,17 +237,26 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum ScimCommand {
-    /// Serve the SCIM endpoint (`/scim/v2/Users`, `/Groups`, discovery) until SIGINT or
-    /// SIGTERM. The identity provider's bearer token comes from SMARTCOMM_SCIM_TOKEN (never a
-    /// flag). Plain HTTP: terminate TLS at a reverse proxy in front of it.
+    /// Serve the SCIM endpoint (`/scim/v2/Users`, `/Groups`, discovery, and `/health`) until
+    /// SIGINT or SIGTERM; SIGHUP re-reads the token file and the certificate. The identity
+    /// provider's bearer token comes from SMARTCOMM_SCIM_TOKEN or from --token-file (never a
+    /// flag itself). HTTPS with --tls-cert and --tls-key; plain HTTP without them, for a
+    /// reverse proxy that terminates TLS in front of it.
     #[command(
         long_about = "Serve the SCIM endpoint (`/scim/v2/Users`, `/Groups`, discovery) until \
         SIGINT or SIGTERM, running the SCIM component for each request with the same \
         confinement as every call. The identity provider's bearer token comes from \
-        SMARTCOMM_SCIM_TOKEN (never a flag; the command refuses to start without it). The \
-        first line printed is the SCIM base URL. Plain HTTP: terminate TLS at a reverse \
-        proxy in front of it, and set SMARTCOMM_SCIM_BASE_URL to the public base URL when the \
-        proxy does not send X-Forwarded-Host and X-Forwarded-Proto."
+        SMARTCOMM_SCIM_TOKEN, or from the file --token-file names (SMARTCOMM_SCIM_TOKEN_FILE), \
+        which is followed: a new token there replaces the old one without a restart. The \
+        command refuses to start without a token. The first line printed is the SCIM base \
+        URL. With --tls-cert and --tls-key it speaks HTTPS only, and a renewed certificate in \
+        those files is taken without a restart; without them, plain HTTP, for a reverse proxy \
+        that terminates TLS in front of it (set SMARTCOMM_SCIM_BASE_URL to the public base \
+        URL when the proxy does not send X-Forwarded-Host and X-Forwarded-Proto). SIGHUP \
+        re-reads the token file and the certificate at once. `GET /health` answers 200 without \
+        a token. On SIGINT or SIGTERM it stops accepting at once and lets the requests in \
+        flight finish within --shutdown-grace; a second signal stops it at once. Each request \
+        is one call of the component, bounded by --call-deadline (default here: 60)."
     )]
     Serve {
         /// The address to listen on; port 0 picks a free one.
@@ -261,6 +270,36 @@ pub enum ScimCommand {
         /// SMARTCOMM_SCIM_INBOXES; without either, no group is served.
         #[arg(long, value_name = "FILE")]
         inboxes: Option<PathBuf>,
+        /// A file that holds the bearer token, instead of SMARTCOMM_SCIM_TOKEN; a new token
+        /// written there is taken without a restart.
+        #[arg(long, env = "SMARTCOMM_SCIM_TOKEN_FILE", value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Serve HTTPS with this certificate chain (PEM, the server's certificate first).
+        #[arg(
+            long,
+            env = "SMARTCOMM_SCIM_TLS_CERT",
+            value_name = "FILE",
+            requires = "tls_key"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(
+            long,
+            env = "SMARTCOMM_SCIM_TLS_KEY",
+            value_name = "FILE",
+            requires = "tls_cert"
+        )]
+        tls_key: Option<PathBuf>,
+        /// How long a kept-alive connection may wait for its next request, in seconds: keep
+        /// it above the idle timeout of a proxy in front (nginx and AWS ALB: 60).
+        #[arg(long, env = "SMARTCOMM_SCIM_IDLE_TIMEOUT", value_name = "SECONDS", default_value_t = 620,
+              value_parser = clap::value_parser!(u32).range(1..=86_400))]
+        idle_timeout: u32,
+        /// On SIGTERM or SIGINT, how long the requests in flight may take to finish, in
+        /// seconds; keep it below the service manager's grace period (Kubernetes: 30).
+        #[arg(long, env = "SMARTCOMM_SCIM_SHUTDOWN_GRACE", value_name = "SECONDS", default_value_t = 25,
+              value_parser = clap::value_parser!(u32).range(0..=3600))]
+        shutdown_grace: u32,
         /// The most requests served at once, each on a component instance of its own.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         instances: u16,

@@ -38,7 +38,10 @@ pub use operations::Operations;
 pub use options::{ComponentSource, RuntimeOptions};
 pub use policy::{ObservedRequest, Origin, OutboundPolicy, RequestObserver, is_loopback};
 pub use runtime::{EMBEDDED_COMPONENT, Runtime};
-pub use scim::{EMBEDDED_SCIM_COMPONENT, ScimLimits, ScimOptions, ScimServer};
+pub use scim::{
+    EMBEDDED_SCIM_COMPONENT, ScimLimits, ScimOptions, ScimServer, ScimSettingError, Stopped,
+    TlsFiles,
+};
 pub use session::{CallError, Session};
 pub use smartcomm::config::{Auth, AuthScheme, Config, RetryPolicy};
 pub use step_calls::{StepCallError, Steps};

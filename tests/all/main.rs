@@ -1,6 +1,7 @@
 //! The end-to-end tests: the real component in the real host, over HTTP on loopback, against
 //! the emulator. One binary, one module per area, so wasmtime is linked once.
 
+mod certificates;
 mod common;
 mod tools;
 
@@ -18,8 +19,10 @@ mod host_policy;
 mod inboxes;
 mod numbers;
 mod polyglot;
+mod production_scim;
 mod reliability;
 mod scim;
+mod scim_https;
 mod scim_okta;
 mod scim_server;
 mod scim_suites;

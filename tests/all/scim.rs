@@ -23,6 +23,8 @@ pub struct Bridge {
     pub emulator: Emulator,
     pub server: Arc<ScimServer>,
     pub base: String,
+    /// The client's TLS, when the server speaks HTTPS.
+    pub tls: Option<tokio_rustls::TlsConnector>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -55,16 +57,29 @@ pub async fn bridge_with(options: ScimOptions) -> Bridge {
 
 /// A bridge whose inbox map is `inboxes`.
 pub async fn bridge_serving(options: ScimOptions, inboxes: Value) -> Bridge {
+    bridge_speaking(options, inboxes, None).await
+}
+
+/// A bridge whose clients use `tls` (the server's certificate is in `options.tls`), or plain
+/// HTTP. Its token is `TOKEN`, unless `options.token_file` names a file that holds it.
+pub async fn bridge_speaking(
+    options: ScimOptions,
+    inboxes: Value,
+    tls: Option<tokio_rustls::TlsConnector>,
+) -> Bridge {
     tokio::task::spawn_blocking(warm_cache).await.unwrap();
     let emulator = emulator().await;
-    let env = vec![
+    let mut env = vec![
         ("SMARTCOMM_SCIM_TENANT_ID".to_string(), TENANT.to_string()),
-        ("SMARTCOMM_SCIM_TOKEN".to_string(), TOKEN.to_string()),
         ("SMARTCOMM_SCIM_INBOXES".to_string(), inboxes.to_string()),
     ];
+    if options.token_file.is_none() {
+        env.push(("SMARTCOMM_SCIM_TOKEN".to_string(), TOKEN.to_string()));
+    }
     let server = ScimServer::new(options, &config(&emulator, CUSTOMER), env).expect("it loads");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/scim/v2", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}/scim/v2", listener.local_addr().unwrap());
     let task = tokio::spawn({
         let server = server.clone();
         async move {
@@ -75,6 +90,7 @@ pub async fn bridge_serving(options: ScimOptions, inboxes: Value) -> Bridge {
         emulator,
         server,
         base,
+        tls,
         task,
     }
 }
@@ -125,7 +141,14 @@ impl Bridge {
 
     /// Sends `request` (its path from the server's root) on a connection of its own.
     pub async fn exchange(&self, request: http::request::Builder, body: Bytes) -> Answer {
-        exchange_at(&self.authority(), request, body).await
+        let authority = self.authority();
+        match &self.tls {
+            None => exchange_at(&authority, request, body).await,
+            Some(tls) => {
+                let stream = crate::certificates::connect(tls, &authority).await;
+                exchange_on(stream, &authority, request, body).await
+            }
+        }
     }
 
     /// The users-API requests the bridge sent (authenticate excluded).
@@ -141,7 +164,20 @@ impl Bridge {
 /// connection of its own.
 pub async fn exchange_at(authority: &str, request: http::request::Builder, body: Bytes) -> Answer {
     let tcp = tokio::net::TcpStream::connect(authority).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+    exchange_on(tcp, authority, request, body).await
+}
+
+/// Sends `request` on `stream`, a connection to `authority`.
+pub async fn exchange_on<S>(
+    stream: S,
+    authority: &str,
+    request: http::request::Builder,
+    body: Bytes,
+) -> Answer
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();
     tokio::spawn(connection);

@@ -249,20 +249,34 @@ async fn a_groups_answer_of_several_mib_arrives_whole() {
 
 /// `smartcomm scim serve [args]` run by `sh`, after `shell` (a `ulimit`, say), with the
 /// emulator's settings, the SCIM token and `env`; its stderr is gathered as it comes.
-struct Served {
+pub struct Served {
     child: tokio::process::Child,
-    authority: String,
+    pub authority: String,
+    /// The client's TLS, when the server speaks HTTPS.
+    pub tls: Option<tokio_rustls::TlsConnector>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Served {
-    async fn start(
+    pub async fn start(
         emulator: &smartcomm_emulator::Emulator,
         shell: &str,
         args: &str,
         env: &[(&str, &str)],
     ) -> Served {
-        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut command = Served::command(emulator, shell, args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        Served::spawn(command).await
+    }
+
+    /// The command, to change before `spawn`.
+    pub fn command(
+        emulator: &smartcomm_emulator::Emulator,
+        shell: &str,
+        args: &str,
+    ) -> tokio::process::Command {
         let mut command = tokio::process::Command::new("sh");
         command
             .arg("-c")
@@ -272,6 +286,8 @@ impl Served {
             .arg(env!("CARGO_BIN_EXE_smartcomm"))
             .env_remove("SMARTCOMM_LOG")
             .env_remove("SMARTCOMM_SCIM_INBOXES")
+            .env_remove("SMARTCOMM_SCIM_TOKEN_FILE")
+            .env_remove("SMARTCOMM_CALL_DEADLINE")
             .env("SMARTCOMM_API_URL", emulator.base_url())
             .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
             .env("SMARTCOMM_CUSTOMER_ID", CUSTOMER)
@@ -281,9 +297,12 @@ impl Served {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
-        for (name, value) in env {
-            command.env(name, value);
-        }
+        command
+    }
+
+    /// Starts `command` and waits for the first line, the base URL.
+    pub async fn spawn(mut command: tokio::process::Command) -> Served {
+        use tokio::io::{AsyncBufReadExt, BufReader};
         let mut child = command.spawn().expect("smartcomm runs");
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
@@ -301,34 +320,73 @@ impl Served {
             .expect("it starts")
             .unwrap()
             .unwrap_or_else(|| panic!("no base URL: {}", stderr.lock().unwrap()));
-        let authority = first
-            .strip_prefix("SCIM endpoint: http://")
+        let authority = ["SCIM endpoint: http://", "SCIM endpoint: https://"]
+            .iter()
+            .find_map(|prefix| first.strip_prefix(prefix))
             .and_then(|rest| rest.strip_suffix("/scim/v2"))
             .unwrap_or_else(|| panic!("{first}"))
             .to_string();
         Served {
             child,
             authority,
+            tls: None,
             stderr,
         }
     }
 
-    async fn send(
+    /// Sends `signal` (`TERM`, `HUP`, …) to the server, by its process id.
+    pub async fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = tokio::process::Command::new("kill")
+            .args(["-s", signal, &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success(), "kill -s {signal} {pid}");
+    }
+
+    /// The server's exit code, once it exits within `within`.
+    pub async fn exit_code(&mut self, within: Duration) -> i32 {
+        let status = tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("it exits within {within:?}: {}", self.stderr()))
+            .unwrap();
+        status.code().expect("an exit code, not a signal")
+    }
+
+    pub async fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> crate::scim::Answer {
+        self.send_as(method, path, body, TOKEN).await
+    }
+
+    /// Sends a SCIM request with `token`, over TLS when the server speaks it.
+    pub async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        token: &str,
+    ) -> crate::scim::Answer {
         let request = http::Request::builder()
             .method(method)
             .uri(format!("/scim/v2{path}"))
-            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/scim+json");
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        crate::scim::exchange_at(&self.authority, request, bytes::Bytes::from(body)).await
+        let body = bytes::Bytes::from(body.map(|b| b.to_string()).unwrap_or_default());
+        match &self.tls {
+            None => crate::scim::exchange_at(&self.authority, request, body).await,
+            Some(tls) => {
+                let stream = crate::certificates::connect(tls, &self.authority).await;
+                crate::scim::exchange_on(stream, &self.authority, request, body).await
+            }
+        }
     }
 
-    fn stderr(&self) -> String {
+    pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 

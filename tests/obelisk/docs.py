@@ -4,9 +4,11 @@ what a reader types.
 A command block is a ```sh fence right after a marker line:
 
     <!-- run: NAME -->            run by tests/obelisk/run, as written, under this name
+    <!-- cargo test: NAME -->     run by the end-to-end tests (`cargo test`, tests/all), which
+                                  read the page themselves; left alone here
     <!-- not run: REASON -->      shown to the reader, never run (the reason says why)
 
-Every ```sh block of a checked page must carry one of the two, and every `run` block must be
+Every ```sh block of a checked page must carry one of the three, and every `run` block must be
 run: `Docs.check_all_run` fails on a block no test ran. Each block runs on its own in
 `bash -euo pipefail`, so it is self-contained: the variables it uses (`$DEPLOY`, …) come from
 the environment the test gives it, as they come from the reader's shell.
@@ -24,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("docs/production.md", "docs/engines.md")
 # A block may be indented (inside a list item): its marker and fences share the indent.
 MARKED_BLOCK = re.compile(
-    r"^([ \t]*)<!-- (run: ([\w-]+)|not run: [^>]*?) -->\n\1```sh\n(.*?)^\1```$", re.S | re.M)
+    r"^([ \t]*)<!-- (run: ([\w-]+)|cargo test: [\w-]+|not run: [^>]*?) -->\n\1```sh\n(.*?)^\1```$",
+    re.S | re.M)
 SH_BLOCK = re.compile(r"^[ \t]*```sh$", re.M)
 
 
@@ -44,6 +47,8 @@ class Docs:
                 raise DocsError(f"{page}: a ```sh block without a `run:` or `not run:` marker")
             for indent, marker, name, code in marked:
                 code = "".join(line[len(indent):] for line in code.splitlines(keepends=True))
+                if marker.startswith("cargo test:"):
+                    continue
                 if not name:
                     self.not_run.append((page, marker, code))
                 elif name in self.blocks:

@@ -91,6 +91,37 @@ pub(super) fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Refusal
     }
 }
 
+/// The token a token file holds: one line of visible ASCII characters (what an
+/// `Authorization` header carries unchanged), the whitespace around it aside. A problem never
+/// quotes the file.
+pub(super) fn token_in_file(content: &[u8]) -> Result<String, &'static str> {
+    let text = std::str::from_utf8(content)
+        .map_err(|_| "the token file is not text")?
+        .trim();
+    if text.is_empty() {
+        return Err("the token file is empty");
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "the token file must hold one token: visible ASCII characters, without spaces or line breaks",
+        );
+    }
+    Ok(text.to_string())
+}
+
+/// The answer to `GET /health`: the server is up, and nothing else.
+pub(super) fn healthy() -> hyper::Response<HyperOutgoingBody> {
+    let body = Full::new(Bytes::from_static(b"ok\n"))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
+    response
+}
+
 /// The request with its whole body read, at most `max_body_bytes` within `body_timeout`.
 pub(super) async fn with_body<B>(
     request: hyper::Request<B>,
@@ -178,5 +209,22 @@ mod tests {
             .response();
         assert_eq!(refused.status(), 401);
         assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+    }
+
+    #[test]
+    fn a_token_file_holds_one_token_of_visible_characters() {
+        assert_eq!(token_in_file(b"  0a1b2c\n").unwrap(), "0a1b2c");
+        assert_eq!(token_in_file(b"a.b-c_d~e+f/g=").unwrap(), "a.b-c_d~e+f/g=");
+        for (content, problem) in [
+            (&b""[..], "empty"),
+            (b" \n\t", "empty"),
+            (b"one\ntwo", "one token"),
+            (b"one two", "one token"),
+            (b"caf\xc3\xa9", "one token"),
+            (b"\xff\xfe", "not text"),
+        ] {
+            let refused = token_in_file(content).unwrap_err();
+            assert!(refused.contains(problem), "{content:?}: {refused}");
+        }
     }
 }

@@ -3,24 +3,32 @@
 //! many), confined as every instance is, within a deadline. A request takes an instance only
 //! once its token is right and its whole body is in (`admit`), and waits a bounded time for
 //! one; the answer streams to the client while the component writes it. A request that traps
-//! or outlives its deadline is a SCIM 500, and the server goes on. `options` holds every
-//! limit; `serve` the listener.
+//! or outlives its deadline is a SCIM 500, and the server goes on. `GET /health` is answered
+//! by the host alone. The bearer token may come from a file and the server's certificate from
+//! PEM files: both are followed while the server runs (`follow`), and a new token retires the
+//! idle instances made with the previous one. `options` holds every limit; `serve` the
+//! listener, `connection` each connection's time limits, `tls` the certificate.
 
 mod admit;
+mod connection;
+mod follow;
 mod options;
 mod serve;
+mod tls;
 
-pub use options::{ScimLimits, ScimOptions};
+pub use options::{ScimLimits, ScimOptions, TlsFiles};
+pub use serve::Stopped;
 
 use crate::cache::Compilation;
 use crate::policy::Origin;
 use crate::sandbox::{Embedded, HostState, Sandbox, configured_origins, deadline_ticks};
 use admit::Refusal;
 use bytes::Bytes;
+use follow::{Followed, pair};
 use http_body_util::{BodyExt, Full};
 use smartcomm::config::Config;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
@@ -39,20 +47,94 @@ const TOKEN_VAR: &str = "SMARTCOMM_SCIM_TOKEN";
 
 type Instance = (Store<HostState>, Proxy);
 
+/// The bearer token and the instances' environment that carries it, replaced together: an
+/// instance checks the token it was made with, so a new token needs new instances.
+struct Credentials {
+    /// The bearer token, when the environment names one.
+    token: Option<String>,
+    /// The instances' whole environment: the `SMARTCOMM_*` settings, the SCIM ones included.
+    env: Vec<(String, String)>,
+    /// Counts the tokens: instances are made, and kept, for one.
+    generation: u64,
+}
+
+/// The instances kept between requests: all made for the credentials of `generation`.
+#[derive(Default)]
+struct Idle {
+    generation: u64,
+    instances: Vec<Instance>,
+}
+
+/// The files the server follows while it runs.
+#[derive(Default)]
+struct FollowedFiles {
+    token: Option<Followed>,
+    certificate: Option<Followed>,
+}
+
+/// A setting the server cannot serve with: a token given twice, a token file or a certificate
+/// that cannot serve. It names the file, never its content.
+#[derive(Debug)]
+pub struct ScimSettingError(pub String);
+
+impl std::fmt::Display for ScimSettingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScimSettingError {}
+
+/// The token file's token (into `env`) and the certificate, read for the first time, and the
+/// files to follow.
+fn follow_from_start(
+    options: &ScimOptions,
+    env: &mut Vec<(String, String)>,
+) -> Result<(FollowedFiles, Option<Arc<tls::Certificate>>), ScimSettingError> {
+    let mut followed = FollowedFiles::default();
+    if let Some(path) = &options.token_file {
+        if env.iter().any(|(name, _)| name == TOKEN_VAR) {
+            return Err(ScimSettingError(format!(
+                "the bearer token comes from {TOKEN_VAR} or from a file, not both"
+            )));
+        }
+        let (file, content) =
+            Followed::start("the token file", vec![path.clone()]).map_err(ScimSettingError)?;
+        let token = admit::token_in_file(&content[0])
+            .map_err(|problem| ScimSettingError(format!("{}: {problem}", path.display())))?;
+        env.push((TOKEN_VAR.to_string(), token));
+        followed.token = Some(file);
+    }
+    let certificate = match &options.tls {
+        None => None,
+        Some(files) => {
+            let paths = vec![files.cert.clone(), files.key.clone()];
+            let (file, content) =
+                Followed::start("the certificate", paths).map_err(ScimSettingError)?;
+            let certificate = tls::Certificate::new(&content[0], &content[1])
+                .map_err(|problem| ScimSettingError(format!("{}: {problem}", pair(&file))))?;
+            followed.certificate = Some(file);
+            Some(certificate)
+        }
+    };
+    Ok((followed, certificate))
+}
+
 pub struct ScimServer {
     sandbox: Arc<Sandbox>,
     pre: ProxyPre<HostState>,
     compilation: Compilation,
     options: ScimOptions,
-    /// The instances' whole environment: the `SMARTCOMM_*` settings, the SCIM ones included.
-    env: Vec<(String, String)>,
-    /// The bearer token, when the environment names one.
-    token: Option<String>,
+    credentials: RwLock<Arc<Credentials>>,
     allowed: Vec<Origin>,
     timeout_ms: Option<u32>,
-    idle: Mutex<Vec<Instance>>,
+    idle: Mutex<Idle>,
     /// One permit per instance that may run at once.
     busy: Arc<Semaphore>,
+    certificate: Option<Arc<tls::Certificate>>,
+    followed: Mutex<FollowedFiles>,
+    /// Requests from their head to the end of their answer.
+    in_flight: Arc<AtomicUsize>,
     instances_made: AtomicU64,
     largest_memory: AtomicUsize,
 }
@@ -62,7 +144,9 @@ impl ScimServer {
     /// `scim_env` (`SMARTCOMM_SCIM_TENANT_ID`, `SMARTCOMM_SCIM_TOKEN`, …); its requests may
     /// reach the origins of the API and authenticate URLs, nothing else. The SCIM component
     /// never reads a group: `config`'s Graph settings (its secret, its hosts) are left out.
-    /// Each request is one call of the client, whose deadline is the request deadline.
+    /// Each request is one call of the client, whose deadline is the request deadline. With
+    /// `options.token_file`, the token is that file's (and `scim_env` must hold none); with
+    /// `options.tls`, the server speaks HTTPS only.
     pub fn new(
         options: ScimOptions,
         config: &Config,
@@ -75,6 +159,7 @@ impl ScimServer {
         };
         let mut env = config.to_env();
         env.extend(scim_env);
+        let (followed, certificate) = follow_from_start(&options, &mut env)?;
         let token = env
             .iter()
             .find(|(name, value)| name == TOKEN_VAR && !value.trim().is_empty())
@@ -93,11 +178,17 @@ impl ScimServer {
             pre,
             compilation,
             options,
-            env,
-            token,
+            credentials: RwLock::new(Arc::new(Credentials {
+                token,
+                env,
+                generation: 0,
+            })),
             allowed,
             timeout_ms,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(Idle::default()),
+            certificate,
+            followed: Mutex::new(followed),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             instances_made: AtomicU64::new(0),
             largest_memory: AtomicUsize::new(0),
         }))
@@ -117,18 +208,42 @@ impl ScimServer {
         self.largest_memory.load(Ordering::Relaxed)
     }
 
+    /// Requests being served: from their head to the end of their answer.
+    pub fn requests_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
     /// Where the host stops an instance: a margin past the call's own deadline, which the
     /// component keeps.
     fn backstop(&self) -> Duration {
         self.options.request_deadline + self.options.runtime.deadline_margin
     }
 
-    async fn instance(&self) -> anyhow::Result<Instance> {
-        if let Some(instance) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+    fn credentials(&self) -> Arc<Credentials> {
+        self.credentials
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An instance for `credentials`: a kept one, or a new one made with them.
+    async fn instance(&self, credentials: &Credentials) -> anyhow::Result<Instance> {
+        let kept = {
+            let mut idle = self.idle();
+            match idle.generation == credentials.generation {
+                true => idle.instances.pop(),
+                false => None,
+            }
+        };
+        if let Some(instance) = kept {
             return Ok(instance);
         }
         let mut store = self.sandbox.store(
-            &self.env,
+            &credentials.env,
             self.allowed.clone(),
             self.timeout_ms,
             self.backstop(),
@@ -138,13 +253,37 @@ impl ScimServer {
         Ok((store, proxy))
     }
 
-    fn release(&self, (store, proxy): Instance) {
+    /// Keeps an instance for the next request, unless its token has been replaced since.
+    fn release(&self, generation: u64, (store, proxy): Instance) {
         self.largest_memory
             .fetch_max(store.data().memory_size(), Ordering::Relaxed);
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((store, proxy));
+        let mut idle = self.idle();
+        if idle.generation == generation {
+            idle.instances.push((store, proxy));
+        }
+    }
+
+    /// Replaces the bearer token: requests are checked against it from now on, and the idle
+    /// instances, made with the previous one, are dropped (those in flight finish, and are
+    /// not kept).
+    fn set_token(&self, token: String) {
+        let mut idle = self.idle();
+        let previous = self.credentials();
+        let mut env: Vec<_> = (previous.env.iter())
+            .filter(|(name, _)| name != TOKEN_VAR)
+            .cloned()
+            .collect();
+        env.push((TOKEN_VAR.to_string(), token.clone()));
+        let generation = previous.generation + 1;
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Credentials {
+            token: Some(token),
+            env,
+            generation,
+        });
+        idle.generation = generation;
+        let retired = std::mem::take(&mut idle.instances);
+        drop(idle);
+        drop(retired);
     }
 
     /// Answers one request with the component.
@@ -158,6 +297,10 @@ impl ScimServer {
     {
         let started = Instant::now();
         let (method, path) = (request.method().clone(), request.uri().path().to_string());
+        if path == "/health" && matches!(method, hyper::Method::GET | hyper::Method::HEAD) {
+            tracing::debug!(%method, %path, "health check");
+            return admit::healthy();
+        }
         let response = match self.answer(request).await {
             Ok(response) => response,
             Err(refusal) => refusal.response(),
@@ -184,7 +327,8 @@ impl ScimServer {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        if let Some(token) = &self.token {
+        let credentials = self.credentials();
+        if let Some(token) = &credentials.token {
             admit::authorized(request.headers(), token)?;
         }
         let request = admit::with_body(request, &self.options.limits).await?;
@@ -193,7 +337,7 @@ impl ScimServer {
             .await
             .map_err(|_| Refusal::busy(limits.busy_retry_after_secs))?
             .expect("the semaphore is never closed");
-        self.run(turn, request).await.map_err(|e| {
+        self.run(turn, &credentials, request).await.map_err(|e| {
             tracing::warn!(error = %format!("{e:#}"), "the component was stopped");
             Refusal::new(
                 500,
@@ -210,15 +354,28 @@ impl ScimServer {
     async fn run(
         self: &Arc<Self>,
         turn: OwnedSemaphorePermit,
+        credentials: &Credentials,
         request: hyper::Request<Full<Bytes>>,
     ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
-        let (mut store, proxy) = self.instance().await?;
+        let (mut store, proxy) = self.instance(credentials).await?;
+        let generation = credentials.generation;
         let request = request.map(|body| body.map_err(|never| -> ErrorCode { match never {} }));
         let (sender, receiver) = tokio::sync::oneshot::channel();
+        // The component names its resources' URLs with the scheme the client used, which it
+        // reads from X-Forwarded-Proto: over TLS, the host is the proxy that says so.
+        let mut request = request;
+        let scheme = match self.certificate {
+            Some(_) => {
+                let https = hyper::header::HeaderValue::from_static("https");
+                request.headers_mut().insert("x-forwarded-proto", https);
+                Scheme::Https
+            }
+            None => Scheme::Http,
+        };
         let incoming = store
             .data_mut()
             .http()
-            .new_incoming_request(Scheme::Http, request)?;
+            .new_incoming_request(scheme, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let backstop = self.backstop();
         store.set_epoch_deadline(deadline_ticks(backstop));
@@ -230,7 +387,7 @@ impl ScimServer {
                 .call_handle(&mut store, incoming, out);
             let outcome: anyhow::Result<()> = match tokio::time::timeout(backstop, call).await {
                 Ok(Ok(())) => {
-                    server.release((store, proxy));
+                    server.release(generation, (store, proxy));
                     Ok(())
                 }
                 Ok(Err(trap)) => Err(trap.into()),

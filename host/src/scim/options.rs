@@ -2,6 +2,7 @@
 //! place they are set.
 
 use crate::options::RuntimeOptions;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How the server runs the component.
@@ -18,6 +19,26 @@ pub struct ScimOptions {
     pub request_deadline: Duration,
     /// What a client may send, and how slowly.
     pub limits: ScimLimits,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// A file that holds the bearer token (`SMARTCOMM_SCIM_TOKEN_FILE`), instead of the
+    /// token among the instances' settings; followed while the server runs.
+    pub token_file: Option<PathBuf>,
+    /// How often the token file and the certificate files are looked at for a change. A
+    /// change is taken once two looks in a row read the same content, so that a file being
+    /// written is never taken half-way; `ScimServer::reload` takes it at once.
+    pub watch_interval: Duration,
+    /// Once a shutdown is asked for, the longest the requests in flight may take to finish:
+    /// past it they are cut. Below a service manager's grace period (Kubernetes: 30 s).
+    pub shutdown_grace: Duration,
+}
+
+/// The PEM files of the server's certificate (the chain, the server's own first) and its
+/// private key (PKCS#8, PKCS#1 or SEC1).
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for ScimOptions {
@@ -27,6 +48,10 @@ impl Default for ScimOptions {
             instances: 8,
             request_deadline: Duration::from_secs(60),
             limits: ScimLimits::default(),
+            tls: None,
+            token_file: None,
+            watch_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(25),
         }
     }
 }
@@ -36,8 +61,14 @@ impl Default for ScimOptions {
 /// right.
 #[derive(Clone, Debug)]
 pub struct ScimLimits {
-    /// The longest a client may take to send a request's head.
+    /// The longest a client may take to send a request's head, once its first byte is in; a
+    /// new connection must deliver its first request's head (and its TLS handshake) within it.
     pub header_timeout: Duration,
+    /// The longest a kept-alive connection may wait for its next request. Longer than the
+    /// idle time of the proxies that keep connections to the server (nginx and AWS ALB: 60
+    /// s; Google Cloud: 600 s), so that a proxy never sends a request on a connection the
+    /// server is closing.
+    pub idle_timeout: Duration,
     /// The longest a client may take to send a request's body, once its head is in.
     pub body_timeout: Duration,
     /// The largest request body read (the component's own limit): more is a 413.
@@ -64,6 +95,7 @@ impl Default for ScimLimits {
     fn default() -> Self {
         ScimLimits {
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(620),
             body_timeout: Duration::from_secs(30),
             max_body_bytes: 1 << 20,
             instance_wait: Duration::from_secs(10),
