@@ -101,6 +101,26 @@ async fn a_slow_client_without_the_token_is_refused_from_its_headers_while_a_rea
     );
 }
 
+/// A client refused for its token keeps no connection: it could otherwise hold one of the
+/// connection slots for the whole idle timeout, without ever knowing the token.
+#[tokio::test]
+async fn a_client_refused_for_its_token_is_disconnected_after_the_answer() {
+    let bridge = bridge_with(ScimOptions::default()).await;
+    let mut stream = TcpStream::connect(bridge.authority()).await.unwrap();
+    let request = format!(
+        "GET /scim/v2/Users HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer wrong\r\n\r\n",
+        bridge.authority()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let refused = tokio::time::timeout(AT_ONCE, answer_head(&mut stream))
+        .await
+        .expect("answered");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(AT_ONCE, stream.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection stays open after a 401");
+}
+
 /// Eight instances, and ten clients with the token that send a body slowly: they hold no
 /// instance, so a real request is served at once; each slow body ends with a 408.
 #[tokio::test]

@@ -63,6 +63,11 @@ impl Refusal {
                 HeaderValue::from_static("Bearer"),
             );
         }
+        // A client without the token, or whose body was not read whole, keeps no connection:
+        // an unauthenticated client cannot hold one of the connection slots while it idles.
+        if matches!(self.status, 401 | 408 | 413) {
+            headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(seconds) = self.retry_after_secs {
             headers.insert(hyper::header::RETRY_AFTER, HeaderValue::from(seconds));
         }
@@ -209,6 +214,7 @@ mod tests {
             .response();
         assert_eq!(refused.status(), 401);
         assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+        assert_eq!(refused.headers()["connection"], "close");
     }
 
     #[test]
