@@ -213,10 +213,12 @@ def the_first_tick(obelisk, obelisk_binary, nights_before):
     return started[0], ok(obelisk.result(started[0]))
 
 
-def first_nights(docs, env, obelisk, obelisk_binary, emulator):
+def first_nights(docs, env, obelisk, obelisk_binary, emulator, deployed_from):
     _, first = the_first_tick(obelisk, obelisk_binary, [])
     check("applied" in first and first["applied"]["summary"]["succeeded"] == 29,
           f"the first night onboards the 29 enabled users: {json.dumps(first)[:300]}")
+    say(f"from the page's deploy step to the first night applied: "
+        f"{time.monotonic() - deployed_from:.1f} s")
     tenant = [a for a in emulator.account()["agents"] if a["tenant_id"] == ENTRA_TENANT]
     stores = {a["store"] for a in tenant}
     manager = next(a for a in tenant if a["user_object_id"] == "night-user-001")
@@ -311,6 +313,7 @@ def run_nightly(docs, base_env, obelisk_binary, emulator, settings, work):
     members[4]["accountEnabled"] = False
     members.insert(2, {"@odata.type": "#microsoft.graph.device", "id": "till-3"})
     emulator.set_graph_group(ENTRA_GROUP, members)  # the plan by hand reads it too
+    started = time.monotonic()
     deploy(docs, env, settings, work)
     obelisk = Obelisk(obelisk_binary)
     server, components = start(docs, env, work, obelisk_binary, "server")
@@ -320,7 +323,7 @@ def run_nightly(docs, base_env, obelisk_binary, emulator, settings, work):
         no_warning(server)
         check([tick[:19] for tick in schedules(obelisk_binary)] == [next_two_am()],
               "the cron's next tick is at 02:00 UTC")
-        first_nights(docs, env, obelisk, obelisk_binary, emulator)
+        first_nights(docs, env, obelisk, obelisk_binary, emulator, started)
         night_id, plan = stopped_night(docs, env, obelisk, emulator, members, server)
         approval(docs, env, obelisk, emulator, night_id, plan, work)
         last_id, fourth = night(docs, env, obelisk)
