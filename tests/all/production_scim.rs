@@ -185,16 +185,25 @@ fn write_secrets(scim: &Path, emulator: &smartcomm_emulator::Emulator) {
     std::fs::write(scim.join("secrets.env"), text).unwrap();
 }
 
+type Log = std::sync::Arc<std::sync::Mutex<String>>;
+
 /// The server the page starts, in a process group of its own (bash and smartcomm), and its
 /// base URL.
-async fn start(
+async fn start(code: &str, env: &BTreeMap<String, String>) -> (tokio::process::Child, String, Log) {
+    let (child, first, log) = start_command(code, env).await;
+    let port = first
+        .strip_prefix("SCIM endpoint: https://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix("/scim/v2"))
+        .unwrap_or_else(|| panic!("{first}"));
+    let url = format!("https://{}:{port}", certificates::SERVER_NAME);
+    (child, url, log)
+}
+
+/// `code` started in a process group of its own, the first line it prints, and its log.
+async fn start_command(
     code: &str,
     env: &BTreeMap<String, String>,
-) -> (
-    tokio::process::Child,
-    String,
-    std::sync::Arc<std::sync::Mutex<String>>,
-) {
+) -> (tokio::process::Child, String, Log) {
     let mut command = bash(code, env);
     command
         .process_group(0)
@@ -216,15 +225,7 @@ async fn start(
         .expect("it starts")
         .unwrap()
         .unwrap_or_else(|| panic!("no first line: {}", log.lock().unwrap()));
-    let port = first
-        .strip_prefix("SCIM endpoint: https://127.0.0.1:")
-        .and_then(|rest| rest.strip_suffix("/scim/v2"))
-        .unwrap_or_else(|| panic!("{first}"));
-    (
-        child,
-        format!("https://{}:{port}", certificates::SERVER_NAME),
-        log,
-    )
+    (child, first, log)
 }
 
 /// Sends SIGTERM to the process group `child` leads.
@@ -336,6 +337,64 @@ async fn the_scim_endpoint_is_deployed_and_renewed_as_the_production_page_says()
         "blocks this test did not run: {:?}",
         page.run.keys()
     );
+}
+
+/// docs/scim.md's first commands, as written, from the repository: with the emulator's
+/// settings and a tenant id in the shell, the server serves where the page says it does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scim_pages_first_commands_serve_as_written() {
+    let emulator = emulator().await;
+    let page = std::fs::read_to_string(repository().join("docs/scim.md")).unwrap();
+    let marker = "<!-- cargo test: scim-serve -->\n```sh\n";
+    let code = &page[page.find(marker).expect("docs/scim.md's scim-serve block") + marker.len()..];
+    let code = &code[..code.find("```").unwrap()];
+    let bin = Path::new(env!("CARGO_BIN_EXE_smartcomm")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let env: BTreeMap<String, String> = [
+        ("PATH", path),
+        ("ENTRA_TENANT_ID", TENANT.to_string()),
+        ("SMARTCOMM_API_URL", emulator.base_url()),
+        ("SMARTCOMM_AUTH_URL", emulator.auth_url()),
+        ("SMARTCOMM_CUSTOMER_ID", CUSTOMER.to_string()),
+        ("SMARTCOMM_USERNAME", emulator.username().to_string()),
+        ("SMARTCOMM_PASSWORD", emulator.password().to_string()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect();
+    let (mut server, first, log) = start_command(code, &env).await;
+    assert_eq!(first, "SCIM endpoint: http://127.0.0.1:8443/scim/v2");
+    assert!(
+        page.contains(&format!("It prints `{first}`")),
+        "the page names its first line"
+    );
+    let health = get_on_a_new_connection("127.0.0.1:8443", "/health").await;
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("\r\n\r\nok\n"),
+        "{health}"
+    );
+    let without_token = get_on_a_new_connection("127.0.0.1:8443", "/scim/v2/Groups").await;
+    assert!(without_token.starts_with("HTTP/1.1 401"), "{without_token}");
+    terminate(&server).await;
+    let stopped = tokio::time::timeout(AT_ONCE, server.wait())
+        .await
+        .expect("it stops")
+        .unwrap();
+    assert_eq!(stopped.code(), Some(0), "{}", log.lock().unwrap());
+}
+
+/// One GET on a connection of its own, and the whole answer.
+async fn get_on_a_new_connection(authority: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(AT_ONCE, stream.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    answer
 }
 
 /// The unit starts the page's command, as the page installs it, in the page's folder and
@@ -555,7 +614,7 @@ async fn nginx_in_front(nginx: &Path, example: &str) {
         .map(|t| format!("{t}_temp_path {}/{t};\n", work.display()))
         .collect();
     let main = format!(
-        "daemon off;\nworker_processes 1;\npid {w}/nginx.pid;\nerror_log {w}/logs/error.log;\n\
+        "daemon off;\nmaster_process off;\npid {w}/nginx.pid;\nerror_log {w}/logs/error.log;\n\
          events {{}}\nhttp {{\naccess_log off;\n{temp}include {w}/smartcomm-scim.conf;\n}}\n",
         w = work.display()
     );
@@ -576,6 +635,8 @@ async fn nginx_in_front(nginx: &Path, example: &str) {
         "nginx -t: {}",
         String::from_utf8_lossy(&tested.stderr)
     );
+    // One process (`master_process off`): a worker would outlive a killed master, orphaned,
+    // holding the test's output open.
     let mut running = args(&[]).kill_on_drop(true).spawn().unwrap();
     let authority = format!("localhost:{port}");
     until("nginx listens", || async {
