@@ -365,11 +365,7 @@ async fn node_red_runs_the_same_story_with_the_node_from_its_tarball() {
             "SMARTCOMM_NODE",
             user.join("node_modules/node-red-contrib-smartcomm/smartcomm.js"),
         )
-        .env("SMARTCOMM_CUSTOMER_ID", customer)
-        .env("SMARTCOMM_USERNAME", emulator.username())
-        .env("SMARTCOMM_PASSWORD", emulator.password())
-        .env("SMARTCOMM_API_URL", emulator.base_url())
-        .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
+        .envs(emulator_env(&emulator, customer))
         .output()
         .expect("mocha runs");
     let report = text(&output);

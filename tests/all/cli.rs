@@ -22,12 +22,7 @@ pub(crate) async fn smartcomm(
         .env_remove("SMARTCOMM_TOKEN")
         .env_remove("SMARTCOMM_LOG");
     if let Some(emulator) = emulator {
-        command
-            .env("SMARTCOMM_API_URL", emulator.base_url())
-            .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
-            .env("SMARTCOMM_CUSTOMER_ID", CUSTOMER)
-            .env("SMARTCOMM_USERNAME", emulator.username())
-            .env("SMARTCOMM_PASSWORD", emulator.password());
+        command.envs(emulator_env(emulator, CUSTOMER));
     }
     for (k, v) in env {
         command.env(k, v);

@@ -25,6 +25,18 @@ pub async fn emulator() -> Emulator {
 }
 
 /// A client config for `customer_id` on `emulator`, with its credentials.
+/// The settings `smartcomm emulator` prints, for a program that reads them from its
+/// environment: the emulator's URLs and `customer_id`'s credentials.
+pub fn emulator_env(emulator: &Emulator, customer_id: &str) -> [(&'static str, String); 5] {
+    [
+        ("SMARTCOMM_API_URL", emulator.base_url()),
+        ("SMARTCOMM_AUTH_URL", emulator.auth_url()),
+        ("SMARTCOMM_CUSTOMER_ID", customer_id.to_string()),
+        ("SMARTCOMM_USERNAME", emulator.username().to_string()),
+        ("SMARTCOMM_PASSWORD", emulator.password().to_string()),
+    ]
+}
+
 pub fn config(emulator: &Emulator, customer_id: &str) -> Config {
     let mut config = Config::new(
         customer_id,

@@ -3,6 +3,7 @@
 //! `tests/python` into the target folder on first use, so `cargo test` needs only node, npm
 //! and python3 on the machine.
 
+use crate::common::emulator_env;
 use crate::tools::{installed, python_venv, repo_file, run_ok};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -190,11 +191,7 @@ fn guide_blocks(heading: &str, language: &str) -> Vec<String> {
 /// environment for `customer`.
 fn run_guide(command: &mut Command, emulator: &smartcomm_emulator::Emulator, customer: &str) {
     let output = command
-        .env("SMARTCOMM_CUSTOMER_ID", customer)
-        .env("SMARTCOMM_USERNAME", emulator.username())
-        .env("SMARTCOMM_PASSWORD", emulator.password())
-        .env("SMARTCOMM_API_URL", emulator.base_url())
-        .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
+        .envs(emulator_env(emulator, customer))
         .output()
         .expect("the guide's program runs");
     let printed = String::from_utf8_lossy(&output.stdout);

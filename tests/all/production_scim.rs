@@ -350,18 +350,11 @@ async fn the_scim_pages_first_commands_serve_as_written() {
     let code = &code[..code.find("```").unwrap()];
     let bin = Path::new(env!("CARGO_BIN_EXE_smartcomm")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let env: BTreeMap<String, String> = [
-        ("PATH", path),
-        ("ENTRA_TENANT_ID", TENANT.to_string()),
-        ("SMARTCOMM_API_URL", emulator.base_url()),
-        ("SMARTCOMM_AUTH_URL", emulator.auth_url()),
-        ("SMARTCOMM_CUSTOMER_ID", CUSTOMER.to_string()),
-        ("SMARTCOMM_USERNAME", emulator.username().to_string()),
-        ("SMARTCOMM_PASSWORD", emulator.password().to_string()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_string(), value))
-    .collect();
+    let env: BTreeMap<String, String> = [("PATH", path), ("ENTRA_TENANT_ID", TENANT.to_string())]
+        .into_iter()
+        .chain(emulator_env(&emulator, CUSTOMER))
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
     let (mut server, first, log) = start_command(code, &env).await;
     assert_eq!(first, "SCIM endpoint: http://127.0.0.1:8443/scim/v2");
     assert!(

@@ -482,18 +482,8 @@ async fn group_members_are_added_and_removed_both_ways_as_inbox_assignments() {
         .send("PATCH", &format!("/Groups/{id}"), Some(add))
         .await;
     assert_eq!(added.status, 204, "{:#}", added.body);
-    let members = |answer: &Answer| -> Vec<String> {
-        let mut ids: Vec<String> = answer.body["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["value"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
-    };
     let read = bridge.send("GET", &format!("/Groups/{id}"), None).await;
-    assert_eq!(members(&read), [g1.clone(), g2.clone(), g3.clone()]);
+    assert_eq!(member_ids(&read), [g1.clone(), g2.clone(), g3.clone()]);
     let by_filter =
         json!({"Operations": [{"op": "remove", "path": format!("members[value eq \"{g1}\"]")}]});
     assert_eq!(
@@ -513,7 +503,7 @@ async fn group_members_are_added_and_removed_both_ways_as_inbox_assignments() {
         204
     );
     assert_eq!(
-        members(&bridge.send("GET", &format!("/Groups/{id}"), None).await),
+        member_ids(&bridge.send("GET", &format!("/Groups/{id}"), None).await),
         [g3]
     );
     assert_eq!(
@@ -525,7 +515,7 @@ async fn group_members_are_added_and_removed_both_ways_as_inbox_assignments() {
     );
     let after = bridge.send("GET", &format!("/Groups/{id}"), None).await;
     assert_eq!(
-        (after.status, members(&after).len()),
+        (after.status, member_ids(&after).len()),
         (200, 0),
         "the inbox stays, empty"
     );
@@ -757,6 +747,18 @@ async fn discovery_advertises_what_the_bridge_honours() {
         .map(|s| s["id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&SMARTCOMM), "{ids:?}");
+}
+
+/// The member ids a group answer lists, sorted.
+pub fn member_ids(answer: &Answer) -> Vec<String> {
+    let mut ids: Vec<String> = answer.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// The members of the mapped group's inbox, as the emulator holds them.

@@ -5,7 +5,7 @@
 //! PATCH, and group push.
 
 use crate::common::*;
-use crate::scim::{Answer, Bridge, TENANT, bridge_serving};
+use crate::scim::{Answer, Bridge, TENANT, bridge_serving, member_ids};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use smartcomm_host::ScimOptions;
@@ -260,16 +260,6 @@ async fn group_push_as_okta_documents_it() {
     let ours_json =
         |name: &str| -> Value { serde_json::from_str(&ours(&fixture(name).to_string())).unwrap() };
     let group_path = ours(&request_line("GET", OKTA_GROUP_ID));
-    let members = |answer: &Answer| -> Vec<String> {
-        let mut ids: Vec<String> = answer.body["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["value"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
-    };
 
     let found = okta(
         &bridge,
@@ -290,7 +280,7 @@ async fn group_push_as_okta_documents_it() {
     .await;
     assert!(matches!(pushed.status, 200 | 204), "{}", pushed.body);
     let read = okta(&bridge, "GET", &group_path, None).await;
-    assert_eq!(members(&read), [USER, OTHER_USER]);
+    assert_eq!(member_ids(&read), [USER, OTHER_USER]);
 
     for name in ["patch-group-name.json", "patch-group-members.json"] {
         let answer = okta(&bridge, "PATCH", &group_path, Some(ours_json(name))).await;
@@ -301,11 +291,11 @@ async fn group_push_as_okta_documents_it() {
         );
     }
     let read = okta(&bridge, "GET", &group_path, None).await;
-    assert_eq!(members(&read), [USER]);
+    assert_eq!(member_ids(&read), [USER]);
 
     let replaced = okta(&bridge, "PUT", &group_path, Some(fixture("put-group.json"))).await;
     assert_eq!(replaced.status, 200, "{}", replaced.body);
-    assert_eq!(members(&replaced), [USER]);
+    assert_eq!(member_ids(&replaced), [USER]);
     let listed = okta(
         &bridge,
         "GET",
@@ -323,7 +313,7 @@ async fn group_push_as_okta_documents_it() {
     )
     .await;
     assert_eq!(deleted.status, 204, "{}", deleted.body);
-    assert!(members(&okta(&bridge, "GET", &group_path, None).await).is_empty());
+    assert!(member_ids(&okta(&bridge, "GET", &group_path, None).await).is_empty());
 }
 
 #[tokio::test]

@@ -897,11 +897,7 @@ async fn the_documented_entra_export_pages_through_graph_and_plans_from_its_file
         .current_dir(&dir)
         .env("PATH", path)
         .env("TENANT", "contoso")
-        .env("SMARTCOMM_API_URL", emulator.base_url())
-        .env("SMARTCOMM_AUTH_URL", emulator.auth_url())
-        .env("SMARTCOMM_CUSTOMER_ID", CUSTOMER)
-        .env("SMARTCOMM_USERNAME", emulator.username())
-        .env("SMARTCOMM_PASSWORD", emulator.password())
+        .envs(emulator_env(&emulator, CUSTOMER))
         .output()
         .await
         .unwrap();
