@@ -333,15 +333,6 @@ mod tests {
         }
     }
 
-    fn raw(status: u16, body: &str) -> RawResponse {
-        RawResponse {
-            status,
-            content_type: Some("application/json".into()),
-            retry_after: None,
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     #[test]
     fn the_token_request_is_a_form_for_the_tenant_with_the_graph_scope() {
         let (url, form) = token_request(&settings(), "tenant-1");
@@ -355,7 +346,7 @@ mod tests {
 
     #[test]
     fn a_refused_secret_names_the_credentials_and_never_the_secret() {
-        let answer = raw(
+        let answer = RawResponse::json_answer(
             401,
             r#"{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent is correct. Trace ID: x"}"#,
         );
@@ -372,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_page_keeps_users_skips_other_members_and_gives_the_next_link() {
-        let answer = raw(
+        let answer = RawResponse::json_answer(
             200,
             r##"{"@odata.nextLink": "https://graph.example/v1.0/next", "value": [
                 {"@odata.type": "#microsoft.graph.user", "id": "u1", "userPrincipalName": "a@x"},
@@ -388,7 +379,7 @@ mod tests {
     #[test]
     fn graph_refusals_name_the_permissions_and_an_unknown_group_is_not_found() {
         for status in [401, 403] {
-            let answer = raw(
+            let answer = RawResponse::json_answer(
                 status,
                 r#"{"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}}"#,
             );
@@ -397,14 +388,14 @@ mod tests {
             };
             assert!(message.contains(PERMISSIONS), "{message}");
         }
-        let limited = raw(
+        let limited = RawResponse::json_answer(
             200,
             r##"{"value": [{"@odata.type": "#microsoft.graph.user", "id": "u1"}]}"##,
         );
         assert!(
             matches!(members_page(&limited, "g", 0), Err(ApiError::Unauthorized(m)) if m.contains("User.Read.All"))
         );
-        let missing = raw(
+        let missing = RawResponse::json_answer(
             404,
             r#"{"error": {"code": "Request_ResourceNotFound", "message": "no"}}"#,
         );

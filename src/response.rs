@@ -19,6 +19,17 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// A JSON answer, as the tests script them.
+    #[cfg(test)]
+    pub(crate) fn json_answer(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            content_type: Some("application/json".into()),
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }

@@ -19,15 +19,6 @@ struct Scripted {
     sleeps: RefCell<Vec<u64>>,
 }
 
-fn raw(status: u16, body: &str) -> RawResponse {
-    RawResponse {
-        status,
-        content_type: Some("application/json".into()),
-        retry_after: None,
-        body: body.as_bytes().to_vec(),
-    }
-}
-
 fn run<F: Future>(future: F) -> F::Output {
     futures_executor::block_on(future)
 }
@@ -38,7 +29,7 @@ impl Scripted {
             answers: RefCell::new(
                 answers
                     .into_iter()
-                    .map(|(status, body)| (0, Ok(raw(status, body))))
+                    .map(|(status, body)| (0, Ok(RawResponse::json_answer(status, body))))
                     .collect(),
             ),
             sent: RefCell::default(),
@@ -1281,9 +1272,9 @@ fn items_after_a_repeat_whose_read_fails_are_failed_when_a_lost_attempt_may_have
     // at item 0, the API skipping 1 and 2; every read back answers 503.
     let mut transport = Scripted::new(vec![(200, &token)])
         .then(Err(ApiError::timeout("no answer")))
-        .then(Ok(raw(400, exists)));
+        .then(Ok(RawResponse::json_answer(400, exists)));
     for _ in 0..9 {
-        transport = transport.then(Ok(raw(503, "{}")));
+        transport = transport.then(Ok(RawResponse::json_answer(503, "{}")));
     }
     let client = retrying(transport);
     let outcomes = run(client.onboard_agents(&agents(3), OnboardOptions::default())).unwrap();
@@ -1307,7 +1298,7 @@ fn a_deadline_that_cuts_the_send_after_a_new_token_leaves_the_earlier_unknown_an
         // A 500 (applied or not), 500 ms of backoff, a 401, and a sign-in that takes 600 ms:
         // the deadline passes before the request goes out again.
         Scripted::new(vec![(200, &token), (500, "{}"), (401, "{}")])
-            .then_late(600, Ok(raw(200, &token))),
+            .then_late(600, Ok(RawResponse::json_answer(200, &token))),
     );
     let outcomes = run(client.onboard_agents(&agents(1), OnboardOptions::default())).unwrap();
     assert!(
@@ -1329,7 +1320,8 @@ fn a_read_that_judges_a_sent_request_and_meets_the_deadline_leaves_it_unknown() 
             call_deadline: Some(1),
             ..config(credentials())
         },
-        Scripted::new(vec![(200, &token)]).then_late(1_100, Ok(raw(400, not_found))),
+        Scripted::new(vec![(200, &token)])
+            .then_late(1_100, Ok(RawResponse::json_answer(400, not_found))),
     );
     assert!(matches!(
         run(client.offboard_agent("u9", None, None)),

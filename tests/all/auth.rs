@@ -5,14 +5,6 @@ use smartcomm_emulator::{Emulator, EmulatorOptions};
 use smartcomm_host::{Auth, AuthScheme, CallError, types};
 use std::time::Duration;
 
-fn authentications(emulator: &Emulator) -> usize {
-    emulator
-        .requests()
-        .iter()
-        .filter(|r| r.route.ends_with("/authenticate"))
-        .count()
-}
-
 #[tokio::test]
 async fn one_token_serves_every_call_of_a_session() {
     let (emulator, mut session) = setup().await;

@@ -317,12 +317,7 @@ async fn n8n_runs_a_joiner_and_leaver_workflow_with_the_node_from_its_tarball() 
     assert_only_the_lead_is_left(&emulator, customer);
     // One instance per node execution, its client authenticating once for all its items:
     // four SmartCommunicator nodes ran, with two to four items each.
-    let authenticates = emulator
-        .requests()
-        .iter()
-        .filter(|r| r.route.ends_with("/authenticate"))
-        .count();
-    assert_eq!(authenticates, 4);
+    assert_eq!(authentications(&emulator), 4);
 
     // The password is in n8n's credential store only, encrypted.
     let password = emulator.password();

@@ -460,12 +460,7 @@ async fn with_steps_every_command_runs_through_the_step_functions() {
     let run = smartcomm(Some(&emulator), &["--steps", "authenticate"], &[]).await;
     assert_eq!(run.code, 2);
     // Each step authenticated on its own instance.
-    let authentications = emulator
-        .requests()
-        .iter()
-        .filter(|r| r.route.ends_with("/authenticate"))
-        .count();
-    assert_eq!(authentications, 3);
+    assert_eq!(authentications(&emulator), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]

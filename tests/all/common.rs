@@ -139,6 +139,15 @@ pub fn seeded_number(i: usize) -> String {
 
 /// Requests the emulator received on users-API routes (authenticate, Entra and Graph
 /// excluded).
+/// The sign-ins the emulator has answered.
+pub fn authentications(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.route.ends_with("/authenticate"))
+        .count()
+}
+
 pub fn api_requests(emulator: &Emulator) -> Vec<smartcomm_emulator::LoggedRequest> {
     emulator
         .requests()

@@ -31,14 +31,6 @@ fn agents(prefix: &str, n: usize) -> Vec<types::NewAgent> {
     (0..n).map(|i| new_agent(&format!("{prefix}{i}"))).collect()
 }
 
-fn authenticates(emulator: &Emulator) -> usize {
-    emulator
-        .requests()
-        .iter()
-        .filter(|r| r.route.ends_with("/authenticate"))
-        .count()
-}
-
 /// One selector per agent, by user_object_id, and offboard options left to the API's defaults.
 fn offboarding(batch: &[types::NewAgent]) -> (Vec<types::AgentSelector>, types::OffboardOptions) {
     let selectors = batch
@@ -99,7 +91,7 @@ async fn at_concurrency_8_against_an_api_taking_3_in_flight_250_agents_are_each_
         250,
         "an agent twice"
     );
-    assert_eq!(authenticates(&emulator), 1, "one token for every request");
+    assert_eq!(authentications(&emulator), 1, "one token for every request");
     assert!(emulator.throttled() > 0, "the burst met the API's limit");
     let stats = session.stats().await.unwrap();
     assert_eq!(stats.throttled, emulator.throttled());
@@ -153,7 +145,7 @@ async fn a_token_revoked_mid_run_costs_one_authenticate_for_all_the_instances() 
     assert!(succeeded(&outcomes), "{outcomes:?}");
     assert_eq!(onboarded(&emulator).len(), 100);
     assert_eq!(
-        authenticates(&emulator),
+        authentications(&emulator),
         2,
         "the first token, then one more"
     );
@@ -180,7 +172,7 @@ async fn bad_credentials_fail_the_whole_call_after_one_authenticate() {
         ),
         "{error}"
     );
-    assert_eq!(authenticates(&emulator), 1);
+    assert_eq!(authentications(&emulator), 1);
     assert!(api_requests(&emulator).is_empty());
 }
 
@@ -306,7 +298,7 @@ async fn a_soak_of_2000_agents_with_faults_at_random_ends_with_each_agent_onboar
         "{lost} already done after {drawn} faults"
     );
     assert_eq!(
-        authenticates(&emulator),
+        authentications(&emulator),
         2,
         "the first token, and one more after the revocation"
     );

@@ -659,13 +659,7 @@ async fn many_scim_requests_share_one_authenticate() {
             .send("GET", &format!("/Users/{}", uid(100 + i)), None)
             .await;
     }
-    let authenticates = bridge
-        .emulator
-        .requests()
-        .iter()
-        .filter(|r| r.route.ends_with("/authenticate"))
-        .count();
-    assert_eq!(authenticates, 1);
+    assert_eq!(authentications(&bridge.emulator), 1);
     assert_eq!(
         bridge.server.instances_made(),
         1,
@@ -1031,13 +1025,11 @@ async fn a_replace_through_another_instance_removes_a_member_added_through_the_f
         json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": member}]}]});
     assert_eq!(bridge.send("PATCH", &group, Some(add)).await.status, 204);
     assert_eq!(inbox_members(&bridge), std::slice::from_ref(&member));
-    let authenticates = bridge
-        .emulator
-        .requests()
-        .iter()
-        .filter(|r| r.route.ends_with("/authenticate"))
-        .count();
-    assert_eq!(authenticates, 2, "each instance fetched a token of its own");
+    assert_eq!(
+        authentications(&bridge.emulator),
+        2,
+        "each instance fetched a token of its own"
+    );
     // The instance that added the member is kept busy; the replace goes to the other one.
     bridge
         .emulator

@@ -104,12 +104,7 @@ async fn the_whole_story_runs_through_steps_each_on_a_fresh_instance() {
     assert!(succeeded(&outcomes));
     assert!(emulator.account(CUSTOMER).agents.is_empty());
     // Every call authenticated for itself: nothing is kept between steps.
-    let authentications = emulator
-        .requests()
-        .iter()
-        .filter(|r| r.route.ends_with("/authenticate"))
-        .count();
-    assert_eq!(authentications, 10, "one per step");
+    assert_eq!(authentications(&emulator), 10, "one per step");
 }
 
 #[tokio::test]
